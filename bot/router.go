@@ -1,0 +1,92 @@
+package bot
+
+import (
+	"context"
+	"strings"
+)
+
+// HandlerFunc handles one update. It returns an error only for failures the
+// user should be apologised to for; bad input is answered, not returned.
+type HandlerFunc func(ctx context.Context, u *Update) error
+
+// Router picks the handler for an update: commands by name (any case, with
+// or without @botname), callbacks by the prefix of their data before ':',
+// chat-membership changes, and everything else (plain text, which is where
+// conversations continue).
+type Router struct {
+	username  string // the bot's username, to ignore commands for other bots
+	commands  map[string]HandlerFunc
+	callbacks map[string]HandlerFunc
+	member    HandlerFunc
+	text      HandlerFunc
+	unknown   HandlerFunc
+}
+
+// NewRouter makes a router for the bot with the given username.
+func NewRouter(username string) *Router {
+	return &Router{
+		username:  strings.ToLower(strings.TrimPrefix(username, "@")),
+		commands:  map[string]HandlerFunc{},
+		callbacks: map[string]HandlerFunc{},
+	}
+}
+
+// Command registers h for /name.
+func (r *Router) Command(name string, h HandlerFunc) { r.commands[strings.ToLower(name)] = h }
+
+// Callback registers h for callback data "prefix" or "prefix:...".
+func (r *Router) Callback(prefix string, h HandlerFunc) { r.callbacks[prefix] = h }
+
+// MyChatMember registers h for changes of the bot's own membership.
+func (r *Router) MyChatMember(h HandlerFunc) { r.member = h }
+
+// Text registers h for messages that are not commands.
+func (r *Router) Text(h HandlerFunc) { r.text = h }
+
+// Unknown registers h for commands nobody registered, and for callbacks
+// whose prefix is unknown (stale buttons of an older version).
+func (r *Router) Unknown(h HandlerFunc) { r.unknown = h }
+
+// HasCommand reports whether /name is registered.
+func (r *Router) HasCommand(name string) bool { _, ok := r.commands[strings.ToLower(name)]; return ok }
+
+// Route calls the handler for u. Updates nobody handles return nil and are
+// marked done by the dispatcher.
+func (r *Router) Route(ctx context.Context, u *Update) error {
+	switch {
+	case u.MyChatMember != nil:
+		return call(ctx, r.member, u)
+	case u.CallbackQuery != nil:
+		prefix, _, _ := strings.Cut(u.CallbackQuery.Data, ":")
+		if h, ok := r.callbacks[prefix]; ok {
+			return h(ctx, u)
+		}
+		return call(ctx, r.unknown, u)
+	case u.Update.Message != nil:
+		m := u.Update.Message
+		text := m.Text
+		if text == "" {
+			text = m.Caption
+		}
+		cmd, args, to := parseCommand(text)
+		if cmd != "" {
+			if to != "" && r.username != "" && !strings.EqualFold(to, r.username) {
+				return nil // addressed to another bot in the group
+			}
+			u.Command, u.Args = cmd, args
+			if h, ok := r.commands[cmd]; ok {
+				return h(ctx, u)
+			}
+			return call(ctx, r.unknown, u)
+		}
+		return call(ctx, r.text, u)
+	}
+	return nil
+}
+
+func call(ctx context.Context, h HandlerFunc, u *Update) error {
+	if h == nil {
+		return nil
+	}
+	return h(ctx, u)
+}

@@ -1,0 +1,5 @@
+// Package scheduler runs everything that happens because time passed:
+// reminders falling due, the next occurrence of a recurring series, and
+// housekeeping. robfig/cron only ticks and parses schedules; what is due
+// lives in SQLite, so nothing is lost across restarts.
+package scheduler

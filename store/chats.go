@@ -1,0 +1,113 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Chat is a private chat, group or supergroup the bot is in.
+type Chat struct {
+	ID             int64
+	Type           string // private, group, supergroup, channel
+	Title          string
+	Username       string
+	Language       string // chosen by the chat's admins; '' = default
+	Timezone       string // IANA name; '' = the bot's default
+	Active         bool   // false once blocked, kicked or deleted
+	InactiveReason string
+	FirstSeen      time.Time
+	LastSeen       time.Time
+}
+
+// IsGroup reports whether messages to the chat fall under the group limits.
+func (c Chat) IsGroup() bool {
+	return c.Type == "group" || c.Type == "supergroup" || c.Type == "channel"
+}
+
+// UpsertChat records a chat seen in an update. Seeing a chat again does not
+// reactivate it: only an explicit SetChatActive does (a user writing to the
+// bot, the bot being added back), because a stale update can still arrive
+// from a group that has since removed the bot.
+func UpsertChat(ctx context.Context, q Querier, c Chat, now time.Time) error {
+	_, err := q.ExecContext(ctx, `
+INSERT INTO chats (id, type, title, username, first_seen, last_seen)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT(id) DO UPDATE SET
+    type      = excluded.type,
+    title     = excluded.title,
+    username  = excluded.username,
+    last_seen = excluded.last_seen`,
+		c.ID, c.Type, c.Title, c.Username, Millis(now), Millis(now))
+	return err
+}
+
+// GetChat returns the chat with id; ok is false if it is unknown.
+func GetChat(ctx context.Context, q Querier, id int64) (c Chat, ok bool, err error) {
+	var first, last int64
+	err = q.QueryRowContext(ctx, `
+SELECT id, type, title, username, language, timezone, active, inactive_reason, first_seen, last_seen
+FROM chats WHERE id = ?`, id).Scan(&c.ID, &c.Type, &c.Title, &c.Username, &c.Language, &c.Timezone,
+		&c.Active, &c.InactiveReason, &first, &last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Chat{}, false, nil
+	}
+	if err != nil {
+		return Chat{}, false, err
+	}
+	c.FirstSeen, c.LastSeen = FromMillis(first), FromMillis(last)
+	return c, true, nil
+}
+
+// SetChatActive marks a chat active or inactive (with the reason, e.g.
+// "bot was blocked by the user"). Nothing is sent to an inactive chat.
+func SetChatActive(ctx context.Context, q Querier, id int64, active bool, reason string) error {
+	if active {
+		reason = ""
+	}
+	_, err := q.ExecContext(ctx, `UPDATE chats SET active = ?, inactive_reason = ? WHERE id = ?`, active, reason, id)
+	return err
+}
+
+// SetChatTimezone stores the chat's IANA time zone.
+func SetChatTimezone(ctx context.Context, q Querier, id int64, tz string) error {
+	_, err := q.ExecContext(ctx, `UPDATE chats SET timezone = ? WHERE id = ?`, tz, id)
+	return err
+}
+
+// SetChatLanguage stores the language of the chat's shared messages.
+func SetChatLanguage(ctx context.Context, q Querier, id int64, lang string) error {
+	_, err := q.ExecContext(ctx, `UPDATE chats SET language = ? WHERE id = ?`, lang, id)
+	return err
+}
+
+// chatRefs lists every (table, column) that holds a chat id, so that a group
+// upgraded to a supergroup keeps its events, cards, conversations and queued
+// messages. A feature that adds a table with a chat id adds it here.
+var chatRefs = []struct{ table, column string }{
+	{"inbox", "chat_id"},
+	{"conversations", "chat_id"},
+}
+
+// MigrateChat moves a chat to a new id (Telegram's migrate_to_chat_id) and
+// rewrites every stored reference to it, inside the caller's transaction.
+func MigrateChat(ctx context.Context, tx *sql.Tx, from, to int64, now time.Time) error {
+	// The new chat row takes over the old one's settings.
+	if _, err := tx.ExecContext(ctx, `
+INSERT INTO chats (id, type, title, username, language, timezone, active, inactive_reason, first_seen, last_seen)
+SELECT ?, 'supergroup', title, username, language, timezone, 1, '', first_seen, ?
+FROM chats WHERE id = ?
+ON CONFLICT(id) DO UPDATE SET language = excluded.language, timezone = excluded.timezone, active = 1`,
+		to, Millis(now), from); err != nil {
+		return fmt.Errorf("migrating chat %d to %d: %w", from, to, err)
+	}
+	for _, r := range chatRefs {
+		q := fmt.Sprintf(`UPDATE OR REPLACE %s SET %s = ? WHERE %s = ?`, r.table, r.column, r.column)
+		if _, err := tx.ExecContext(ctx, q, to, from); err != nil {
+			return fmt.Errorf("migrating chat %d to %d in %s: %w", from, to, r.table, err)
+		}
+	}
+	return SetChatActive(ctx, tx, from, false, "migrated to supergroup")
+}

@@ -1,0 +1,271 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// DB is the database: one writer connection and a pool of readers.
+type DB struct {
+	// W is the single-connection writer pool. Use Tx rather than W directly
+	// so that busy retries and commit/rollback are handled in one place.
+	W *sql.DB
+	// R is the read-only pool for queries that need no transaction.
+	R *sql.DB
+
+	path string
+	opts Options
+	// afterCommit runs after every committed Tx; the outbox sender uses it
+	// to wake as soon as a transaction has enqueued something.
+	afterCommit func()
+}
+
+// SetAfterCommit registers f to run after every committed Tx (set during
+// wiring, before the DB is shared).
+func (db *DB) SetAfterCommit(f func()) { db.afterCommit = f }
+
+// Options tune Open. The zero value is what production uses.
+type Options struct {
+	// Readers is the size of the read pool (default 4).
+	Readers int
+	// BusyTimeout is how long a connection waits on another process's lock
+	// (the CLI, a backup) before SQLite reports busy (default 5 s).
+	BusyTimeout time.Duration
+	// Synchronous is the PRAGMA synchronous value (default NORMAL; see the
+	// package doc for the trade-off).
+	Synchronous string
+	// TxRetries is how many times Tx retries a transaction that failed with
+	// SQLITE_BUSY or SQLITE_LOCKED (default 5).
+	TxRetries int
+}
+
+func (o Options) withDefaults() Options {
+	if o.Readers <= 0 {
+		o.Readers = 4
+	}
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = 5 * time.Second
+	}
+	if o.Synchronous == "" {
+		o.Synchronous = "NORMAL"
+	}
+	if o.TxRetries <= 0 {
+		o.TxRetries = 5
+	}
+	return o
+}
+
+// Open opens (creating if needed) the database at path, checks that it is a
+// healthy SQLite file the process can write, and applies pending migrations.
+// Errors name the path. A file that is not a database, or one written by a
+// newer rsvpbot, is refused and left untouched.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	db, err := OpenNoMigrate(ctx, path, opts)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// OpenNoMigrate is Open without applying migrations; the migrate subcommand
+// and tests of the migrator use it.
+func OpenNoMigrate(ctx context.Context, path string, opts Options) (*DB, error) {
+	opts = opts.withDefaults()
+	if path == "" {
+		return nil, errors.New("database path is empty")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("database %s: cannot create its directory: %w", path, err)
+		}
+	}
+	w, err := sql.Open("sqlite", dsn(path, opts, false))
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+
+	r, err := sql.Open("sqlite", dsn(path, opts, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(opts.Readers)
+	r.SetMaxIdleConns(opts.Readers)
+
+	db := &DB{W: w, R: r, path: path, opts: opts}
+	if err := db.check(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// dsn builds a modernc.org/sqlite DSN. Pragmas are applied to every new
+// connection of the pool, so they hold even after a connection is recycled.
+func dsn(path string, o Options, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous("+o.Synchronous+")")
+	if readOnly {
+		// query_only keeps a reader from writing by accident; WAL mode is a
+		// property of the file, set once by the writer.
+		q.Add("_pragma", "query_only(1)")
+		q.Set("_txlock", "deferred")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// check proves the file is a database this process can write, so a bad path
+// fails at start with a message naming it instead of at the first update.
+func (db *DB) check(ctx context.Context) error {
+	var mode string
+	if err := db.W.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return db.explain(err)
+	}
+	var res string
+	if err := db.W.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&res); err != nil {
+		return db.explain(err)
+	}
+	if res != "ok" {
+		return fmt.Errorf("database %s is damaged (quick_check: %s); restore it from a backup, it was not modified", db.path, res)
+	}
+	// A write probe: BEGIN IMMEDIATE takes the write lock and fails on a
+	// read-only file or directory.
+	tx, err := db.W.BeginTx(ctx, nil)
+	if err != nil {
+		return db.explain(err)
+	}
+	if _, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS _write_probe(x); DROP TABLE _write_probe;"); err != nil {
+		tx.Rollback()
+		return db.explain(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return db.explain(err)
+	}
+	return nil
+}
+
+func (db *DB) explain(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
+			return fmt.Errorf("database %s is not a valid SQLite database or is damaged; it was not modified (move it aside or restore a backup): %w", db.path, err)
+		case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM:
+			return fmt.Errorf("database %s cannot be opened for writing; check the file and directory permissions: %w", db.path, err)
+		}
+	}
+	return fmt.Errorf("database %s: %w", db.path, err)
+}
+
+// Path is the file the database lives in.
+func (db *DB) Path() string { return db.path }
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.R.Close(), db.W.Close())
+}
+
+// Tx runs fn in a write transaction and commits it if fn returns nil.
+//
+// If the transaction cannot start or commit because another process holds
+// the lock (SQLITE_BUSY/LOCKED after busy_timeout), Tx rolls back and runs fn
+// again, up to Options.TxRetries times with a short jittered pause; so fn
+// must have no effects outside tx. Any other error from fn rolls back and is
+// returned as is. A panic in fn rolls back and is re-raised.
+func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = db.tx1(ctx, fn)
+		if err == nil || !IsBusy(err) || attempt >= db.opts.TxRetries {
+			break
+		}
+		pause := time.Duration(10<<attempt)*time.Millisecond + time.Duration(rand.IntN(10))*time.Millisecond
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(pause):
+		}
+	}
+	if err != nil && IsBusy(err) {
+		return fmt.Errorf("database %s stayed locked by another process: %w", db.path, err)
+	}
+	if err == nil && db.afterCommit != nil {
+		db.afterCommit()
+	}
+	return err
+}
+
+func (db *DB) tx1(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := db.W.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// IsBusy reports whether err is SQLite's "database is locked/busy".
+func IsBusy(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
+
+// Querier is what *sql.DB, *sql.Tx and *sql.Conn have in common; read
+// helpers take it so they work inside and outside a transaction.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Millis converts a time to the Unix milliseconds stored in every time column.
+func Millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// FromMillis is the inverse of Millis; 0 is the zero time.
+func FromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}

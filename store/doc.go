@@ -1,0 +1,37 @@
+// Package store owns the SQLite database: opening it, migrating it, and the
+// one transaction helper every writer goes through.
+//
+// # Two pools, one writer
+//
+// SQLite allows one writer at a time. Rather than let many connections
+// queue on the file lock (and fail with SQLITE_BUSY under load), DB keeps a
+// writer pool of exactly one connection whose transactions start with
+// BEGIN IMMEDIATE (_txlock=immediate), so a write transaction takes the lock
+// up front instead of upgrading a read lock half-way and deadlocking. Readers
+// use a separate pool of query-only connections; WAL lets them read while the
+// writer writes.
+//
+// Because the writer is a single connection, a write transaction must never
+// wait on the network: callers do their I/O first and then call Tx with the
+// results. Everything a handler changes — state rows, outbox rows, the inbox
+// row marked done — commits in one Tx, which is what makes "handled exactly
+// once" and "every reply persisted" the same guarantee.
+//
+// # Durability: synchronous=NORMAL
+//
+// In WAL mode synchronous=NORMAL fsyncs the WAL at checkpoints, not at every
+// commit. A process crash (SIGKILL, panic, OOM) loses nothing that committed:
+// the WAL is in the OS page cache and is replayed on the next open. A power
+// cut or kernel crash can lose the last transactions committed before it
+// (never corrupt the file). For a chat bot that trade is right: FULL costs an
+// fsync per update (~10x fewer writes per second on ordinary disks), and the
+// updates lost to a power cut are re-delivered by Telegram anyway, because
+// the getUpdates offset is derived from the same database and rolls back
+// with it. Operators who want FULL can set RSVPBOT_DB to a DSN-free path and
+// change SynchronousMode; see Options.
+//
+// # Times
+//
+// Every timestamp column holds Unix milliseconds (INTEGER) in UTC: compact,
+// sortable, and free of SQLite's text date parsing.
+package store
