@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	tg "github.com/go-telegram/bot"
@@ -32,6 +33,9 @@ type Client struct {
 	token  string
 	apiURL string
 	http   *http.Client
+
+	adminsMu sync.Mutex
+	admins   map[int64]adminEntry
 }
 
 // ClientOptions tune NewClient.
@@ -62,7 +66,7 @@ func NewClient(token, apiURL string, opts ClientOptions) (*Client, error) {
 	if err != nil {
 		return nil, errors.New(Redact(err.Error(), token))
 	}
-	return &Client{tg: b, token: token, apiURL: apiURL, http: hc}, nil
+	return &Client{tg: b, token: token, apiURL: apiURL, http: hc, admins: map[int64]adminEntry{}}, nil
 }
 
 // Bot exposes the library client for calls that need no outbox (getMe,
@@ -372,4 +376,43 @@ func (b *wroteBody) Read(p []byte) (int, error) {
 		b.rec.wrote = true
 	}
 	return n, err
+}
+
+// ChatAdmins lists the user ids of a chat's administrators. Results are
+// cached for a few minutes: permission checks happen on clicks, and asking
+// Telegram on each would spend the rate budget on reads.
+func (c *Client) ChatAdmins(ctx context.Context, chatID int64) ([]int64, error) {
+	c.adminsMu.Lock()
+	if e, ok := c.admins[chatID]; ok && time.Since(e.at) < adminCacheTTL {
+		c.adminsMu.Unlock()
+		return e.ids, nil
+	}
+	c.adminsMu.Unlock()
+	members, err := c.tg.GetChatAdministrators(ctx, &tg.GetChatAdministratorsParams{ChatID: chatID})
+	if err != nil {
+		return nil, redactErr(err, c.token)
+	}
+	var ids []int64
+	for _, m := range members {
+		switch {
+		case m.Owner != nil && m.Owner.User != nil:
+			ids = append(ids, m.Owner.User.ID)
+		case m.Administrator != nil:
+			ids = append(ids, m.Administrator.User.ID)
+		}
+	}
+	c.adminsMu.Lock()
+	if len(c.admins) > 10000 {
+		clear(c.admins) // bounded: a cache, not a record
+	}
+	c.admins[chatID] = adminEntry{ids: ids, at: time.Now()}
+	c.adminsMu.Unlock()
+	return ids, nil
+}
+
+const adminCacheTTL = 5 * time.Minute
+
+type adminEntry struct {
+	ids []int64
+	at  time.Time
 }

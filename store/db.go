@@ -151,17 +151,14 @@ func (db *DB) check(ctx context.Context) error {
 	if res != "ok" {
 		return fmt.Errorf("database %s is damaged (quick_check: %s); restore it from a backup, it was not modified", db.path, res)
 	}
-	// A write probe: BEGIN IMMEDIATE takes the write lock and fails on a
-	// read-only file or directory.
+	// A write probe that is rolled back: it fails on a read-only file or
+	// directory and leaves a good file exactly as it was.
 	tx, err := db.W.BeginTx(ctx, nil)
 	if err != nil {
 		return db.explain(err)
 	}
-	if _, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS _write_probe(x); DROP TABLE _write_probe;"); err != nil {
-		tx.Rollback()
-		return db.explain(err)
-	}
-	if err := tx.Commit(); err != nil {
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "CREATE TABLE _write_probe(x)"); err != nil {
 		return db.explain(err)
 	}
 	return nil

@@ -1,0 +1,3 @@
+package h
+
+var _ = "only_in_hidden"

@@ -1,0 +1,3 @@
+package app
+
+var _ = "used_in_other_test"

@@ -1,0 +1,3 @@
+package fixture
+
+var _ = "only_in_testdata"

@@ -1,0 +1,3 @@
+package locales
+
+var _ = "used_in_locales_code"

@@ -1,0 +1,3 @@
+package locales
+
+var _ = "only_in_locales_test"

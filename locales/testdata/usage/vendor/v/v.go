@@ -1,0 +1,3 @@
+package v
+
+var _ = "only_in_vendor"
