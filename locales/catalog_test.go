@@ -244,7 +244,7 @@ func TestResolve(t *testing.T) {
 
 func FuzzResolve(f *testing.F) {
 	c := mustNew(f)
-	for _, s := range []string{"", "en", "ru-RU", "pt-br", "de_DE.UTF-8", "ger", "zh-Hant-TW", "x-klingon", "\xff\xfe", "ger", "ES", "und", "a-b-c-d"} {
+	for _, s := range []string{"", "en", "ru-RU", "pt-br", "de_DE.UTF-8", "ger", "zh-Hant-TW", "x-klingon", "\xff\xfe", "ES", "und", "a-b-c-d"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, code string) {

@@ -89,6 +89,7 @@ func SetChatLanguage(ctx context.Context, q Querier, id int64, lang string) erro
 var chatRefs = []struct{ table, column string }{
 	{"inbox", "chat_id"},
 	{"conversations", "chat_id"},
+	{"outbox", "chat_id"},
 }
 
 // MigrateChat moves a chat to a new id (Telegram's migrate_to_chat_id) and

@@ -252,8 +252,8 @@ func (r reply) encode() []byte {
 	a := answer{OK: r.status == http.StatusOK}
 	if a.OK {
 		raw, err := json.Marshal(r.result)
-		if err != nil {
-			a = answer{ErrorCode: 500, Description: "Internal Server Error: bottest: " + err.Error()}
+		if err != nil { // a bug in the fake; say so rather than answer garbage
+			raw, a = nil, answer{ErrorCode: 500, Description: "Internal Server Error: bottest: " + err.Error()}
 		}
 		a.Result = raw
 	} else {

@@ -72,9 +72,9 @@ func lookupMethod(name string) (method, bool) {
 // chatState is what the fake knows about one chat.
 type chatState struct {
 	chat    models.Chat
-	lastID  int                // message ids are per chat and shared by users and the bot, as in Telegram
-	msgs    []*models.Message  // visible messages in id order
-	pinned  int                // pinned message id, 0 if none
+	lastID  int               // message ids are per chat and shared by users and the bot, as in Telegram
+	msgs    []*models.Message // visible messages in id order
+	pinned  int               // pinned message id, 0 if none
 	members map[int64]models.ChatMemberType
 	tags    map[int]bool // sequence tags seen, see SeqTag
 	maxTag  int

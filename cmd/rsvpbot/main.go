@@ -1,3 +1,142 @@
+// Command rsvpbot runs the Telegram bot, and offers subcommands that work on
+// its database (migrate, outbox). It only wires packages together; the
+// behaviour lives in bot, handlers, outbox, scheduler, store and weather.
 package main
 
-func main() {}
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	_ "time/tzdata" // time zones work on machines without /usr/share/zoneinfo
+
+	"golang.org/x/term"
+
+	"github.com/rsvpbot/rsvpbot/outbox"
+	"github.com/rsvpbot/rsvpbot/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
+}
+
+// run is main without the process: tests call it.
+func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
+	cmd := "run"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "run":
+		return runBot(ctx, lookupEnv, stderr)
+	case "migrate":
+		return runMigrate(ctx, lookupEnv, stdout, stderr)
+	case "outbox":
+		return runOutbox(ctx, args, lookupEnv, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "rsvpbot", version)
+		return 0
+	case "help", "-h", "-help", "--help":
+		usage(stdout)
+		return 0
+	}
+	fmt.Fprintf(stderr, "rsvpbot: unknown command %q\n\n", cmd)
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `rsvpbot — a Telegram bot for events and RSVPs that never loses a message.
+
+Usage:
+  rsvpbot [run]                    run the bot
+  rsvpbot migrate                  apply database migrations and exit
+  rsvpbot outbox dead              list dead letters
+  rsvpbot outbox show ID           show an outbox message and its delivery attempts
+  rsvpbot outbox requeue ID|--all  send dead letters again
+  rsvpbot version                  print the version
+
+Configuration (environment variables):
+`)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, v := range envVars {
+		def := v.def
+		if def == "" {
+			def = "(empty)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\tdefault %s\n", v.name, v.help, def)
+	}
+	tw.Flush()
+}
+
+// configOrExit loads the configuration, printing a one-line error naming
+// the variable at fault (exit status 2) if it is wrong.
+func configOrExit(lookupEnv func(string) (string, bool), requireToken bool, stderr io.Writer) (*Config, int) {
+	cfg, err := LoadConfig(lookupEnv, requireToken)
+	if err != nil {
+		fmt.Fprintf(stderr, "rsvpbot: %v\n", err)
+		return nil, 2
+	}
+	return cfg, 0
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func runMigrate(ctx context.Context, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
+	cfg, code := configOrExit(lookupEnv, false, stderr)
+	if cfg == nil {
+		return code
+	}
+	db, err := store.OpenNoMigrate(ctx, cfg.DB, store.Options{})
+	if err != nil {
+		fmt.Fprintf(stderr, "rsvpbot: %v\n", err)
+		return 1
+	}
+	defer db.Close()
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "rsvpbot: %v\n", err)
+		return 1
+	}
+	cur, _, _ := db.SchemaVersion(ctx)
+	fmt.Fprintf(stdout, "database %s: applied %d migration(s); schema version %d\n", cfg.DB, n, cur)
+	return 0
+}
+
+func runOutbox(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
+	cfg, code := configOrExit(lookupEnv, false, stderr)
+	if cfg == nil {
+		return code
+	}
+	db, err := store.Open(ctx, cfg.DB, store.Options{})
+	if err != nil {
+		fmt.Fprintf(stderr, "rsvpbot: %v\n", err)
+		return 1
+	}
+	defer db.Close()
+	if err := outbox.CLI(ctx, db, args, stdout); err != nil {
+		fmt.Fprintf(stderr, "rsvpbot outbox: %v\n", err)
+		var ue interface{ Usage() bool }
+		if errors.As(err, &ue) && ue.Usage() || strings.Contains(err.Error(), "usage") {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// signalContext is cancelled on SIGINT or SIGTERM.
+func signalContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+}

@@ -1,0 +1,333 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	tg "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+
+	"github.com/rsvpbot/rsvpbot/bot"
+	"github.com/rsvpbot/rsvpbot/handlers"
+	"github.com/rsvpbot/rsvpbot/locales"
+	"github.com/rsvpbot/rsvpbot/outbox"
+	"github.com/rsvpbot/rsvpbot/scheduler"
+	"github.com/rsvpbot/rsvpbot/store"
+)
+
+// shutdownTimeout bounds a graceful stop; past it the process exits anyway
+// (nothing is half-committed: every write is a transaction).
+const shutdownTimeout = 20 * time.Second
+
+func runBot(parent context.Context, lookupEnv func(string) (string, bool), stderr io.Writer) int {
+	cfg, code := configOrExit(lookupEnv, true, stderr)
+	if cfg == nil {
+		return code
+	}
+	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel, isTerminal(stderr), cfg.Token, cfg.APIToken, cfg.WebhookSecret)
+	ctx, stop := signalContext(parent)
+	defer stop()
+
+	db, err := store.Open(ctx, cfg.DB, store.Options{})
+	if err != nil {
+		log.Error("cannot open the database (RSVPBOT_DB)", "err", err)
+		return 1
+	}
+	defer db.Close()
+
+	catalog, err := locales.New()
+	if err != nil {
+		log.Error("cannot load the message catalogs", "err", err)
+		return 1
+	}
+	client, err := bot.NewClient(cfg.Token, cfg.APIURL, bot.ClientOptions{})
+	if err != nil {
+		log.Error("cannot create the Telegram client", "err", err)
+		return 1
+	}
+
+	me, err := waitForTelegram(ctx, client, log)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0
+		}
+		log.Error(err.Error())
+		return 1
+	}
+	log.Info("connected to Telegram", "bot", "@"+me.Username, "api", cfg.APIURL, "db", cfg.DB, "version", version)
+
+	var health health
+	health.ok(time.Now())
+
+	sender := outbox.NewSender(db, client, outbox.Config{
+		Global:      cfg.RateGlobal,
+		PrivateChat: cfg.RateChat,
+		Group:       cfg.RateGroup / 60,
+		Logger:      log.With("component", "sender"),
+		OnCall:      func(err error) { health.observe(err) },
+	})
+	db.SetAfterCommit(sender.Notify)
+
+	app := handlers.New(handlers.Deps{
+		DB:          db,
+		Catalog:     catalog,
+		Logger:      log.With("component", "handlers"),
+		Admins:      cfg.Admins,
+		BotUsername: me.Username,
+		DefaultTZ:   cfg.Timezone,
+		ChatAdmins:  client.ChatAdmins,
+	})
+	disp := bot.NewDispatcher(db, app, bot.DispatcherConfig{Logger: log.With("component", "dispatch")})
+	if n, err := disp.Load(ctx); err != nil {
+		log.Error("cannot load pending updates", "err", err)
+		return 1
+	} else if n > 0 {
+		log.Info("resuming updates left pending by the last run", "count", n)
+	}
+	intake := bot.NewIntake(db, client, bot.IntakeConfig{
+		Logger: log.With("component", "intake"),
+		Stored: disp.Add,
+		OnCall: func(err error) { health.observe(err) },
+	})
+
+	jobs := scheduler.NewJobs(log.With("component", "scheduler"), time.UTC)
+	housekeeping(jobs, db, app)
+
+	// Everything below runs until ctx is cancelled; the first fatal error
+	// (a rejected token, a port in use) cancels the rest.
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	goRun := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(runCtx); err != nil && !errors.Is(err, context.Canceled) {
+				cancel(fmt.Errorf("%s: %w", name, err))
+			}
+		}()
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", health.readyHandler(db))
+	if cfg.WebhookURL != "" {
+		mux.Handle(cfg.WebhookPath, intake.Webhook(cfg.WebhookSecret))
+	}
+	if cfg.HTTPAddr != "" {
+		ln, err := net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
+			log.Error("cannot listen on RSVPBOT_HTTP_ADDR", "addr", cfg.HTTPAddr, "err", err)
+			return 1
+		}
+		log.Info("ops server listening", "addr", ln.Addr().String())
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		goRun("http", func(ctx context.Context) error {
+			go func() {
+				<-ctx.Done()
+				sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+				defer c()
+				srv.Shutdown(sctx)
+			}()
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
+
+	goRun("sender", sender.Run)
+	goRun("dispatcher", disp.Run)
+	goRun("scheduler", jobs.Run)
+	goRun("commands", func(ctx context.Context) error { registerCommands(ctx, client, catalog, cfg.Admins, log); return nil })
+	if cfg.WebhookURL != "" {
+		goRun("webhook", func(ctx context.Context) error { return keepWebhook(ctx, intake, cfg, log) })
+	} else {
+		goRun("polling", func(ctx context.Context) error {
+			if err := intake.DeleteWebhook(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("could not delete a webhook before polling; polling will report a conflict if one is set", "err", err)
+			}
+			return intake.Poll(ctx)
+		})
+	}
+
+	<-runCtx.Done()
+	cause := context.Cause(runCtx)
+	log.Info("stopping: finishing work in flight")
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(shutdownTimeout):
+		log.Warn("some work did not finish in time; it stays pending for the next start")
+	}
+	if cause != nil && !errors.Is(cause, context.Canceled) {
+		log.Error("stopped", "err", cause)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}
+
+// waitForTelegram calls getMe until it succeeds, backing off while the API
+// is unreachable (it says so in the log; it does not exit or spin). A
+// rejected token is fatal.
+func waitForTelegram(ctx context.Context, client *bot.Client, log *slog.Logger) (*models.User, error) {
+	backoff := time.Second
+	for {
+		me, err := client.Bot().GetMe(ctx)
+		if err == nil {
+			return me, nil
+		}
+		if errors.Is(err, tg.ErrorUnauthorized) {
+			return nil, bot.ErrUnauthorized
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		log.Warn("cannot reach the Telegram API; retrying", "err", bot.Redact(err.Error(), client.Token()), "retry_in", backoff.String())
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, time.Minute)
+	}
+}
+
+// keepWebhook registers the webhook, retrying until Telegram accepts it.
+func keepWebhook(ctx context.Context, intake *bot.Intake, cfg *Config, log *slog.Logger) error {
+	backoff := time.Second
+	for {
+		err := intake.SetWebhook(ctx, cfg.WebhookURL, cfg.WebhookSecret)
+		if err == nil {
+			log.Info("webhook registered", "url", cfg.WebhookURL)
+			return nil
+		}
+		if errors.Is(err, tg.ErrorUnauthorized) {
+			return bot.ErrUnauthorized
+		}
+		log.Warn("cannot register the webhook; retrying", "err", err, "retry_in", backoff.String())
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, time.Minute)
+	}
+}
+
+// registerCommands publishes the command menu per language (admins get
+// theirs per chat scope). Failures are logged: the menu is a convenience.
+func registerCommands(ctx context.Context, client *bot.Client, catalog *locales.Catalog, admins []int64, log *slog.Logger) {
+	for _, lang := range catalog.Languages() {
+		code := lang
+		if lang == "en" {
+			code = "" // the default for every language without its own list
+		}
+		cmds := toBotCommands(catalog.Commands(lang, false))
+		if _, err := client.Bot().SetMyCommands(ctx, &tg.SetMyCommandsParams{Commands: cmds, LanguageCode: code}); err != nil {
+			log.Warn("setMyCommands failed", "lang", lang, "err", err)
+			return
+		}
+		for _, id := range admins {
+			scope := &models.BotCommandScopeChat{ChatID: id}
+			if _, err := client.Bot().SetMyCommands(ctx, &tg.SetMyCommandsParams{Commands: toBotCommands(catalog.Commands(lang, true)),
+				Scope: scope, LanguageCode: code}); err != nil {
+				log.Debug("setMyCommands for an admin failed (they may not have started the bot)", "admin", id, "err", err)
+			}
+		}
+	}
+}
+
+func toBotCommands(cs []locales.Command) []models.BotCommand {
+	out := make([]models.BotCommand, len(cs))
+	for i, c := range cs {
+		out[i] = models.BotCommand{Command: c.Command, Description: c.Description}
+	}
+	return out
+}
+
+// housekeeping schedules the periodic clean-ups.
+func housekeeping(jobs *scheduler.Jobs, db *store.DB, app *handlers.App) {
+	jobs.Add("expire-conversations", "@every 1m", func(ctx context.Context) (string, error) {
+		n, err := app.ExpireConversations(ctx)
+		if n == 0 {
+			return "", err
+		}
+		return fmt.Sprintf("expired %d conversation(s)", n), err
+	})
+	jobs.Add("purge-inbox", "@every 1h", func(ctx context.Context) (string, error) {
+		var n int64
+		err := db.Tx(ctx, func(tx *sql.Tx) (err error) {
+			n, err = store.PurgeInbox(ctx, tx, time.Now().Add(-7*24*time.Hour))
+			return err
+		})
+		return fmt.Sprintf("purged %d handled update(s) older than 7 days", n), err
+	})
+	jobs.Add("purge-ledger", "@every 6h", func(ctx context.Context) (string, error) {
+		var n int64
+		err := db.Tx(ctx, func(tx *sql.Tx) (err error) {
+			n, err = outbox.PurgeLedger(ctx, tx, time.Now().Add(-90*24*time.Hour))
+			return err
+		})
+		return fmt.Sprintf("purged %d ledger row(s) older than 90 days", n), err
+	})
+}
+
+// health tracks the last successful Telegram call for /readyz.
+type health struct {
+	mu          sync.Mutex
+	lastOK      time.Time
+	lastErr     string
+	lastErrTime time.Time
+}
+
+func (h *health) ok(t time.Time) { h.mu.Lock(); h.lastOK = t; h.mu.Unlock() }
+
+func (h *health) observe(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err == nil {
+		h.lastOK = time.Now()
+		return
+	}
+	h.lastErr, h.lastErrTime = err.Error(), time.Now()
+}
+
+func (h *health) readyHandler(db *store.DB) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var reasons []string
+		if err := db.Tx(r.Context(), func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(r.Context(), "CREATE TEMP TABLE IF NOT EXISTS _ready(x); DROP TABLE _ready")
+			return err
+		}); err != nil {
+			reasons = append(reasons, "database not writable: "+err.Error())
+		}
+		if cur, latest, err := db.SchemaVersion(r.Context()); err != nil || cur != latest {
+			reasons = append(reasons, fmt.Sprintf("migrations not applied (at %d of %d)", cur, latest))
+		}
+		h.mu.Lock()
+		last, lastErr := h.lastOK, h.lastErr
+		h.mu.Unlock()
+		if time.Since(last) > 2*time.Minute {
+			reasons = append(reasons, fmt.Sprintf("no successful Telegram call for %s (last error: %s)", time.Since(last).Round(time.Second), lastErr))
+		}
+		if len(reasons) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			for _, r := range reasons {
+				fmt.Fprintln(w, r)
+			}
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	}
+}

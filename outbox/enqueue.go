@@ -1,0 +1,225 @@
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rsvpbot/rsvpbot/store"
+)
+
+// Lane is a message's priority class. Lower lanes are served first, with a
+// guaranteed share for the others (see the package doc).
+type Lane int
+
+const (
+	// Interactive is a reply to a user's own action: a command answer, a
+	// callback answer. A person is waiting for it.
+	Interactive Lane = 0
+	// Edit is an update of something already posted (an event card).
+	Edit Lane = 1
+	// Bulk is everything nobody is waiting for right now: reminders,
+	// announcements, digests.
+	Bulk Lane = 2
+)
+
+const numLanes = 3
+
+func (l Lane) String() string {
+	switch l {
+	case Interactive:
+		return "interactive"
+	case Edit:
+		return "edit"
+	case Bulk:
+		return "bulk"
+	}
+	return fmt.Sprintf("lane(%d)", int(l))
+}
+
+// Message is one Bot API call to make.
+type Message struct {
+	// ChatID is the chat the call affects; it keys pacing, per-chat order
+	// and blocking. For answerCallbackQuery use the chat the button is in.
+	ChatID int64
+	// Method is the Bot API method name (sendMessage, editMessageText, ...).
+	Method string
+	// Params is marshalled to the Bot API wire JSON (a json.RawMessage is
+	// taken as is). It must include chat_id (equal to ChatID) for every
+	// method that has one; the sender rewrites it if the chat migrates.
+	Params any
+	// Lane is the priority class.
+	Lane Lane
+	// DedupKey, if set, makes enqueuing the same key twice enqueue once:
+	// the second call returns the first row's id and changes nothing.
+	DedupKey string
+	// CoalesceKey, if set, replaces a still-pending (not yet sending) row
+	// with the same key: that row is marked "replaced" and this one is
+	// queued at the end of its line. Use it for edits of one message
+	// ("edit:<chat>:<message id>"), so a burst of edits costs few calls.
+	CoalesceKey string
+	// OnSent is an opaque reference passed to Config.OnSent in the
+	// transaction that marks the row sent.
+	OnSent string
+}
+
+// Row states. A row is claimed only in statePending and moves to one of
+// the final states (sent, dead, dropped, replaced) exactly once, except that
+// Requeue moves a dead row back to pending.
+const (
+	statePending  = "pending"
+	stateSending  = "sending"  // claimed; a call is (or was, before a crash) in flight
+	stateSent     = "sent"     // Telegram accepted it (or it was already in effect)
+	stateDead     = "dead"     // failed for good; waits for an operator (Requeue)
+	stateDropped  = "dropped"  // not sent on purpose: chat inactive, callback expired
+	stateReplaced = "replaced" // superseded by a newer row with the same coalesce key
+)
+
+// ErrInvalid is wrapped by Enqueue errors about the message itself.
+var ErrInvalid = errors.New("outbox: invalid message")
+
+// Enqueue queues m inside the caller's transaction and returns the row id.
+// Nothing is sent until tx commits (and the sender is notified or polls),
+// which is what ties "the state changed" to "the user is told" atomically.
+//
+// Enqueue never checks whether the chat is active: the sender drops rows of
+// inactive chats when it reaches them, so a chat that comes back (and is
+// marked active again) before then still gets its messages.
+func Enqueue(ctx context.Context, tx *sql.Tx, m Message) (id int64, err error) {
+	params, err := wireParams(m)
+	if err != nil {
+		return 0, err
+	}
+	if m.DedupKey != "" {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM outbox WHERE dedup_key = ?`, m.DedupKey).Scan(&id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("outbox: dedup lookup: %w", err)
+		}
+	}
+	now := store.Millis(time.Now())
+
+	// Coalescing first, so the new row's line is computed without the rows
+	// it replaces. Only 'pending' rows are replaced: a 'sending' row is on
+	// the wire already and the new row simply follows it.
+	type line struct {
+		chat int64
+		lane Lane
+	}
+	var replaced []int64
+	var lines []line
+	if m.CoalesceKey != "" {
+		rows, err := tx.QueryContext(ctx, `
+UPDATE outbox SET state = 'replaced', head = 0, done_at = ?
+WHERE coalesce_key = ? AND state = 'pending'
+RETURNING id, chat_id, lane`, now, m.CoalesceKey)
+		if err != nil {
+			return 0, fmt.Errorf("outbox: coalescing: %w", err)
+		}
+		for rows.Next() {
+			var l line
+			var rid int64
+			if err := rows.Scan(&rid, &l.chat, &l.lane); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			replaced = append(replaced, rid)
+			lines = append(lines, l)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return 0, fmt.Errorf("outbox: coalescing: %w", err)
+		}
+	}
+
+	err = tx.QueryRowContext(ctx, `
+INSERT INTO outbox (chat_id, lane, method, params, dedup_key, coalesce_key, on_sent, next_attempt_at, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+RETURNING id`,
+		m.ChatID, int(m.Lane), m.Method, string(params), nullIfEmpty(m.DedupKey), nullIfEmpty(m.CoalesceKey),
+		m.OnSent, now, now).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("outbox: enqueue %s to %d: %w", m.Method, m.ChatID, err)
+	}
+	for _, rid := range replaced {
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET last_error = ? WHERE id = ?`,
+			fmt.Sprintf("replaced by #%d", id), rid); err != nil {
+			return 0, err
+		}
+	}
+	lines = append(lines, line{m.ChatID, m.Lane})
+	for _, l := range lines {
+		if err := promote(ctx, tx, l.chat, l.lane); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
+// promote marks the first queued row of a (chat, lane) line as its head.
+// It is called after anything that may change which row is first (a row
+// added, finished, requeued or moved), and is idempotent. Only heads are
+// scanned by the sender, which keeps a chat with a long queue from costing
+// a scan of its whole queue on every claim.
+func promote(ctx context.Context, q store.Querier, chatID int64, lane Lane) error {
+	_, err := q.ExecContext(ctx, `
+UPDATE outbox SET head = 1
+WHERE id = (SELECT id FROM outbox
+            WHERE chat_id = ? AND lane = ? AND state IN ('pending', 'sending')
+            ORDER BY id LIMIT 1)
+  AND head = 0`, chatID, int(lane))
+	if err != nil {
+		return fmt.Errorf("outbox: promoting line head of chat %d: %w", chatID, err)
+	}
+	return nil
+}
+
+func wireParams(m Message) (json.RawMessage, error) {
+	if m.Method == "" {
+		return nil, fmt.Errorf("%w: empty method", ErrInvalid)
+	}
+	if m.ChatID == 0 {
+		return nil, fmt.Errorf("%w: %s without a chat id", ErrInvalid, m.Method)
+	}
+	if m.Lane < Interactive || m.Lane > Bulk {
+		return nil, fmt.Errorf("%w: lane %d", ErrInvalid, int(m.Lane))
+	}
+	var raw json.RawMessage
+	switch p := m.Params.(type) {
+	case json.RawMessage:
+		raw = p
+	case []byte:
+		raw = p
+	default:
+		b, err := json.Marshal(p)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s params: %v", ErrInvalid, m.Method, err)
+		}
+		raw = b
+	}
+	var probe struct {
+		ChatID *json.Number `json:"chat_id"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, fmt.Errorf("%w: %s params are not a JSON object: %v", ErrInvalid, m.Method, err)
+	}
+	if probe.ChatID == nil {
+		if m.Method != "answerCallbackQuery" {
+			return nil, fmt.Errorf("%w: %s params have no chat_id", ErrInvalid, m.Method)
+		}
+	} else if probe.ChatID.String() != fmt.Sprint(m.ChatID) {
+		return nil, fmt.Errorf("%w: %s params chat_id %s differs from ChatID %d", ErrInvalid, m.Method, probe.ChatID, m.ChatID)
+	}
+	return raw, nil
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
