@@ -97,14 +97,14 @@ func (d *Dispatcher) Load(ctx context.Context) (int, error) {
 		if len(ups) == 0 {
 			return total, nil
 		}
-		d.Add(ups...)
+		d.Add(ups)
 		total += len(ups)
 		after = ups[len(ups)-1].UpdateID
 	}
 }
 
 // Add queues committed inbox updates, in update_id order.
-func (d *Dispatcher) Add(ups ...store.InboxUpdate) {
+func (d *Dispatcher) Add(ups []store.InboxUpdate) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, u := range ups {

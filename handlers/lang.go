@@ -60,7 +60,7 @@ func (a *App) setLang(ctx context.Context, tx *sql.Tx, u *bot.Update, group bool
 		return err
 	}
 	// Confirm in the new language: it shows the choice took.
-	return a.send(ctx, tx, u.ChatID, a.tr(lang, "lang_set", locales.Args{"Lang": a.Catalog.T(lang, "lang_name_"+lang)}), nil)
+	return a.send(ctx, tx, u.ChatID, a.tr(lang, "lang_set"), nil)
 }
 
 func (a *App) langKeyboard() *models.InlineKeyboardMarkup {

@@ -24,6 +24,6 @@ func (a *App) unknown(ctx context.Context, u *bot.Update) error {
 		return a.commit(ctx, u, nil)
 	}
 	return a.commit(ctx, u, func(tx *sql.Tx) error {
-		return a.reply(ctx, tx, u, a.tr(lang, "unknown_command_named", locales.Args{"Command": "/" + u.Command}), nil)
+		return a.reply(ctx, tx, u, a.tr(lang, "unknown_command", locales.Args{"Command": "/" + u.Command}), nil)
 	})
 }

@@ -117,14 +117,14 @@ func classify(method string, res bot.Result, err error) outcome {
 }
 
 // backoff is the delay before retry number n (n = 1 after the first
-// failure): base·2^(n-1), ±20% jitter, never above max. jitter is uniform in
+// failure): base·2^(n-1), ±20% jitter, never above ceiling. jitter is uniform in
 // [0, 1).
-func backoff(n int, base, max time.Duration, jitter float64) time.Duration {
+func backoff(n int, base, ceiling time.Duration, jitter float64) time.Duration {
 	d := base
-	for i := 1; i < n && d < max; i++ {
+	for i := 1; i < n && d < ceiling; i++ {
 		d *= 2
 	}
-	d = min(d, max)
+	d = min(d, ceiling)
 	d = time.Duration(float64(d) * (0.8 + 0.4*jitter))
-	return min(d, max)
+	return min(d, ceiling)
 }

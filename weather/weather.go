@@ -126,10 +126,28 @@ func (d Date) String() string {
 	return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
 }
 
-// In returns the start of d in loc (midnight, or the first instant of the
-// day where a DST change skips midnight).
+// In returns the start of d in loc: midnight, or, where a DST change skips
+// midnight (America/Santiago, for one), the first instant of the day.
 func (d Date) In(loc *time.Location) time.Time {
-	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
+	t := time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
+	if DateOf(t) == d {
+		return t
+	}
+	// time.Date normalized the missing midnight into the previous day.
+	// The day starts at the transition, somewhere before noon: find it.
+	lo, hi := t.Unix(), time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, loc).Unix()
+	if DateOf(time.Unix(hi, 0).In(loc)) != d {
+		return t // the day does not exist in loc at all (Samoa, 2011-12-30)
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if DateOf(time.Unix(mid, 0).In(loc)) == d {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return time.Unix(hi, 0).In(loc)
 }
 
 // AddDays returns d moved by n days.

@@ -199,6 +199,14 @@ func (s *Server) PushMyChatMember(chat models.Chat, from models.User, oldStatus,
 	return s.enqueue(upd)
 }
 
+// AddChat declares a chat's type and title (or a private chat's names)
+// without any update, for chats the bot only writes to.
+func (s *Server) AddChat(chat models.Chat) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.chatWith(chat)
+}
+
 // SetChatMember sets a user's status in a chat without an update, e.g. to
 // make someone an administrator for getChatAdministrators, or the bot's own
 // status (use Bot()).
@@ -439,7 +447,7 @@ func (s *Server) post(hook webhookState, raw []byte) string {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if hook.secret != "" {
-		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", hook.secret)
+		
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {

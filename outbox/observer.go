@@ -1,0 +1,49 @@
+package outbox
+
+import "time"
+
+// Observer receives the sender's events, for metrics. Methods are called
+// from several goroutines at once, after the database records the event,
+// and must not block. Embed NopObserver to implement only some of them
+// (and to keep compiling when methods are added).
+type Observer interface {
+	// Attempt is one call's outcome (a Class* value) and how long the call
+	// took. Rows found 'sending' after a crash are reported with
+	// ClassInterrupted and zero latency.
+	Attempt(method, class string, latency time.Duration)
+	// RateLimited is a 429; global is true when it started (or extended) a
+	// pause of all sending.
+	RateLimited(chatID int64, retryAfter time.Duration, global bool)
+	// Retry is a row scheduled for another attempt after a transient
+	// failure (class) with the given delay.
+	Retry(method, class string, delay time.Duration)
+	// DeadLetter is a row that failed for good.
+	DeadLetter(method, class string)
+	// Dropped is a row not sent on purpose (chat inactive, expired).
+	Dropped(method, reason string)
+	// Sent is a row delivered, with the time from Enqueue to delivery.
+	Sent(method string, lane Lane, sinceEnqueue time.Duration)
+}
+
+// NopObserver ignores everything; it is the default.
+type NopObserver struct{}
+
+func (NopObserver) Attempt(string, string, time.Duration)      {}
+func (NopObserver) RateLimited(int64, time.Duration, bool)     {}
+func (NopObserver) Retry(string, string, time.Duration)        {}
+func (NopObserver) DeadLetter(string, string)                  {}
+func (NopObserver) Dropped(string, string)                     {}
+func (NopObserver) Sent(string, Lane, time.Duration)           {}
+
+// Clock is the sender's time source. Tests inject a fake one to check
+// pacing and backoff without sleeping.
+type Clock interface {
+	Now() time.Time
+	// After is like time.After: the channel receives once d has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }

@@ -1,0 +1,432 @@
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rsvpbot/rsvpbot/store"
+)
+
+// maxBatch is how many results one record transaction takes at most.
+const maxBatch = 64
+
+// recordLoop writes results to the database in batches (one transaction
+// for whatever has arrived), then tells the dispatcher. A chat stays busy
+// until its result is committed, so its next row is never claimed before
+// the previous one's fate (sent, or retry in place) is on disk.
+func (s *Sender) recordLoop(ctx context.Context) {
+	// Recording must finish even while shutting down: the calls were made.
+	wctx := context.WithoutCancel(ctx)
+	for r := range s.results {
+		batch := []result{r}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-s.results:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		s.recordBatch(ctx, wctx, batch)
+	}
+}
+
+// effect is what a recorded result means for observers and logs.
+type effect struct {
+	r       result
+	state   string
+	delay   time.Duration // retry delay
+	hookErr error
+}
+
+func (s *Sender) recordBatch(ctx, wctx context.Context, batch []result) {
+	var effs []effect
+	err := s.db.Tx(wctx, func(tx *sql.Tx) error {
+		effs = effs[:0]
+		for _, r := range batch {
+			e, err := s.record(wctx, tx, r)
+			if err != nil {
+				return err
+			}
+			effs = append(effs, e)
+		}
+		return nil
+	})
+	if err != nil {
+		// One bad result must not hold up the others: retry one by one,
+		// each until it is written (or we give up at shutdown).
+		s.log.Error("outbox: recording results; retrying one by one", "err", err, "results", len(batch))
+		effs = effs[:0]
+		for _, r := range batch {
+			if e, ok := s.recordOne(ctx, wctx, r); ok {
+				effs = append(effs, e)
+			} else {
+				s.events <- event{chat: r.job.chat, out: outcome{class: r.out.class}, at: r.at}
+			}
+		}
+	}
+	for _, e := range effs {
+		s.report(e)
+		s.events <- event{chat: e.r.job.chat, out: e.r.out, at: e.r.at}
+	}
+}
+
+// recordOne retries one result until it is written. If the database stays
+// unwritable after shutdown began, the row is left 'sending': the next
+// start treats it as an interrupted (ambiguous) attempt, so it is not lost.
+func (s *Sender) recordOne(ctx, wctx context.Context, r result) (effect, bool) {
+	wait := 100 * time.Millisecond
+	var stopAt time.Time
+	for {
+		var e effect
+		err := s.db.Tx(wctx, func(tx *sql.Tx) error {
+			var err error
+			e, err = s.record(wctx, tx, r)
+			return err
+		})
+		if err == nil {
+			return e, true
+		}
+		s.log.Error("outbox: recording a result", "id", r.job.id, "err", err)
+		if ctx.Err() != nil {
+			if stopAt.IsZero() {
+				stopAt = time.Now().Add(10 * time.Second)
+			} else if time.Now().After(stopAt) {
+				s.log.Error("outbox: giving up recording at shutdown; the row will be retried as interrupted", "id", r.job.id)
+				return effect{}, false
+			}
+		}
+		// Real time, not the injected clock: this waits for the database,
+		// not for Telegram.
+		time.Sleep(wait)
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// record writes one attempt: its ledger row, the row's new state and, for
+// a sent row, the OnSent hook. It runs inside the batch's transaction.
+func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, error) {
+	j, res, out := r.job, r.res, r.out
+	now := store.Millis(r.at)
+	attempt := j.attempts + 1
+	body := res.Body
+	if len(body) > maxResponse {
+		body = body[:maxResponse]
+	}
+	if _, err := tx.ExecContext(ctx, `
+INSERT INTO ledger (outbox_id, chat_id, method, attempt, outcome, http_status, error_code, description,
+                    retry_after, tg_message_id, latency_ms, ambiguous, response, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		j.id, j.chat, j.method, attempt, out.class, res.HTTPStatus, res.ErrorCode, out.desc,
+		int(out.retryAfter/time.Second), res.MessageID, res.Latency.Milliseconds(), out.ambiguous, body, now); err != nil {
+		return effect{}, fmt.Errorf("ledger: %w", err)
+	}
+	e := effect{r: r}
+	finish := func(state, lastErr string) error {
+		e.state = state
+		sentAt := any(nil)
+		if state == stateSent {
+			sentAt = now
+		}
+		if _, err := tx.ExecContext(ctx, `
+UPDATE outbox SET state = ?, head = 0, attempts = ?, sent_at = ?, done_at = ?, tg_message_id = ?, last_error = ?
+WHERE id = ?`, state, attempt, sentAt, now, res.MessageID, lastErr, j.id); err != nil {
+			return err
+		}
+		return promote(ctx, tx, j.chat, j.lane)
+	}
+	requeue := func(at time.Time, failures int) error {
+		e.state = statePending
+		_, err := tx.ExecContext(ctx, `
+UPDATE outbox SET state = 'pending', attempts = ?, failures = ?, next_attempt_at = ?, last_error = ?
+WHERE id = ?`, attempt, failures, store.Millis(at), out.desc, j.id)
+		return err
+	}
+
+	switch out.act {
+	case actSent:
+		if err := finish(stateSent, ""); err != nil {
+			return e, err
+		}
+		if j.onSent != "" && s.cfg.OnSent != nil {
+			msgID := res.MessageID
+			if msgID == 0 {
+				msgID = messageIDOf(j.params)
+			}
+			e.hookErr = s.hook(ctx, tx, j, msgID)
+		}
+		return e, nil
+	case actRetry:
+		failures := j.failures + 1
+		if failures >= s.cfg.MaxAttempts {
+			return e, finish(stateDead, fmt.Sprintf("%s after %d attempts: %s", out.class, failures, out.desc))
+		}
+		e.delay = backoff(failures, s.cfg.RetryBase, s.cfg.RetryMax, s.cfg.Jitter())
+		return e, requeue(r.at.Add(e.delay), failures)
+	case actWait:
+		return e, requeue(r.at.Add(out.retryAfter), j.failures)
+	case actPause:
+		return e, requeue(r.at.Add(unauthorizedPause), j.failures)
+	case actBlock:
+		if err := deactivate(ctx, tx, j.chat, out.desc, r.at); err != nil {
+			return e, err
+		}
+		if _, err := dropChat(ctx, tx, j.chat, "chat inactive: "+out.desc, now); err != nil {
+			return e, err
+		}
+		return e, finish(stateDropped, "chat inactive: "+out.desc)
+	case actMigrate:
+		if out.migrateTo == 0 || out.migrateTo == j.chat {
+			return e, finish(stateDead, "bad migration: "+out.desc)
+		}
+		if err := store.MigrateChat(ctx, tx, j.chat, out.migrateTo, r.at); err != nil {
+			return e, err
+		}
+		// MigrateChat moved this row too; send it again at once, to the
+		// new chat (the worker rewrites chat_id in the params).
+		e.state = statePending
+		if _, err := tx.ExecContext(ctx, `
+UPDATE outbox SET state = 'pending', attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?`,
+			attempt, now, fmt.Sprintf("migrated to %d", out.migrateTo), j.id); err != nil {
+			return e, err
+		}
+		for l := range numLanes {
+			if err := promote(ctx, tx, out.migrateTo, Lane(l)); err != nil {
+				return e, err
+			}
+		}
+		return e, nil
+	case actDrop:
+		return e, finish(stateDropped, out.class+": "+out.desc)
+	default: // actDead
+		return e, finish(stateDead, out.class+": "+out.desc)
+	}
+}
+
+// hook runs the OnSent hook inside a savepoint: its failure must not undo
+// "sent" (the message is out; marking it unsent would send it twice).
+func (s *Sender) hook(ctx context.Context, tx *sql.Tx, j job, msgID int) error {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT on_sent`); err != nil {
+		return err
+	}
+	herr := s.cfg.OnSent(ctx, tx, j.onSent, j.chat, msgID)
+	if herr != nil {
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO on_sent`); err != nil {
+			return errors.Join(herr, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET last_error = ? WHERE id = ?`, "on_sent: "+herr.Error(), j.id); err != nil {
+			return errors.Join(herr, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE on_sent`); err != nil {
+		return errors.Join(herr, err)
+	}
+	return herr
+}
+
+// deactivate marks a chat inactive, creating its row if the intake never
+// saw it, so that the sender keeps dropping its rows instead of calling
+// Telegram again for each one.
+func deactivate(ctx context.Context, tx *sql.Tx, chat int64, reason string, now time.Time) error {
+	kind := "private"
+	if chat < 0 {
+		kind = "group"
+	}
+	if _, err := tx.ExecContext(ctx, `
+INSERT INTO chats (id, type, first_seen, last_seen) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
+		chat, kind, store.Millis(now), store.Millis(now)); err != nil {
+		return err
+	}
+	return store.SetChatActive(ctx, tx, chat, false, reason)
+}
+
+// report tells the observer and the log what a committed result meant.
+func (s *Sender) report(e effect) {
+	j, out := e.r.job, e.r.out
+	s.obs.Attempt(j.method, out.class, e.r.res.Latency)
+	if e.hookErr != nil {
+		s.log.Error("outbox: on_sent hook failed; the row is marked sent", "id", j.id, "ref", j.onSent, "err", e.hookErr)
+	}
+	switch e.state {
+	case stateSent:
+		if j.createdAt > 0 {
+			s.obs.Sent(j.method, j.lane, e.r.at.Sub(store.FromMillis(j.createdAt)))
+		}
+	case stateDead:
+		s.obs.DeadLetter(j.method, out.class)
+		s.log.Warn("outbox: dead letter", "id", j.id, "chat", j.chat, "method", j.method,
+			"class", out.class, "description", out.desc)
+	case stateDropped:
+		s.obs.Dropped(j.method, out.class)
+		if out.act == actBlock {
+			s.log.Info("outbox: chat inactive; its queue is dropped", "chat", j.chat, "description", out.desc)
+		}
+	case statePending:
+		switch out.act {
+		case actRetry:
+			s.obs.Retry(j.method, out.class, e.delay)
+			s.log.Debug("outbox: retrying", "id", j.id, "class", out.class, "in", e.delay, "description", out.desc)
+		case actMigrate:
+			s.log.Info("outbox: chat migrated; resending there", "from", j.chat, "to", out.migrateTo)
+		}
+	}
+}
+
+// recoverSending handles rows a previous process left 'sending': it died
+// during (or just before) their calls, so they may have been delivered.
+// By the ambiguity rule they are sent again, and the ledger says so.
+func (s *Sender) recoverSending(ctx context.Context) error {
+	now := s.clk.Now()
+	type rec struct {
+		id, chat int64
+		method   string
+		attempt  int
+	}
+	var recs []rec
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		recs = recs[:0]
+		rows, err := tx.QueryContext(ctx, `
+UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?,
+       last_error = 'interrupted: the process stopped during the call'
+WHERE state = 'sending'
+RETURNING id, chat_id, method, attempts`, store.Millis(now))
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var r rec
+			if err := rows.Scan(&r.id, &r.chat, &r.method, &r.attempt); err != nil {
+				rows.Close()
+				return err
+			}
+			recs = append(recs, r)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if _, err := tx.ExecContext(ctx, `
+INSERT INTO ledger (outbox_id, chat_id, method, attempt, outcome, description, ambiguous, created_at)
+VALUES (?, ?, ?, ?, 'interrupted', 'the process stopped during the call; outcome unknown, sending again', 1, ?)`,
+				r.id, r.chat, r.method, r.attempt, store.Millis(now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("outbox: recovering rows left sending: %w", err)
+	}
+	for _, r := range recs {
+		s.obs.Attempt(r.method, ClassInterrupted, 0)
+	}
+	if len(recs) > 0 {
+		s.log.Warn("outbox: rows were left sending by a stopped process; sending them again (possible duplicates)",
+			"rows", len(recs))
+	}
+	return nil
+}
+
+// repairHeads promotes the first row of any line that has no head. The
+// write paths keep heads right; this is the safety net for rows changed by
+// hand or by code outside this package.
+func (s *Sender) repairHeads(ctx context.Context) error {
+	rows, err := s.db.R.QueryContext(ctx, `
+SELECT DISTINCT o.chat_id, o.lane FROM outbox o
+WHERE o.state = 'pending' AND o.head = 0
+  AND NOT EXISTS (SELECT 1 FROM outbox e
+                  WHERE e.chat_id = o.chat_id AND e.lane = o.lane
+                    AND e.state IN ('pending', 'sending') AND e.id < o.id)`)
+	if err != nil {
+		return err
+	}
+	type line struct {
+		chat int64
+		lane Lane
+	}
+	var lines []line
+	for rows.Next() {
+		var l line
+		if err := rows.Scan(&l.chat, &l.lane); err != nil {
+			rows.Close()
+			return err
+		}
+		lines = append(lines, l)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	s.log.Warn("outbox: lines without a head found; repairing", "lines", len(lines))
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		for _, l := range lines {
+			if err := promote(ctx, tx, l.chat, l.lane); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Warning thresholds, checked by the sender once a minute and exposed on
+// Statistics for metrics.
+const (
+	PendingWarnDepth  = 1000 // pending rows
+	DeadWarnPerHour   = 10   // rows dead-lettered in the last hour
+	warnRepeatEvery   = 10 * time.Minute
+)
+
+// monitor checks queue depth and dead-letter growth periodically (not per
+// message) and logs warnings; it also runs the head repair now and then.
+func (s *Sender) monitor(ctx context.Context) {
+	var lastDepthWarn, lastDeadWarn, lastRepair time.Time
+	lastRepair = s.clk.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.clk.After(monitorEvery):
+		}
+		now := s.clk.Now()
+		pending, deadHour, err := health(ctx, s.db.R, now)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("outbox: health check", "err", err)
+			}
+			continue
+		}
+		if pending > PendingWarnDepth && now.Sub(lastDepthWarn) >= warnRepeatEvery {
+			lastDepthWarn = now
+			s.log.Warn("outbox: queue is deep", "pending", pending, "threshold", PendingWarnDepth)
+		}
+		if deadHour > DeadWarnPerHour && now.Sub(lastDeadWarn) >= warnRepeatEvery {
+			lastDeadWarn = now
+			s.log.Warn("outbox: dead letters are growing; see `rsvpbot outbox dead`",
+				"last_hour", deadHour, "threshold", DeadWarnPerHour)
+		}
+		if now.Sub(lastRepair) >= repairEvery {
+			lastRepair = now
+			if err := s.repairHeads(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("outbox: repairing line heads", "err", err)
+			}
+		}
+	}
+}
+
+// health is the cheap part of Stats the monitor needs.
+func health(ctx context.Context, q store.Querier, now time.Time) (pending, deadHour int64, err error) {
+	err = q.QueryRowContext(ctx, `
+SELECT (SELECT COUNT(*) FROM outbox WHERE state = 'pending'),
+       (SELECT COUNT(*) FROM outbox WHERE state = 'dead' AND done_at >= ?)`,
+		store.Millis(now.Add(-time.Hour))).Scan(&pending, &deadHour)
+	return pending, deadHour, err
+}
