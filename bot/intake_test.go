@@ -71,7 +71,7 @@ func TestPollStoresBeforeConfirming(t *testing.T) {
 	db := openDB(t, "")
 	var mu sync.Mutex
 	var got []store.InboxUpdate
-	in := bot.NewIntake(db, newClient(t, fake), bot.IntakeConfig{PollTimeout: time.Second,
+	in := bot.NewIntake(db, newClient(t, fake), bot.IntakeConfig{PollTimeout: time.Second, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
 		Stored: func(ups []store.InboxUpdate) { mu.Lock(); got = append(got, ups...); mu.Unlock() }})
 	for i := range 5 {
 		fake.PushCommand(bottest.PrivateChat(ann), ann, fmt.Sprintf("/help %d", i))
@@ -111,7 +111,7 @@ func TestPollResumesFromDatabaseOffset(t *testing.T) {
 	// process died: Telegram will send it again.
 	first := fake.PushCommand(bottest.PrivateChat(ann), ann, "/start")
 	raw, _ := json.Marshal(first)
-	in := bot.NewIntake(db, newClient(t, fake), bot.IntakeConfig{PollTimeout: time.Second})
+	in := bot.NewIntake(db, newClient(t, fake), bot.IntakeConfig{PollTimeout: time.Second, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
 	if _, err := in.Save(context.Background(), []json.RawMessage{raw}); err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestPollUnauthorizedStops(t *testing.T) {
 	defer fake.Close()
 	db := openDB(t, "")
 	c, _ := bot.NewClient("999:wrong-token-value", fake.URL, bot.ClientOptions{})
-	in := bot.NewIntake(db, c, bot.IntakeConfig{PollTimeout: time.Second})
+	in := bot.NewIntake(db, c, bot.IntakeConfig{PollTimeout: time.Second, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := in.Poll(ctx); err != bot.ErrUnauthorized {

@@ -14,6 +14,7 @@ import (
 	"html"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	tg "github.com/go-telegram/bot"
@@ -51,6 +52,9 @@ type App struct {
 	router    *bot.Router
 	flows     map[string]*flow
 	deepLinks map[string]func(ctx context.Context, u *bot.Update, payload string) error
+	// onSent resolves outbox OnSent references by their prefix (the part
+	// before the first ':'), e.g. "card" records a posted card's message id.
+	onSent map[string]func(ctx context.Context, tx *sql.Tx, ref string, chatID int64, messageID int) error
 }
 
 // adminCommands are shown in /help only to bot admins.
@@ -71,7 +75,8 @@ func New(d Deps) *App {
 		d.ConversationTTL = 30 * time.Minute
 	}
 	a := &App{Deps: d, router: bot.NewRouter(d.BotUsername), flows: map[string]*flow{},
-		deepLinks: map[string]func(context.Context, *bot.Update, string) error{}}
+		deepLinks: map[string]func(context.Context, *bot.Update, string) error{},
+		onSent:    map[string]func(context.Context, *sql.Tx, string, int64, int) error{}}
 	a.registerStart()
 	a.registerHelp()
 	a.registerCancel()
@@ -92,8 +97,8 @@ func (a *App) Handle(ctx context.Context, u *bot.Update) error {
 func (a *App) Failed(ctx context.Context, tx *sql.Tx, u *bot.Update, cause error) error {
 	lang := a.userLang(ctx, u)
 	text := a.Catalog.T(lang, "error_generic")
-	if cq := u.CallbackQuery; cq != nil {
-		return a.toast(ctx, tx, cq.ID, text, true)
+	if u.CallbackQuery != nil {
+		return a.toast(ctx, tx, u, text, true)
 	}
 	if u.ChatID == 0 {
 		return nil
@@ -116,6 +121,18 @@ func (a *App) canAdministerChat(ctx context.Context, chatID, userID int64) (bool
 		return false, fmt.Errorf("listing admins of chat %d: %w", chatID, err)
 	}
 	return slices.Contains(ids, userID), nil
+}
+
+// OnSent is the outbox's hook, run in the transaction that marks a row
+// sent: it hands the reference to the handler registered for its prefix
+// in a.onSent. Unknown prefixes are ignored (a reference from an older
+// version).
+func (a *App) OnSent(ctx context.Context, tx *sql.Tx, ref string, chatID int64, messageID int) error {
+	prefix, _, _ := strings.Cut(ref, ":")
+	if f, ok := a.onSent[prefix]; ok {
+		return f(ctx, tx, ref, chatID, messageID)
+	}
+	return nil
 }
 
 // IsAdmin reports whether user is a bot admin (RSVPBOT_ADMINS).
@@ -229,13 +246,15 @@ func (a *App) reply(ctx context.Context, tx *sql.Tx, u *bot.Update, text string,
 	return err
 }
 
-// toast answers a callback query (the small notice over the chat).
-func (a *App) toast(ctx context.Context, tx *sql.Tx, queryID, text string, alert bool) error {
+// toast answers the callback query of u (the small notice over the chat;
+// an alert is a dialog the user must dismiss). Text is plain, at most 200
+// characters (longer is cut).
+func (a *App) toast(ctx context.Context, tx *sql.Tx, u *bot.Update, text string, alert bool) error {
 	if len([]rune(text)) > 200 {
 		text = string([]rune(text)[:199]) + "…"
 	}
-	_, err := outbox.Enqueue(ctx, tx, outbox.Message{Method: "answerCallbackQuery", Lane: outbox.Interactive,
-		Params: &tg.AnswerCallbackQueryParams{CallbackQueryID: queryID, Text: text, ShowAlert: alert}})
+	_, err := outbox.Enqueue(ctx, tx, outbox.Message{ChatID: u.ChatID, Method: "answerCallbackQuery", Lane: outbox.Interactive,
+		Params: &tg.AnswerCallbackQueryParams{CallbackQueryID: u.CallbackQuery.ID, Text: text, ShowAlert: alert}})
 	return err
 }
 

@@ -77,7 +77,7 @@ func (a *App) langButton(ctx context.Context, u *bot.Update) error {
 	_, l, _ := strings.Cut(cq.Data, ":")
 	lang := a.userLang(ctx, u)
 	if !a.Catalog.Supported(l) {
-		return a.commit(ctx, u, func(tx *sql.Tx) error { return a.toast(ctx, tx, cq.ID, a.Catalog.T(lang, "button_stale"), false) })
+		return a.commit(ctx, u, func(tx *sql.Tx) error { return a.toast(ctx, tx, u, a.Catalog.T(lang, "button_stale"), false) })
 	}
 	group := u.Chat() != nil && u.Chat().Type != models.ChatTypePrivate
 	if group {
@@ -87,12 +87,12 @@ func (a *App) langButton(ctx context.Context, u *bot.Update) error {
 		}
 		if !ok {
 			return a.commit(ctx, u, func(tx *sql.Tx) error {
-				return a.toast(ctx, tx, cq.ID, a.Catalog.T(lang, "chat_admins_only"), false)
+				return a.toast(ctx, tx, u, a.Catalog.T(lang, "chat_admins_only"), false)
 			})
 		}
 	}
 	return a.commit(ctx, u, func(tx *sql.Tx) error {
-		if err := a.toast(ctx, tx, cq.ID, a.Catalog.T(l, "lang_name_"+l), false); err != nil {
+		if err := a.toast(ctx, tx, u, a.Catalog.T(l, "lang_name_"+l), false); err != nil {
 			return err
 		}
 		return a.setLang(ctx, tx, u, group, l)

@@ -112,8 +112,9 @@ func classify(method string, res bot.Result, err error) outcome {
 		// likely acted on it.
 		return outcome{class: ClassAmbiguous, act: actRetry, ambiguous: true, desc: desc}
 	}
-	// 5xx, 409 and anything else unexpected: transient.
-	return outcome{class: ClassServerError, act: actRetry, desc: desc}
+	// 5xx, 409 and anything else unexpected: transient. A 5xx is also
+	// ambiguous: Telegram's front end can fail after its back end acted.
+	return outcome{class: ClassServerError, act: actRetry, ambiguous: res.HTTPStatus >= 500 || code >= 500, desc: desc}
 }
 
 // backoff is the delay before retry number n (n = 1 after the first

@@ -28,12 +28,12 @@ type Observer interface {
 // NopObserver ignores everything; it is the default.
 type NopObserver struct{}
 
-func (NopObserver) Attempt(string, string, time.Duration)      {}
-func (NopObserver) RateLimited(int64, time.Duration, bool)     {}
-func (NopObserver) Retry(string, string, time.Duration)        {}
-func (NopObserver) DeadLetter(string, string)                  {}
-func (NopObserver) Dropped(string, string)                     {}
-func (NopObserver) Sent(string, Lane, time.Duration)           {}
+func (NopObserver) Attempt(string, string, time.Duration)  {}
+func (NopObserver) RateLimited(int64, time.Duration, bool) {}
+func (NopObserver) Retry(string, string, time.Duration)    {}
+func (NopObserver) DeadLetter(string, string)              {}
+func (NopObserver) Dropped(string, string)                 {}
+func (NopObserver) Sent(string, Lane, time.Duration)       {}
 
 // Clock is the sender's time source. Tests inject a fake one to check
 // pacing and backoff without sleeping.

@@ -380,9 +380,9 @@ WHERE o.state = 'pending' AND o.head = 0
 // Warning thresholds, checked by the sender once a minute and exposed on
 // Statistics for metrics.
 const (
-	PendingWarnDepth  = 1000 // pending rows
-	DeadWarnPerHour   = 10   // rows dead-lettered in the last hour
-	warnRepeatEvery   = 10 * time.Minute
+	PendingWarnDepth = 1000 // pending rows
+	DeadWarnPerHour  = 10   // rows dead-lettered in the last hour
+	warnRepeatEvery  = 10 * time.Minute
 )
 
 // monitor checks queue depth and dead-letter growth periodically (not per

@@ -67,6 +67,7 @@ type Server struct {
 	// It is empty until Start.
 	URL string
 	// Token is the only token the server accepts; any other answers 401.
+	// Set it with WithToken; changing it while serving is a data race.
 	Token string
 
 	botUser models.User
@@ -80,22 +81,22 @@ type Server struct {
 	httpSrv *http.Server
 	client  *http.Client // for webhook delivery
 
-	mu         sync.Mutex
-	rng        *rand.Rand
-	limits     Limits
-	limiters   map[int64]*rate.Limiter // chat id -> limiter; key 0 is the global one
-	faults     Faults
-	scripted   []*Fault
-	blocked    map[int64]bool
-	notStarted map[int64]bool
-	migrated   map[int64]int64
-	chats      map[int64]*chatState
-	users      map[int64]models.User // users seen in pushes, for member objects
-	files      map[string]File
-	callbacks  map[string]bool // callback query id -> answered
-	commands   map[string][]models.BotCommand
-	fileSeq    int
-	callSeq    int
+	mu          sync.Mutex
+	rng         *rand.Rand
+	limits      Limits
+	limiters    map[int64]*rate.Limiter // chat id -> limiter; key 0 is the global one
+	faults      Faults
+	scripted    []*Fault
+	blocked     map[int64]bool
+	notStarted  map[int64]bool
+	migrated    map[int64]int64
+	chats       map[int64]*chatState
+	users       map[int64]models.User // users seen in pushes, for member objects
+	files       map[string]File
+	callbacks   map[string]bool // callback query id -> answered
+	commands    map[string][]models.BotCommand
+	fileSeq     int
+	callbackSeq int
 
 	// Updates: the queue holds updates not yet confirmed by an offset or a
 	// 200 from the webhook. updatesCh is closed and replaced whenever the

@@ -3,6 +3,7 @@ package bottest_test
 import (
 	"bytes"
 	"errors"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -347,5 +348,25 @@ func TestJSONAndURLEncodedBodies(t *testing.T) {
 		"reply_markup": map[string]any{"inline_keyboard": [][]map[string]string{{{"text": "x", "callback_data": strings.Repeat("d", 65)}}}}})
 	if status != 400 || a.Description != "Bad Request: BUTTON_DATA_INVALID" {
 		t.Errorf("65-byte callback_data: %d %q", status, a.Description)
+	}
+}
+
+func TestUnstartedServerAsHandler(t *testing.T) {
+	s := bottest.NewUnstartedServer(bottest.WithToken("42:handler"))
+	defer s.Close()
+	if s.URL != "" {
+		t.Fatalf("URL = %q before Start", s.URL)
+	}
+	srv := httptest.NewServer(s) // as the standalone emulator mounts it
+	defer srv.Close()
+	b, err := bot.New("42:handler", bot.WithServerURL(srv.URL))
+	if err != nil {
+		t.Fatalf("bot.New through the handler: %v", err)
+	}
+	if _, err := b.SendMessage(ctxT(t), &bot.SendMessageParams{ChatID: alice.ID, Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Messages(alice.ID)) != 1 {
+		t.Error("message not recorded")
 	}
 }

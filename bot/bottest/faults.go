@@ -17,10 +17,11 @@ import (
 // 30 messages per second overall, 1 per second per private chat and 20 per
 // minute per group.
 //
-// Limits apply only to methods that put something into a chat: send*,
-// edit*, copyMessage, forwardMessage and pinChatMessage. Reads, getUpdates,
-// answerCallbackQuery, deleteMessage and configuration calls are never
-// limited, as in practice Telegram counts messages. A call over a limit is
+// Limits apply only to the methods that put something into a chat
+// (sendMessage, sendDocument, editMessageText, editMessageReplyMarkup,
+// pinChatMessage). Reads, getUpdates, sendChatAction, answerCallbackQuery,
+// deleteMessage and configuration calls are never limited: in practice
+// Telegram counts messages. A call over a limit is
 // answered 429 "Too Many Requests: retry after N" with parameters.retry_after
 // N (whole seconds, rounded up) and does not consume budget.
 //

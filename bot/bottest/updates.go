@@ -167,8 +167,8 @@ func (s *Server) PushCallback(chat models.Chat, from models.User, messageID int,
 		mim = models.MaybeInaccessibleMessage{Type: models.MaybeInaccessibleMessageTypeInaccessibleMessage,
 			InaccessibleMessage: &models.InaccessibleMessage{Chat: cs.chat, MessageID: messageID}}
 	}
-	s.callSeq++
-	id := strconv.FormatInt(s.botUser.ID, 10) + strconv.Itoa(1_000_000+s.callSeq)
+	s.callbackSeq++
+	id := strconv.FormatInt(s.botUser.ID, 10) + strconv.Itoa(1_000_000+s.callbackSeq)
 	s.callbacks[id] = false
 	return s.enqueue(models.Update{CallbackQuery: &models.CallbackQuery{ID: id, From: from, Message: mim,
 		ChatInstance: strconv.FormatInt(cs.chat.ID*31+7, 10), Data: data}})
@@ -253,6 +253,12 @@ func (s *Server) setAllowed(raw string) error {
 // offset confirms every update below it, a negative one keeps only the last
 // -offset updates.
 func (s *Server) confirm(offset int64) {
+	before := len(s.queue)
+	defer func() {
+		if len(s.queue) != before {
+			s.notifyChanged() // a waiting long poll records nothing yet; Wait must still see this
+		}
+	}()
 	switch {
 	case offset > 0:
 		i := 0
@@ -447,7 +453,7 @@ func (s *Server) post(hook webhookState, raw []byte) string {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if hook.secret != "" {
-		
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", hook.secret)
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {

@@ -1,0 +1,287 @@
+// Package handlerstest runs the whole bot in a test — a real SQLite file,
+// the intake long-polling the fake Bot API, the dispatcher, the handlers and
+// the outbox sender — so handler tests drive flows the way users do (push an
+// update into bot/bottest, wait, read what the chat shows) and restart tests
+// can stop the bot and start it again on the same file.
+package handlerstest
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-telegram/bot/models"
+
+	"github.com/rsvpbot/rsvpbot/bot"
+	"github.com/rsvpbot/rsvpbot/bot/bottest"
+	"github.com/rsvpbot/rsvpbot/handlers"
+	"github.com/rsvpbot/rsvpbot/locales"
+	"github.com/rsvpbot/rsvpbot/outbox"
+	"github.com/rsvpbot/rsvpbot/store"
+)
+
+// Options tune Start. The zero value is a fresh bot with no admins, UTC,
+// real time and no rate limits.
+type Options struct {
+	// DBPath reuses a database file (a restart); empty makes a new one.
+	DBPath string
+	// Fake reuses a fake Bot API (a restart); nil starts a new one, closed
+	// with the harness.
+	Fake   *bottest.Server
+	Admins []int64
+	// Now is the handlers' clock (default time.Now).
+	Now func() time.Time
+	TZ  *time.Location
+	// Limits for the sender; nil means unlimited.
+	Limits *outbox.Limits
+	// Configure may adjust the handler dependencies before the app is built
+	// (e.g. to plug in a weather service).
+	Configure func(*handlers.Deps)
+	// Logger defaults to one that writes to the test log at warn level.
+	Logger *slog.Logger
+}
+
+// Harness is a running bot.
+type Harness struct {
+	T       testing.TB
+	Fake    *bottest.Server
+	DB      *store.DB
+	App     *handlers.App
+	Catalog *locales.Catalog
+	Sender  *outbox.Sender
+	Path    string
+	opts    Options
+
+	ownFake bool
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	stopped bool
+}
+
+// Start starts a bot; it is stopped when the test ends.
+func Start(t testing.TB, opts Options) *Harness {
+	t.Helper()
+	h := &Harness{T: t, opts: opts, Path: opts.DBPath, Fake: opts.Fake}
+	if h.Path == "" {
+		h.Path = filepath.Join(t.TempDir(), "rsvpbot.db")
+	}
+	if h.Fake == nil {
+		h.Fake = bottest.NewServer()
+		h.ownFake = true
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+
+	db, err := store.Open(ctx, h.Path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.DB = db
+	cat, err := locales.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Catalog = cat
+	client, err := bot.NewClient(h.Fake.Token, h.Fake.URL, bot.ClientOptions{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := handlers.Deps{DB: db, Catalog: cat, Logger: log, Now: opts.Now, Admins: opts.Admins,
+		BotUsername: h.Fake.Bot().Username, DefaultTZ: opts.TZ, ChatAdmins: client.ChatAdmins}
+	if opts.Configure != nil {
+		opts.Configure(&deps)
+	}
+	h.App = handlers.New(deps)
+	limits := opts.Limits
+	if limits == nil {
+		limits = &outbox.Limits{}
+	}
+	h.Sender = outbox.NewSender(db, client, outbox.Config{Limits: limits, Logger: log, OnSent: h.App.OnSent,
+		PollInterval: 50 * time.Millisecond})
+	db.SetAfterCommit(h.Sender.Notify)
+	disp := bot.NewDispatcher(db, h.App, bot.DispatcherConfig{Logger: log, Grace: 5 * time.Second})
+	if _, err := disp.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	intake := bot.NewIntake(db, client, bot.IntakeConfig{Logger: log, Stored: disp.Add, PollTimeout: time.Second,
+		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+	for _, run := range []func(context.Context) error{h.Sender.Run, disp.Run, intake.Poll} {
+		h.wg.Add(1)
+		go func() {
+			defer h.wg.Done()
+			if err := run(ctx); err != nil && ctx.Err() == nil {
+				t.Errorf("bot component failed: %v", err)
+			}
+		}()
+	}
+	t.Cleanup(h.Stop)
+	return h
+}
+
+// Stop stops the bot gracefully and closes the database (and the fake if
+// the harness started it).
+func (h *Harness) Stop() {
+	if h.stopped {
+		return
+	}
+	h.stopped = true
+	h.cancel()
+	h.wg.Wait()
+	h.DB.Close()
+	if h.ownFake {
+		h.Fake.Close()
+	}
+}
+
+// Restart stops the bot and starts a new one on the same database and fake
+// Bot API, as a process restart would.
+func (h *Harness) Restart() *Harness {
+	h.ownFake = false // the new harness takes the fake over
+	h.Stop()
+	opts := h.opts
+	opts.DBPath, opts.Fake = h.Path, h.Fake
+	n := Start(h.T, opts)
+	n.ownFake = true
+	return n
+}
+
+// Send pushes a text message (a command if it starts with "/") from user in
+// chat and waits until the bot has handled it and delivered its replies.
+func (h *Harness) Send(chat models.Chat, user models.User, text string) {
+	h.T.Helper()
+	h.Fake.PushMessage(chat, user, text)
+	h.WaitIdle()
+}
+
+// Click pushes a button press on message messageID and waits until idle.
+func (h *Harness) Click(chat models.Chat, user models.User, messageID int, data string) {
+	h.T.Helper()
+	h.Fake.PushCallback(chat, user, messageID, data)
+	h.WaitIdle()
+}
+
+// WaitIdle waits until every pushed update has been fetched and handled and
+// every outbox row has reached a final state (sent, dead, dropped...).
+func (h *Harness) WaitIdle() {
+	h.T.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if h.idle() {
+			// Twice, a little apart: a sent row may enqueue follow-ups
+			// through OnSent, and a commit may be on its way.
+			time.Sleep(10 * time.Millisecond)
+			if h.idle() {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			h.T.Fatalf("bot not idle after 20s: %d updates at the fake, inbox pending %d, outbox pending %d",
+				h.Fake.PendingUpdates(), h.count(`SELECT count(*) FROM inbox WHERE done_at IS NULL`),
+				h.count(`SELECT count(*) FROM outbox WHERE state IN ('pending','sending')`))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (h *Harness) idle() bool {
+	return h.Fake.PendingUpdates() == 0 &&
+		h.count(`SELECT count(*) FROM inbox WHERE done_at IS NULL`) == 0 &&
+		h.count(`SELECT count(*) FROM outbox WHERE state IN ('pending','sending')`) == 0
+}
+
+func (h *Harness) count(q string, args ...any) int {
+	var n int
+	if err := h.DB.R.QueryRow(q, args...).Scan(&n); err != nil && err != sql.ErrNoRows {
+		h.T.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// Count runs a count query on the database.
+func (h *Harness) Count(q string, args ...any) int { return h.count(q, args...) }
+
+// Texts returns the texts of the messages a chat shows, oldest first.
+func (h *Harness) Texts(chatID int64) []string {
+	var out []string
+	for _, m := range h.Fake.Messages(chatID) {
+		out = append(out, m.Text)
+	}
+	return out
+}
+
+// Last returns the newest message the bot sent to the chat (not the
+// user's own), or fails the test.
+func (h *Harness) Last(chatID int64) models.Message {
+	h.T.Helper()
+	msgs := h.Fake.Messages(chatID)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].From != nil && msgs[i].From.IsBot {
+			return msgs[i]
+		}
+	}
+	h.T.Fatalf("the bot sent nothing to chat %d", chatID)
+	return models.Message{}
+}
+
+// LastText is Last's text.
+func (h *Harness) LastText(chatID int64) string { h.T.Helper(); return h.Last(chatID).Text }
+
+// Toasts returns the texts of the callback answers the bot gave, in order.
+func (h *Harness) Toasts() []string {
+	var out []string
+	for _, c := range h.Fake.CallsTo("answerCallbackQuery") {
+		out = append(out, c.Params["text"])
+	}
+	return out
+}
+
+// Buttons returns the callback data of every inline button of m, by label.
+func Buttons(m models.Message) map[string]string {
+	out := map[string]string{}
+	if m.ReplyMarkup == nil {
+		return out
+	}
+	for _, row := range m.ReplyMarkup.InlineKeyboard {
+		for _, b := range row {
+			out[b.Text] = b.CallbackData
+		}
+	}
+	return out
+}
+
+// Button returns the callback data of the button whose label contains
+// label, or fails the test.
+func (h *Harness) Button(m models.Message, label string) string {
+	h.T.Helper()
+	for text, data := range Buttons(m) {
+		if strings.Contains(text, label) {
+			return data
+		}
+	}
+	h.T.Fatalf("no button labelled %q in %v", label, Buttons(m))
+	return ""
+}
+
+// User makes a test user.
+func User(id int64, name, lang string) models.User {
+	return models.User{ID: id, FirstName: name, LanguageCode: lang, Username: strings.ToLower(name)}
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	if os.Getenv("HARNESS_QUIET") == "" {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
