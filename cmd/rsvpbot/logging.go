@@ -48,7 +48,9 @@ type redactHandler struct {
 	secrets []string
 }
 
-func (h *redactHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
+func (h *redactHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.next.Enabled(ctx, l)
+}
 
 func (h *redactHandler) Handle(ctx context.Context, r slog.Record) error {
 	out := slog.NewRecord(r.Time, r.Level, h.scrub(r.Message), r.PC)
@@ -102,4 +104,3 @@ func (h *redactHandler) scrub(s string) string {
 	}
 	return s
 }
-

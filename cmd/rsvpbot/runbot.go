@@ -67,15 +67,6 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 	var health health
 	health.ok(time.Now())
 
-	sender := outbox.NewSender(db, client, outbox.Config{
-		Global:      cfg.RateGlobal,
-		PrivateChat: cfg.RateChat,
-		Group:       cfg.RateGroup / 60,
-		Logger:      log.With("component", "sender"),
-		OnCall:      func(err error) { health.observe(err) },
-	})
-	db.SetAfterCommit(sender.Notify)
-
 	app := handlers.New(handlers.Deps{
 		DB:          db,
 		Catalog:     catalog,
@@ -85,6 +76,13 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 		DefaultTZ:   cfg.Timezone,
 		ChatAdmins:  client.ChatAdmins,
 	})
+	sender := outbox.NewSender(db, client, outbox.Config{
+		Limits:   &outbox.Limits{Global: cfg.RateGlobal, PrivateChat: cfg.RateChat, GroupPerMinute: cfg.RateGroup},
+		Logger:   log.With("component", "sender"),
+		OnSent:   app.OnSent,
+		Observer: &health,
+	})
+	db.SetAfterCommit(sender.Notify)
 	disp := bot.NewDispatcher(db, app, bot.DispatcherConfig{Logger: log.With("component", "dispatch")})
 	if n, err := disp.Load(ctx); err != nil {
 		log.Error("cannot load pending updates", "err", err)
@@ -302,6 +300,22 @@ func (h *health) observe(err error) {
 	}
 	h.lastErr, h.lastErrTime = err.Error(), time.Now()
 }
+
+// health is an outbox.Observer only for the attempts: a call answered by
+// Telegram, whatever it said, proves the API is reachable.
+func (h *health) Attempt(method, class string, latency time.Duration) {
+	switch class {
+	case outbox.ClassNetwork, outbox.ClassAmbiguous, outbox.ClassInterrupted, outbox.ClassUnauthorized:
+		h.observe(errors.New(method + ": " + class))
+	default:
+		h.observe(nil)
+	}
+}
+func (h *health) RateLimited(int64, time.Duration, bool)  {}
+func (h *health) Retry(string, string, time.Duration)     {}
+func (h *health) DeadLetter(string, string)               {}
+func (h *health) Dropped(string, string)                  {}
+func (h *health) Sent(string, outbox.Lane, time.Duration) {}
 
 func (h *health) readyHandler(db *store.DB) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
