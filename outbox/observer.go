@@ -39,11 +39,13 @@ func (NopObserver) Sent(string, Lane, time.Duration)       {}
 // pacing and backoff without sleeping.
 type Clock interface {
 	Now() time.Time
-	// After is like time.After: the channel receives once d has passed.
-	After(d time.Duration) <-chan time.Time
+	// At returns a channel that receives once the clock reaches t (at once
+	// if it already has). Deadlines are absolute so that a fake clock moved
+	// while the sender was computing one cannot make it wait too long.
+	At(t time.Time) <-chan time.Time
 }
 
 type realClock struct{}
 
 func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+func (realClock) At(t time.Time) <-chan time.Time { return time.After(time.Until(t)) }

@@ -394,7 +394,7 @@ func (s *Sender) monitor(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.clk.After(monitorEvery):
+		case <-s.clk.At(s.clk.Now().Add(monitorEvery)):
 		}
 		now := s.clk.Now()
 		pending, deadHour, err := health(ctx, s.db.R, now)

@@ -298,11 +298,11 @@ func (s *Sender) dispatch(ctx context.Context) {
 			s.sweep(now)
 		}
 		wake := s.step(ctx, now)
-		d := s.cfg.PollInterval
-		if !wake.IsZero() {
-			d = min(d, wake.Sub(now))
+		poll := now.Add(s.cfg.PollInterval)
+		if wake.IsZero() || wake.After(poll) {
+			wake = poll
 		}
-		s.wait(ctx, d) // returns at once if d <= 0
+		s.wait(ctx, now, wake)
 	}
 }
 
@@ -314,8 +314,9 @@ func (s *Sender) step(ctx context.Context, now time.Time) time.Time {
 		return s.pauseUntil
 	}
 	if s.drainAfter {
-		// A pause never ends in a burst: the bucket filled while paused.
-		s.drainGlobal(now)
+		// A pause never ends in a burst: the bucket filled while paused is
+		// emptied as of the end of the pause, and refills from there.
+		s.drainGlobal(s.pauseUntil)
 		s.drainAfter = false
 	}
 	free := s.cfg.Workers - s.inflight
@@ -362,9 +363,10 @@ func (s *Sender) drainGlobal(now time.Time) {
 	}
 }
 
-// wait blocks until ctx is done, a notification, a result (handled), or d.
-func (s *Sender) wait(ctx context.Context, d time.Duration) {
-	if d <= 0 {
+// wait blocks until ctx is done, a notification, a result (handled), or
+// the clock reaches until.
+func (s *Sender) wait(ctx context.Context, now, until time.Time) {
+	if !until.After(now) {
 		return
 	}
 	select {
@@ -372,7 +374,7 @@ func (s *Sender) wait(ctx context.Context, d time.Duration) {
 	case <-s.notify:
 	case ev := <-s.events:
 		s.handle(ev)
-	case <-s.clk.After(d):
+	case <-s.clk.At(until):
 	}
 }
 

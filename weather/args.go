@@ -56,7 +56,10 @@ func ParseArgs(args string, now time.Time, loc *time.Location) (place string, da
 		return r
 	}, strings.ToValidUTF8(args, " "))
 
-	fields := strings.Fields(args)
+	// Commas around the whole text are punctuation, not part of a word:
+	// strip them before looking for the date, so the last word is seen
+	// the same way however the text is reparsed.
+	fields := strings.Fields(strings.Trim(args, " ,;"))
 	d := today
 	if n := len(fields); n > 0 {
 		got, ok, err := parseDay(fields[n-1], today)
@@ -68,7 +71,7 @@ func ParseArgs(args string, now time.Time, loc *time.Location) (place string, da
 			fields = fields[:n-1]
 		}
 	}
-	place = strings.Trim(strings.Join(fields, " "), " ,;")
+	place = strings.TrimRight(strings.Join(fields, " "), " ,;")
 	if utf8.RuneCountInString(place) > MaxPlaceLen {
 		return "", time.Time{}, false, ErrPlaceTooLong
 	}

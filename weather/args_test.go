@@ -42,6 +42,8 @@ func TestParseArgs(t *testing.T) {
 		{"Berlin TOMORROW", "Berlin", date(2025, 6, 12), true, nil},
 		{"Berlin tomorrow.", "Berlin", date(2025, 6, 12), true, nil},
 		{"Berlin, tomorrow", "Berlin", date(2025, 6, 12), true, nil},
+		{", Berlin, ", "Berlin", today, false, nil},
+		{",tomorrow", "", date(2025, 6, 12), true, nil},
 		{"tomorrow", "", date(2025, 6, 12), true, nil},
 		{"  New   York \t fri ", "New York", date(2025, 6, 13), true, nil},
 		{"Paris, Texas friday", "Paris, Texas", date(2025, 6, 13), true, nil},
@@ -121,6 +123,23 @@ func TestParseArgsUsesLocalDay(t *testing.T) {
 	}
 	if want := time.Date(2025, 6, 11, 0, 0, 0, 0, time.UTC); !day.Equal(want) {
 		t.Errorf("nil loc: day = %v, want %v", day, want)
+	}
+}
+
+func TestDateInSkippedMidnight(t *testing.T) {
+	santiago := mustLoc(t, "America/Santiago")
+	// On 2025-09-07 Chile's clocks jump from 00:00 to 01:00.
+	d := weather.Date{Year: 2025, Month: time.September, Day: 7}
+	got := d.In(santiago)
+	if weather.DateOf(got) != d || got.Hour() != 1 || got.Minute() != 0 {
+		t.Errorf("start of %v in Santiago = %v, want 01:00 that day", d, got)
+	}
+	if before := got.Add(-time.Second); weather.DateOf(before) == d {
+		t.Errorf("%v is on %v too: not the first instant", before, d)
+	}
+	_, day, _, err := weather.ParseArgs("Santiago 2025-09-07", time.Date(2025, 9, 1, 12, 0, 0, 0, santiago), santiago)
+	if err != nil || !day.Equal(got) {
+		t.Errorf("ParseArgs day = %v, %v; want %v", day, err, got)
 	}
 }
 
