@@ -90,6 +90,8 @@ var chatRefs = []struct{ table, column string }{
 	{"inbox", "chat_id"},
 	{"conversations", "chat_id"},
 	{"outbox", "chat_id"},
+	{"events", "chat_id"},
+	{"event_cards", "chat_id"},
 }
 
 // MigrateChat moves a chat to a new id (Telegram's migrate_to_chat_id) and

@@ -36,8 +36,11 @@ type Config struct {
 	// Logger receives failure details. Default slog.Default().
 	Logger *slog.Logger
 
-	// Timeout bounds each attempt. Default 5 s. The whole lookup is also
-	// bounded by the caller's context.
+	// Timeout bounds each attempt. Default 5 s. A lookup that keeps
+	// timing out takes MaxAttempts × Timeout plus backoff (about 16 s with
+	// the defaults), so interactive callers should also pass a context
+	// with the deadline they can afford: they stop waiting then, and the
+	// shared call still finishes and fills the cache.
 	Timeout time.Duration
 	// MaxAttempts is the number of tries for a transient failure, the
 	// first included. Default 3.
@@ -71,10 +74,11 @@ type Config struct {
 	// Default: a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
 
-	// OnCall, if set, is called once per Geocode or Daily lookup (so twice
-	// for Forecast) with the operation (OpGeocode, OpForecast) and how it
-	// was answered (Outcome*). It runs on the caller's goroutine and must
-	// be quick.
+	// OnCall, if set, is called once per Geocode or Daily lookup (Forecast
+	// is one of each, or just the Geocode if that fails) with the operation
+	// (OpGeocode, OpForecast) and how it was answered (Outcome*). Callers
+	// that shared one coalesced call each report its outcome. It runs on
+	// the caller's goroutine and must be quick.
 	OnCall func(op, outcome string)
 }
 
