@@ -1,0 +1,5 @@
+//go:build !race
+
+package outbox
+
+const raceSlowdown = 1
