@@ -14,7 +14,6 @@ import (
 	"html"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	tg "github.com/go-telegram/bot"
@@ -41,6 +40,8 @@ type Deps struct {
 	// one Telegram call handlers make, a read made before any transaction
 	// (bot.Client.ChatAdmins caches it).
 	ChatAdmins func(ctx context.Context, chatID int64) ([]int64, error)
+	// Weather answers /weather and fills card forecasts; nil disables both.
+	Weather Weather
 	// ConversationTTL is how long a step-by-step conversation waits for
 	// the next answer (default 30 min).
 	ConversationTTL time.Duration
@@ -52,9 +53,6 @@ type App struct {
 	router    *bot.Router
 	flows     map[string]*flow
 	deepLinks map[string]func(ctx context.Context, u *bot.Update, payload string) error
-	// onSent resolves outbox OnSent references by their prefix (the part
-	// before the first ':'), e.g. "card" records a posted card's message id.
-	onSent map[string]func(ctx context.Context, tx *sql.Tx, ref string, chatID int64, messageID int) error
 }
 
 // adminCommands are shown in /help only to bot admins.
@@ -75,14 +73,14 @@ func New(d Deps) *App {
 		d.ConversationTTL = 30 * time.Minute
 	}
 	a := &App{Deps: d, router: bot.NewRouter(d.BotUsername), flows: map[string]*flow{},
-		deepLinks: map[string]func(context.Context, *bot.Update, string) error{},
-		onSent:    map[string]func(context.Context, *sql.Tx, string, int64, int) error{}}
+		deepLinks: map[string]func(context.Context, *bot.Update, string) error{}}
 	a.registerStart()
 	a.registerHelp()
 	a.registerCancel()
 	a.registerLang()
 	a.registerTimezone()
 	a.registerMembership()
+	a.registerWeather()
 	a.router.Text(a.continueConversation)
 	a.router.Unknown(a.unknown)
 	return a
@@ -121,18 +119,6 @@ func (a *App) canAdministerChat(ctx context.Context, chatID, userID int64) (bool
 		return false, fmt.Errorf("listing admins of chat %d: %w", chatID, err)
 	}
 	return slices.Contains(ids, userID), nil
-}
-
-// OnSent is the outbox's hook, run in the transaction that marks a row
-// sent: it hands the reference to the handler registered for its prefix
-// in a.onSent. Unknown prefixes are ignored (a reference from an older
-// version).
-func (a *App) OnSent(ctx context.Context, tx *sql.Tx, ref string, chatID int64, messageID int) error {
-	prefix, _, _ := strings.Cut(ref, ":")
-	if f, ok := a.onSent[prefix]; ok {
-		return f(ctx, tx, ref, chatID, messageID)
-	}
-	return nil
 }
 
 // IsAdmin reports whether user is a bot admin (RSVPBOT_ADMINS).

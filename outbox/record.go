@@ -129,6 +129,10 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		return effect{}, fmt.Errorf("ledger: %w", err)
 	}
 	e := effect{r: r}
+	failures := j.failures
+	if out.act == actRetry {
+		failures++
+	}
 	finish := func(state, lastErr string) error {
 		e.state = state
 		sentAt := any(nil)
@@ -136,8 +140,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sentAt = now
 		}
 		if _, err := tx.ExecContext(ctx, `
-UPDATE outbox SET state = ?, head = 0, attempts = ?, sent_at = ?, done_at = ?, tg_message_id = ?, last_error = ?
-WHERE id = ?`, state, attempt, sentAt, now, res.MessageID, lastErr, j.id); err != nil {
+UPDATE outbox SET state = ?, head = 0, attempts = ?, failures = ?, sent_at = ?, done_at = ?, tg_message_id = ?,
+       last_error = ?
+WHERE id = ?`, state, attempt, failures, sentAt, now, res.MessageID, lastErr, j.id); err != nil {
 			return err
 		}
 		return promote(ctx, tx, j.chat, j.lane)
@@ -164,7 +169,6 @@ WHERE id = ?`, attempt, failures, store.Millis(at), out.desc, j.id)
 		}
 		return e, nil
 	case actRetry:
-		failures := j.failures + 1
 		if failures >= s.cfg.MaxAttempts {
 			return e, finish(stateDead, fmt.Sprintf("%s after %d attempts: %s", out.class, failures, out.desc))
 		}

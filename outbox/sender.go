@@ -130,7 +130,8 @@ type Sender struct {
 	// Everything below is owned by the dispatcher goroutine (Run).
 	jobs       chan job
 	results    chan result
-	events     chan event
+	events     chan event // recorded results
+	hits       chan event // 429s and 401s, straight from the workers
 	global     *rate.Limiter // nil: unlimited
 	chats      map[int64]*chatState
 	pauseUntil time.Time
@@ -266,6 +267,7 @@ func (s *Sender) Run(ctx context.Context) error {
 	s.jobs = make(chan job, s.cfg.Workers)
 	s.results = make(chan result, s.cfg.Workers)
 	s.events = make(chan event, s.cfg.Workers)
+	s.hits = make(chan event, s.cfg.Workers)
 	var workers, recorder, monitor sync.WaitGroup
 	for range s.cfg.Workers {
 		workers.Go(func() { s.work(ctx) })
@@ -374,13 +376,25 @@ func (s *Sender) wait(ctx context.Context, now, until time.Time) {
 	case <-s.notify:
 	case ev := <-s.events:
 		s.handle(ev)
+	case ev := <-s.hits:
+		s.handleHit(ev)
 	case <-s.clk.At(until):
 	}
 }
 
+// drainEvents handles whatever results and hits have arrived, hits first:
+// a 429 must stop the sending it concerns before anything else is claimed.
 func (s *Sender) drainEvents() {
 	for {
 		select {
+		case ev := <-s.hits:
+			s.handleHit(ev)
+			continue
+		default:
+		}
+		select {
+		case ev := <-s.hits:
+			s.handleHit(ev)
 		case ev := <-s.events:
 			s.handle(ev)
 		default:
@@ -389,11 +403,18 @@ func (s *Sender) drainEvents() {
 	}
 }
 
-// handle applies a recorded result to the in-memory pacing state.
+// handle applies a recorded result: its chat may be called again (the
+// row's new state is on disk, so the chat's next row is claimable).
 func (s *Sender) handle(ev event) {
 	s.inflight--
+	s.chat(ev.chat).busy = false
+}
+
+// handleHit applies a 429 or 401 as soon as a worker sees it, before it is
+// recorded, so that the window in which more calls are claimed into the
+// limit is as short as possible.
+func (s *Sender) handleHit(ev event) {
 	cs := s.chat(ev.chat)
-	cs.busy = false
 	if ev.out.act == actPause {
 		until := ev.at.Add(unauthorizedPause)
 		if until.After(s.pauseUntil) {
@@ -752,6 +773,9 @@ func (s *Sender) work(ctx context.Context) {
 		cancel()
 		at := s.clk.Now()
 		out := classify(j.method, res, err)
+		if out.act == actWait || out.act == actPause {
+			s.hits <- event{chat: j.chat, out: out, at: at}
+		}
 		s.results <- result{job: j, res: res, out: out, at: at}
 	}
 }

@@ -29,7 +29,7 @@ type Event struct {
 	CreatorID   int64 // the organizer
 	Title       string
 	Description string
-	Location    string
+	Place       string
 	StartsAt    time.Time
 	EndsAt      time.Time // zero: StartsAt + DefaultEventLength
 	Timezone    string    // IANA name; "" = UTC
@@ -84,7 +84,7 @@ func (e Event) RSVPClosesAt() time.Time {
 	return e.StartsAt
 }
 
-const eventColumns = `id, chat_id, creator_id, title, description, location, starts_at, ends_at, timezone,
+const eventColumns = `id, chat_id, creator_id, title, description, place, starts_at, ends_at, timezone,
 capacity, rsvp_deadline, status, series_id, reminder_offsets, weather_line, version, created_at, updated_at, cancelled_at`
 
 type rowScanner interface{ Scan(dest ...any) error }
@@ -93,7 +93,7 @@ func scanEvent(s rowScanner) (Event, error) {
 	var e Event
 	var starts, created, updated int64
 	var ends, deadline, series, cancelled sql.NullInt64
-	err := s.Scan(&e.ID, &e.ChatID, &e.CreatorID, &e.Title, &e.Description, &e.Location, &starts, &ends, &e.Timezone,
+	err := s.Scan(&e.ID, &e.ChatID, &e.CreatorID, &e.Title, &e.Description, &e.Place, &starts, &ends, &e.Timezone,
 		&e.Capacity, &deadline, &e.Status, &series, &e.ReminderOffsets, &e.WeatherLine, &e.Version, &created, &updated, &cancelled)
 	if err != nil {
 		return Event{}, err
@@ -129,11 +129,11 @@ func nullID(id int64) any {
 func CreateEvent(ctx context.Context, q Querier, e Event, now time.Time) (int64, error) {
 	var id int64
 	err := q.QueryRowContext(ctx, `
-INSERT INTO events (chat_id, creator_id, title, description, location, starts_at, ends_at, timezone, capacity,
+INSERT INTO events (chat_id, creator_id, title, description, place, starts_at, ends_at, timezone, capacity,
                     rsvp_deadline, status, series_id, reminder_offsets, weather_line, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)
 RETURNING id`,
-		e.ChatID, e.CreatorID, e.Title, e.Description, e.Location, Millis(e.StartsAt), nullMillis(e.EndsAt), e.Timezone,
+		e.ChatID, e.CreatorID, e.Title, e.Description, e.Place, Millis(e.StartsAt), nullMillis(e.EndsAt), e.Timezone,
 		e.Capacity, nullMillis(e.RSVPDeadline), nullID(e.SeriesID), e.ReminderOffsets, e.WeatherLine,
 		Millis(now), Millis(now)).Scan(&id)
 	if err != nil {
@@ -155,15 +155,15 @@ func GetEvent(ctx context.Context, q Querier, id int64) (e Event, ok bool, err e
 }
 
 // UpdateEventDetails stores what an organizer may edit (title, description,
-// location, start, end, capacity, RSVP deadline) and bumps the version.
+// place, start, end, capacity, RSVP deadline) and bumps the version.
 // It does not promote anyone: after raising the capacity, call
 // PromoteWaitlist in the same transaction.
 func UpdateEventDetails(ctx context.Context, q Querier, e Event, now time.Time) error {
 	_, err := q.ExecContext(ctx, `
-UPDATE events SET title = ?, description = ?, location = ?, starts_at = ?, ends_at = ?, capacity = ?,
+UPDATE events SET title = ?, description = ?, place = ?, starts_at = ?, ends_at = ?, capacity = ?,
                   rsvp_deadline = ?, version = version + 1, updated_at = ?
 WHERE id = ?`,
-		e.Title, e.Description, e.Location, Millis(e.StartsAt), nullMillis(e.EndsAt), e.Capacity,
+		e.Title, e.Description, e.Place, Millis(e.StartsAt), nullMillis(e.EndsAt), e.Capacity,
 		nullMillis(e.RSVPDeadline), Millis(now), e.ID)
 	if err != nil {
 		return fmt.Errorf("updating event %d: %w", e.ID, err)

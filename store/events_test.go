@@ -16,7 +16,7 @@ func newEvent(t *testing.T, db *DB, capacity int) int64 {
 	ctx := context.Background()
 	var id int64
 	err := db.Tx(ctx, func(tx *sql.Tx) (err error) {
-		id, err = CreateEvent(ctx, tx, Event{ChatID: -100, CreatorID: 1, Title: "Board games", Location: "Cafe",
+		id, err = CreateEvent(ctx, tx, Event{ChatID: -100, CreatorID: 1, Title: "Board games", Place: "Cafe",
 			StartsAt: t0.Add(48 * time.Hour), Timezone: "Europe/Berlin", Capacity: capacity}, t0)
 		return err
 	})
@@ -161,27 +161,42 @@ func TestCapacityWaitlistAndPromotion(t *testing.T) {
 	if r, _ := WaitlistRank(context.Background(), db.R, ev, 4); r != 1 {
 		t.Fatalf("rank of 4 = %d", r)
 	}
-	// 2 leaves, 3 leaves: two places, 4 and guest go.
+	// 2 changes to maybe: one place, but 4's party needs two.
 	apply(t, db, ev, 2, ActMaybe)
-	if c := counts(t, db, ev); c.Waitlist != 0 || c.GoingSeats != 3 || c.Going != 2 {
+	if c := counts(t, db, ev); c.Waitlist != 1 || c.GoingSeats != 2 || c.Going != 2 {
 		t.Fatalf("%+v", c)
 	}
 	// Raising capacity promotes; lowering it never demotes.
+	ctx := context.Background()
+	raise := func(capacity int) []RSVP {
+		e, _, _ := GetEvent(ctx, db.R, ev)
+		e.Capacity = capacity
+		var promoted []RSVP
+		err := db.Tx(ctx, func(tx *sql.Tx) (err error) {
+			if err = UpdateEventDetails(ctx, tx, e, t0); err != nil {
+				return err
+			}
+			promoted, err = PromoteWaitlist(ctx, tx, ev, t0)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return promoted
+	}
+	if p := raise(4); len(p) != 1 || p[0].UserID != 4 {
+		t.Fatalf("promoted %+v", p)
+	}
 	apply(t, db, ev, 6, ActGoing)
 	apply(t, db, ev, 7, ActGoing)
-	ctx := context.Background()
-	e, _, _ := GetEvent(ctx, db.R, ev)
-	e.Capacity = 4
-	var promoted []RSVP
-	db.Tx(ctx, func(tx *sql.Tx) (err error) {
-		if err = UpdateEventDetails(ctx, tx, e, t0); err != nil {
-			return err
-		}
-		promoted, err = PromoteWaitlist(ctx, tx, ev, t0)
-		return err
-	})
-	if len(promoted) != 1 || promoted[0].UserID != 6 {
-		t.Fatalf("promoted %+v", promoted)
+	if p := raise(5); len(p) != 1 || p[0].UserID != 6 {
+		t.Fatalf("promoted %+v", p)
+	}
+	if p := raise(1); len(p) != 0 {
+		t.Fatalf("promoted %+v", p)
+	}
+	if c := counts(t, db, ev); c.GoingSeats != 5 || c.Waitlist != 1 {
+		t.Fatalf("%+v", c)
 	}
 	att, err := ListAttendees(ctx, db.R, ev)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/scheduler"
 	"github.com/rsvpbot/rsvpbot/store"
+	"github.com/rsvpbot/rsvpbot/weather"
 )
 
 // shutdownTimeout bounds a graceful stop; past it the process exits anyway
@@ -67,7 +68,16 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 	var health health
 	health.ok(time.Now())
 
+	om, err := weather.NewOpenMeteo(weather.OpenMeteoConfig{GeocodingURL: cfg.GeocodingURL, ForecastURL: cfg.ForecastURL,
+		UserAgent: "rsvpbot/" + version})
+	if err != nil {
+		log.Error("weather provider misconfigured (OPEN_METEO_*_URL)", "err", err)
+		return 1
+	}
+	wx := weather.New(om, weather.Config{Logger: log.With("component", "weather")})
+
 	app := handlers.New(handlers.Deps{
+		Weather:     wx,
 		DB:          db,
 		Catalog:     catalog,
 		Logger:      log.With("component", "handlers"),

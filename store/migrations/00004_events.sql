@@ -8,7 +8,7 @@ CREATE TABLE events (
     creator_id       INTEGER NOT NULL,             -- the organizer (a user id)
     title            TEXT    NOT NULL,
     description      TEXT    NOT NULL DEFAULT '',
-    location         TEXT    NOT NULL DEFAULT '',
+    place            TEXT    NOT NULL DEFAULT '',
     starts_at        INTEGER NOT NULL,
     ends_at          INTEGER,                      -- NULL: starts_at plus the default length
     timezone         TEXT    NOT NULL DEFAULT '',  -- '' = UTC

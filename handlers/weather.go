@@ -1,0 +1,115 @@
+package handlers
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/rsvpbot/rsvpbot/bot"
+	"github.com/rsvpbot/rsvpbot/locales"
+	"github.com/rsvpbot/rsvpbot/weather"
+)
+
+// Weather is what the handlers need of a weather service (weather.Service
+// implements it); nil disables /weather and card forecasts.
+type Weather interface {
+	Forecast(ctx context.Context, query string, day weather.Date, lang string) (weather.Forecast, error)
+}
+
+func (a *App) registerWeather() {
+	if a.Weather != nil {
+		a.router.Command("weather", a.weather)
+	}
+}
+
+// weather answers /weather <place> [date]. Without a place it uses the
+// chat's next event (its place and day). The lookup happens before the
+// transaction (it may take seconds, and it must never hold the writer);
+// failures become friendly answers, details go to the log.
+func (a *App) weather(ctx context.Context, u *bot.Update) error {
+	lang := a.userLang(ctx, u)
+	loc := a.chatTZ(ctx, a.DB.R, u.ChatID)
+	now := a.Now()
+	place, day, hasDate, err := weather.ParseArgs(u.Args, now, loc)
+	if err != nil {
+		id := weather.MsgBadDate
+		if errors.Is(err, weather.ErrPlaceTooLong) {
+			id = weather.MsgUsage
+		}
+		return a.commit(ctx, u, func(tx *sql.Tx) error { return a.reply(ctx, tx, u, a.tr(lang, id), nil) })
+	}
+	if place == "" {
+		ev, ok, err := a.nextEventPlace(ctx, u.ChatID, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return a.commit(ctx, u, func(tx *sql.Tx) error { return a.reply(ctx, tx, u, a.tr(lang, weather.MsgUsage), nil) })
+		}
+		place = ev.place
+		if !hasDate {
+			day = ev.start.In(loc)
+		}
+	}
+	fc, err := a.Weather.Forecast(ctx, place, weather.DateOf(day), lang)
+	var text string
+	switch {
+	case err == nil:
+		text = a.forecastText(lang, fc, weather.MsgForecast, weather.MsgForecastNoPrecip) + "\n\n<i>" + a.tr(lang, weather.MsgAttribution) + "</i>"
+	case errors.Is(err, weather.ErrPlaceNotFound):
+		text = a.tr(lang, weather.MsgNotFound, locales.Args{"Place": place})
+	case errors.Is(err, weather.ErrOutOfRange):
+		text = a.tr(lang, weather.MsgOutOfRange)
+	default:
+		a.Logger.Warn("weather lookup failed", "update_id", u.ID, "err", err)
+		text = a.tr(lang, weather.MsgUnavailable)
+	}
+	return a.commit(ctx, u, func(tx *sql.Tx) error { return a.reply(ctx, tx, u, text, nil) })
+}
+
+// forecastText renders a forecast with the catalog message id (or its
+// variant for days without a precipitation figure), HTML-escaped.
+func (a *App) forecastText(lang string, fc weather.Forecast, id, idNoPrecip string) string {
+	cond := fc.Condition()
+	args := locales.Args{
+		"Emoji":     cond.Emoji,
+		"Condition": a.Catalog.T(lang, cond.MessageID()),
+		"Place":     fc.Place.DisplayName(),
+		"Date":      a.Catalog.FormatDate(lang, fc.Date.In(time.UTC)),
+		"Min":       strconv.Itoa(int(math.Round(fc.MinC))),
+		"Max":       strconv.Itoa(int(math.Round(fc.MaxC))),
+		"Precip":    strconv.Itoa(fc.PrecipProbability),
+	}
+	if !fc.HasPrecipProbability {
+		id = idNoPrecip
+	}
+	return a.tr(lang, id, args)
+}
+
+// eventPlace is the place and start of an event, for /weather without a
+// place.
+type eventPlace struct {
+	place string
+	start time.Time
+}
+
+// nextEventPlace finds the chat's next upcoming event that has a place.
+func (a *App) nextEventPlace(ctx context.Context, chatID int64, now time.Time) (eventPlace, bool, error) {
+	var ev eventPlace
+	var ms int64
+	err := a.DB.R.QueryRowContext(ctx, `
+SELECT place, starts_at FROM events
+WHERE chat_id = ? AND status = 'active' AND starts_at >= ? AND place <> ''
+ORDER BY starts_at LIMIT 1`, chatID, now.UnixMilli()).Scan(&ev.place, &ms)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ev, false, nil
+	}
+	if err != nil {
+		return ev, false, err
+	}
+	ev.start = time.UnixMilli(ms)
+	return ev, true, nil
+}
