@@ -93,20 +93,14 @@ func OpenNoMigrate(ctx context.Context, path string, opts Options) (*DB, error) 
 			return nil, fmt.Errorf("database %s: cannot create its directory: %w", path, err)
 		}
 	}
-	w, err := sql.Open("sqlite", dsn(path, opts, false))
-	if err != nil {
-		return nil, fmt.Errorf("database %s: %w", path, err)
-	}
+	drv := &sqlite.Driver{}
+	w := sql.OpenDB(connector{dsn: dsn(path, opts, false), drv: drv})
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	r, err := sql.Open("sqlite", dsn(path, opts, true))
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("database %s: %w", path, err)
-	}
+	r := sql.OpenDB(connector{dsn: dsn(path, opts, true), drv: drv})
 	r.SetMaxOpenConns(opts.Readers)
 	r.SetMaxIdleConns(opts.Readers)
 

@@ -297,3 +297,54 @@ func TestMigrateChatMovesReferences(t *testing.T) {
 		t.Error("conversation not moved")
 	}
 }
+
+// The statement cache must stay correct when the same query is used again
+// while its rows are still open (the nested use takes the uncached path),
+// and must leave multi-statement scripts alone.
+func TestStatementCacheNestedAndMultiStatement(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		for i := range 5 {
+			if err := UpsertUser(ctx, tx, User{ID: int64(i + 1), FirstName: "u"}, time.Now()); err != nil {
+				return err
+			}
+		}
+		q := `SELECT id FROM users WHERE id >= ? ORDER BY id`
+		rows, err := tx.QueryContext(ctx, q, 1)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		outer := 0
+		for rows.Next() {
+			var id int64
+			rows.Scan(&id)
+			outer++
+			var inner int
+			in, err := tx.QueryContext(ctx, q, id) // same text, rows still open
+			if err != nil {
+				return err
+			}
+			for in.Next() {
+				inner++
+			}
+			in.Close()
+			if inner != 5-int(id)+1 {
+				t.Errorf("nested query for %d saw %d rows", id, inner)
+			}
+		}
+		if outer != 5 {
+			t.Errorf("outer saw %d rows", outer)
+		}
+		_, err = tx.ExecContext(ctx, `CREATE TABLE a(x); CREATE TABLE b(y); INSERT INTO b VALUES (1)`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.R.QueryRow(`SELECT count(*) FROM b`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("multi-statement script: %d %v", n, err)
+	}
+}
