@@ -39,9 +39,30 @@ vet:
 staticcheck:
 	$(GO) run $(STATICCHECK) $(PKGS)
 
-## bench: Go benchmarks (figures go to docs/benchmarks.md)
+## bench: Go benchmarks and a short load run of each mode (rsvpload against
+## the Telegram emulator); rewrites the generated blocks of docs/benchmarks.md
+## and the charts in docs/charts/. About 8 minutes on 2 cores.
+BENCH_DIR     ?= $(or $(TMPDIR),/tmp)/rsvpbot-bench
+BENCH_STEADY  ?= -mode steady -rate 20 -duration 30s
+BENCH_RAMP    ?= -mode ramp -rate 5 -ramp-step 10s -ramp-factor 1.5
+BENCH_SPIKE   ?= -mode spike -spike 10000 -global 100 -rate 5
+BENCH_CHAOS   ?= -mode chaos -rate 15 -duration 2m -kill-every 10s
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s $(PKGS)
+	@rm -rf $(BENCH_DIR) && mkdir -p $(BENCH_DIR) docs/charts
+	$(GO) build -o $(BENCH_DIR)/ ./cmd/rsvpbot ./cmd/rsvpload
+	@start=$$(date +%s); status=0; \
+	echo "== go test -run '^$$' -bench . -benchmem $(PKGS)"; \
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS) > $(BENCH_DIR)/go-bench.txt 2>&1 || status=1; \
+	grep -E '^(Benchmark|ok|FAIL|---)' $(BENCH_DIR)/go-bench.txt; \
+	for run in "steady:$(BENCH_STEADY)" "ramp:$(BENCH_RAMP)" "spike:$(BENCH_SPIKE)" "chaos:$(BENCH_CHAOS)"; do \
+		name=$${run%%:*}; \
+		echo "== rsvpload $${run#*:}"; \
+		$(BENCH_DIR)/rsvpload -bot $(BENCH_DIR)/rsvpbot -q $${run#*:} -json $(BENCH_DIR)/$$name.json \
+			-chart docs/charts/load-$$name.svg || status=1; \
+	done; \
+	$(BENCH_DIR)/rsvpload report -bench $(BENCH_DIR)/go-bench.txt -out docs/benchmarks.md \
+		-took $$(( $$(date +%s) - start ))s $(BENCH_DIR)/*.json || status=1; \
+	exit $$status
 
 ## fuzz: a short run of every fuzz target (FUZZTIME each)
 fuzz:

@@ -23,7 +23,7 @@ import (
 var AllowedUpdates = []string{"message", "callback_query", "my_chat_member"}
 
 // ErrUnauthorized means Telegram rejected the token: retrying cannot help.
-var ErrUnauthorized = errors.New("Telegram rejected the bot token (401 Unauthorized); check TELEGRAM_BOT_TOKEN")
+var ErrUnauthorized = errors.New("telegram rejected the bot token (401 Unauthorized); check TELEGRAM_BOT_TOKEN")
 
 // IntakeConfig tunes an Intake.
 type IntakeConfig struct {

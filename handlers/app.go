@@ -81,6 +81,7 @@ func New(d Deps) *App {
 	a.registerTimezone()
 	a.registerMembership()
 	a.registerWeather()
+	a.registerEvents()
 	a.router.Text(a.continueConversation)
 	a.router.Unknown(a.unknown)
 	return a

@@ -55,6 +55,11 @@ func (a *App) startConversation(ctx context.Context, u *bot.Update, f, step stri
 }
 
 func (a *App) saveConvo(ctx context.Context, tx *sql.Tx, u *bot.Update, f, step string, data map[string]string) error {
+	if data == nil {
+		// A nil map marshals to "null", which a later step would read back
+		// as a nil map and panic writing into: store an empty object.
+		data = map[string]string{}
+	}
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return err

@@ -163,7 +163,11 @@ func cliShow(ctx context.Context, db *store.DB, id int64, w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "params:\n%s\n", indentJSON(r.Params))
+	params := r.Params
+	if len(params) > maxShownParams {
+		params = params[:maxShownParams] + fmt.Sprintf("… (%d bytes in all)", len(r.Params))
+	}
+	fmt.Fprintf(w, "params:\n%s\n", indentJSON(params))
 	if len(atts) == 0 {
 		fmt.Fprintln(w, "\nno attempts yet")
 		return nil
@@ -213,6 +217,9 @@ func cliStats(ctx context.Context, db *store.DB, w io.Writer) error {
 	}
 	return nil
 }
+
+// maxShownParams keeps a document's base64 bytes off the screen.
+const maxShownParams = 4 << 10
 
 func fmtTime(t time.Time) string {
 	if t.IsZero() {

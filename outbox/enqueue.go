@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/rsvpbot/rsvpbot/store"
@@ -47,9 +48,10 @@ type Message struct {
 	ChatID int64
 	// Method is the Bot API method name (sendMessage, editMessageText, ...).
 	Method string
-	// Params is marshalled to the Bot API wire JSON (a json.RawMessage is
-	// taken as is). It must include chat_id (equal to ChatID) for every
-	// method that has one; the sender rewrites it if the chat migrates.
+	// Params is marshalled to the Bot API wire JSON (a json.RawMessage or
+	// []byte is taken as is, as JSON). It must include chat_id, a number
+	// equal to ChatID, for every method that has one; the sender rewrites
+	// it if the chat migrates. Files go as bot.WireFile.
 	Params any
 	// Lane is the priority class.
 	Lane Lane
@@ -111,24 +113,21 @@ func Enqueue(ctx context.Context, tx *sql.Tx, m Message) (id int64, err error) {
 		chat int64
 		lane Lane
 	}
-	var replaced []int64
-	var lines []line
+	var lines []line // lines that lost a row: their head may have been it
 	if m.CoalesceKey != "" {
 		rows, err := tx.QueryContext(ctx, `
-UPDATE outbox SET state = 'replaced', head = 0, done_at = ?
+UPDATE outbox SET state = 'replaced', head = 0, done_at = ?, last_error = 'replaced by a newer row with the same coalesce key'
 WHERE coalesce_key = ? AND state = 'pending'
-RETURNING id, chat_id, lane`, now, m.CoalesceKey)
+RETURNING chat_id, lane`, now, m.CoalesceKey)
 		if err != nil {
 			return 0, fmt.Errorf("outbox: coalescing: %w", err)
 		}
 		for rows.Next() {
 			var l line
-			var rid int64
-			if err := rows.Scan(&rid, &l.chat, &l.lane); err != nil {
+			if err := rows.Scan(&l.chat, &l.lane); err != nil {
 				rows.Close()
 				return 0, err
 			}
-			replaced = append(replaced, rid)
 			lines = append(lines, l)
 		}
 		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
@@ -136,22 +135,18 @@ RETURNING id, chat_id, lane`, now, m.CoalesceKey)
 		}
 	}
 
+	// The new row heads its line if nothing else of the line is queued.
 	err = tx.QueryRowContext(ctx, `
-INSERT INTO outbox (chat_id, lane, method, params, dedup_key, coalesce_key, on_sent, next_attempt_at, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO outbox (chat_id, lane, method, params, dedup_key, coalesce_key, on_sent, next_attempt_at, created_at, head)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8,
+        NOT EXISTS (SELECT 1 FROM outbox WHERE chat_id = ?1 AND lane = ?2 AND state IN ('pending', 'sending')))
 RETURNING id`,
 		m.ChatID, int(m.Lane), m.Method, string(params), nullIfEmpty(m.DedupKey), nullIfEmpty(m.CoalesceKey),
-		m.OnSent, now, now).Scan(&id)
+		m.OnSent, now).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("outbox: enqueue %s to %d: %w", m.Method, m.ChatID, err)
 	}
-	for _, rid := range replaced {
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET last_error = ? WHERE id = ?`,
-			fmt.Sprintf("replaced by #%d", id), rid); err != nil {
-			return 0, err
-		}
-	}
-	lines = append(lines, line{m.ChatID, m.Lane})
+	// A replaced head hands its line to the next row (often this one).
 	for _, l := range lines {
 		if err := promote(ctx, tx, l.chat, l.lane); err != nil {
 			return 0, err
@@ -166,12 +161,7 @@ RETURNING id`,
 // scanned by the sender, which keeps a chat with a long queue from costing
 // a scan of its whole queue on every claim.
 func promote(ctx context.Context, q store.Querier, chatID int64, lane Lane) error {
-	_, err := q.ExecContext(ctx, `
-UPDATE outbox SET head = 1
-WHERE id = (SELECT id FROM outbox
-            WHERE chat_id = ? AND lane = ? AND state IN ('pending', 'sending')
-            ORDER BY id LIMIT 1)
-  AND head = 0`, chatID, int(lane))
+	_, err := q.ExecContext(ctx, sqlPromote, chatID, int(lane))
 	if err != nil {
 		return fmt.Errorf("outbox: promoting line head of chat %d: %w", chatID, err)
 	}
@@ -202,7 +192,7 @@ func wireParams(m Message) (json.RawMessage, error) {
 		raw = b
 	}
 	var probe struct {
-		ChatID *json.Number `json:"chat_id"`
+		ChatID json.RawMessage `json:"chat_id"`
 	}
 	if err := json.Unmarshal(raw, &probe); err != nil {
 		return nil, fmt.Errorf("%w: %s params are not a JSON object: %v", ErrInvalid, m.Method, err)
@@ -211,8 +201,10 @@ func wireParams(m Message) (json.RawMessage, error) {
 		if m.Method != "answerCallbackQuery" {
 			return nil, fmt.Errorf("%w: %s params have no chat_id", ErrInvalid, m.Method)
 		}
-	} else if probe.ChatID.String() != fmt.Sprint(m.ChatID) {
-		return nil, fmt.Errorf("%w: %s params chat_id %s differs from ChatID %d", ErrInvalid, m.Method, probe.ChatID, m.ChatID)
+	} else if id, err := strconv.ParseInt(string(probe.ChatID), 10, 64); err != nil || id != m.ChatID {
+		// A number, and the one pacing is keyed on (the sender rewrites it
+		// when the chat migrates; @usernames are not supported).
+		return nil, fmt.Errorf("%w: %s params chat_id %s is not ChatID %d", ErrInvalid, m.Method, probe.ChatID, m.ChatID)
 	}
 	return raw, nil
 }

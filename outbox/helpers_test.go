@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -39,12 +38,6 @@ func openDBAt(t testing.TB, path string) *store.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
-}
-
-func ctxT(t testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 // testLogger logs to the test at Warn and above (Debug with -v and
@@ -147,7 +140,7 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out after %s waiting for %s", d, what)
 		}
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -172,8 +165,12 @@ func countState(t testing.TB, db *store.DB) map[string]int {
 
 // allFinal reports whether no row is pending or sending.
 func allFinal(t testing.TB, db *store.DB) bool {
-	m := countState(t, db)
-	return m[statePending] == 0 && m[stateSending] == 0
+	t.Helper()
+	var queued bool
+	if err := db.R.QueryRow(`SELECT EXISTS (SELECT 1 FROM outbox WHERE state IN ('pending', 'sending'))`).Scan(&queued); err != nil {
+		t.Fatal(err)
+	}
+	return !queued
 }
 
 func getRow(t testing.TB, db *store.DB, id int64) (Row, []Attempt) {
@@ -291,14 +288,4 @@ func (c *scriptCaller) waitCalls(t testing.TB, n int) []scriptCall {
 func serverError() (bot.Result, error) {
 	return bot.Result{HTTPStatus: 500, ErrorCode: 500, Description: "Internal Server Error", Sent: true},
 		fmt.Errorf("error response from telegram for method sendMessage, 500 Internal Server Error")
-}
-
-// percentile of sorted durations.
-func percentile(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[int(float64(len(s)-1)*p)]
 }

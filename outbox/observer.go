@@ -19,11 +19,17 @@ type Observer interface {
 	Retry(method, class string, delay time.Duration)
 	// DeadLetter is a row that failed for good.
 	DeadLetter(method, class string)
-	// Dropped is a row not sent on purpose (chat inactive, expired).
+	// Dropped is a row not sent on purpose; reason is DropChatInactive
+	// (found inactive when claimed), ClassBlocked (the 403 itself and the
+	// queue it drops) or ClassExpired.
 	Dropped(method, reason string)
 	// Sent is a row delivered, with the time from Enqueue to delivery.
 	Sent(method string, lane Lane, sinceEnqueue time.Duration)
 }
+
+// DropChatInactive is the Dropped reason for rows of a chat already marked
+// inactive when they were reached.
+const DropChatInactive = "chat_inactive"
 
 // NopObserver ignores everything; it is the default.
 type NopObserver struct{}
@@ -47,5 +53,5 @@ type Clock interface {
 
 type realClock struct{}
 
-func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) Now() time.Time                  { return time.Now() }
 func (realClock) At(t time.Time) <-chan time.Time { return time.After(time.Until(t)) }

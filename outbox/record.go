@@ -44,6 +44,7 @@ type effect struct {
 	state   string
 	delay   time.Duration // retry delay
 	hookErr error
+	dropped []dropped // the chat's other rows, dropped with it (403)
 }
 
 func (s *Sender) recordBatch(ctx, wctx context.Context, batch []result) {
@@ -120,10 +121,7 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 	if len(body) > maxResponse {
 		body = body[:maxResponse]
 	}
-	if _, err := tx.ExecContext(ctx, `
-INSERT INTO ledger (outbox_id, chat_id, method, attempt, outcome, http_status, error_code, description,
-                    retry_after, tg_message_id, latency_ms, ambiguous, response, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, sqlLedger,
 		j.id, j.chat, j.method, attempt, out.class, res.HTTPStatus, res.ErrorCode, out.desc,
 		int(out.retryAfter/time.Second), res.MessageID, res.Latency.Milliseconds(), out.ambiguous, body, now); err != nil {
 		return effect{}, fmt.Errorf("ledger: %w", err)
@@ -139,19 +137,14 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		if state == stateSent {
 			sentAt = now
 		}
-		if _, err := tx.ExecContext(ctx, `
-UPDATE outbox SET state = ?, head = 0, attempts = ?, failures = ?, sent_at = ?, done_at = ?, tg_message_id = ?,
-       last_error = ?
-WHERE id = ?`, state, attempt, failures, sentAt, now, res.MessageID, lastErr, j.id); err != nil {
+		if _, err := tx.ExecContext(ctx, sqlFinish, state, attempt, failures, sentAt, now, res.MessageID, lastErr, j.id); err != nil {
 			return err
 		}
 		return promote(ctx, tx, j.chat, j.lane)
 	}
 	requeue := func(at time.Time, failures int) error {
 		e.state = statePending
-		_, err := tx.ExecContext(ctx, `
-UPDATE outbox SET state = 'pending', attempts = ?, failures = ?, next_attempt_at = ?, last_error = ?
-WHERE id = ?`, attempt, failures, store.Millis(at), out.desc, j.id)
+		_, err := tx.ExecContext(ctx, sqlRetry, attempt, failures, store.Millis(at), out.desc, j.id)
 		return err
 	}
 
@@ -182,9 +175,11 @@ WHERE id = ?`, attempt, failures, store.Millis(at), out.desc, j.id)
 		if err := deactivate(ctx, tx, j.chat, out.desc, r.at); err != nil {
 			return e, err
 		}
-		if _, err := dropChat(ctx, tx, j.chat, "chat inactive: "+out.desc, now); err != nil {
+		d, err := dropChat(ctx, tx, j.chat, "chat inactive: "+out.desc, now)
+		if err != nil {
 			return e, err
 		}
+		e.dropped = d
 		return e, finish(stateDropped, "chat inactive: "+out.desc)
 	case actMigrate:
 		if out.migrateTo == 0 || out.migrateTo == j.chat {
@@ -269,8 +264,12 @@ func (s *Sender) report(e effect) {
 			"class", out.class, "description", out.desc)
 	case stateDropped:
 		s.obs.Dropped(j.method, out.class)
+		for _, d := range e.dropped {
+			s.obs.Dropped(d.method, out.class)
+		}
 		if out.act == actBlock {
-			s.log.Info("outbox: chat inactive; its queue is dropped", "chat", j.chat, "description", out.desc)
+			s.log.Info("outbox: chat inactive; its queue is dropped", "chat", j.chat, "rows", 1+len(e.dropped),
+				"description", out.desc)
 		}
 	case statePending:
 		switch out.act {

@@ -111,7 +111,7 @@ FROM outbox WHERE done_at >= ? AND done_at <= ?`, from, store.Millis(now)).Scan(
 			off := int64(float64(st.Sent-1) * p)
 			err := q.QueryRowContext(ctx, `
 SELECT sent_at - created_at AS d FROM outbox
-WHERE state = 'sent' AND done_at >= ? AND done_at <= ?
+WHERE done_at >= ? AND done_at <= ? AND +state = 'sent' -- "+": use outbox_done, not every sent row ever
 ORDER BY d LIMIT 1 OFFSET ?`, from, store.Millis(now), off).Scan(&ms)
 			return time.Duration(ms) * time.Millisecond, err
 		}

@@ -161,7 +161,11 @@ func GetEvent(ctx context.Context, q Querier, id int64) (e Event, ok bool, err e
 func UpdateEventDetails(ctx context.Context, q Querier, e Event, now time.Time) error {
 	_, err := q.ExecContext(ctx, `
 UPDATE events SET title = ?, description = ?, place = ?, starts_at = ?, ends_at = ?, capacity = ?,
-                  rsvp_deadline = ?, version = version + 1, updated_at = ?
+                  rsvp_deadline = ?, version = version + 1, updated_at = ?,
+                  -- A new place or day makes the card's forecast wrong: drop
+                  -- it, and let the forecast job look it up again at once.
+                  weather_line = CASE WHEN place <> ?3 OR starts_at <> ?4 THEN '' ELSE weather_line END,
+                  weather_checked_at = CASE WHEN place <> ?3 OR starts_at <> ?4 THEN 0 ELSE weather_checked_at END
 WHERE id = ?`,
 		e.Title, e.Description, e.Place, Millis(e.StartsAt), nullMillis(e.EndsAt), e.Capacity,
 		nullMillis(e.RSVPDeadline), Millis(now), e.ID)
@@ -185,12 +189,33 @@ WHERE id = ? AND status = 'active'`, Millis(now), Millis(now), id)
 	return n == 1, err
 }
 
-// SetEventWeatherLine stores the forecast line shown on the card ("" hides
-// it) and bumps the version; the caller refreshes the cards.
-func SetEventWeatherLine(ctx context.Context, q Querier, id int64, line string, now time.Time) error {
-	_, err := q.ExecContext(ctx, `UPDATE events SET weather_line = ?, version = version + 1, updated_at = ? WHERE id = ?`,
-		line, Millis(now), id)
-	return err
+// SetEventWeatherLine stores the forecast shown on the card ("" hides it)
+// and records that it was looked up now. It bumps the version, and reports
+// true, only if the line changed: the caller then refreshes the cards, so
+// an unchanged forecast costs no edit.
+func SetEventWeatherLine(ctx context.Context, q Querier, id int64, line string, now time.Time) (changed bool, err error) {
+	res, err := q.ExecContext(ctx, `UPDATE events SET weather_line = ?, version = version + 1, updated_at = ?
+WHERE id = ? AND weather_line <> ?`, line, Millis(now), id, line)
+	if err != nil {
+		return false, fmt.Errorf("setting the forecast of event %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE events SET weather_checked_at = ? WHERE id = ?`, Millis(now), id); err != nil {
+		return false, fmt.Errorf("setting the forecast of event %d: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// EventsNeedingForecast lists active events with a place that start in
+// [from, to) and whose forecast was last looked up before staleBefore,
+// those never looked up first.
+func EventsNeedingForecast(ctx context.Context, q Querier, from, to, staleBefore time.Time, limit int) ([]Event, error) {
+	return queryEvents(ctx, q, `SELECT `+eventColumns+` FROM events
+WHERE status = 'active' AND place <> '' AND starts_at >= ? AND starts_at < ? AND weather_checked_at < ?
+ORDER BY weather_checked_at, starts_at, id LIMIT ?`, Millis(from), Millis(to), Millis(staleBefore), limit)
 }
 
 // SetEventReminderOffsets stores the reminders feature's offsets ("" = the

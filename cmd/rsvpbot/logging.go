@@ -32,7 +32,7 @@ func newLogger(w io.Writer, format, level string, terminal bool, secrets ...stri
 	lvl, _ := parseLevel(level)
 	var h slog.Handler
 	if format == "text" || (format == "" && terminal) {
-		h = tint.NewHandler(w, &tint.Options{Level: lvl, TimeFormat: "15:04:05.000", NoColor: !terminal})
+		h = tint.NewTextHandler(w, &tint.Options{Level: lvl, TimeFormat: "15:04:05.000", NoColor: !terminal})
 	} else {
 		h = slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"sync"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/rsvpbot/rsvpbot/bot"
 	"github.com/rsvpbot/rsvpbot/handlers"
 	"github.com/rsvpbot/rsvpbot/locales"
+	"github.com/rsvpbot/rsvpbot/ops"
 	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/scheduler"
 	"github.com/rsvpbot/rsvpbot/store"
@@ -29,6 +29,7 @@ import (
 const shutdownTimeout = 20 * time.Second
 
 func runBot(parent context.Context, lookupEnv func(string) (string, bool), stderr io.Writer) int {
+	started := time.Now()
 	cfg, code := configOrExit(lookupEnv, true, stderr)
 	if cfg == nil {
 		return code
@@ -65,8 +66,17 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 	}
 	log.Info("connected to Telegram", "bot", "@"+me.Username, "api", cfg.APIURL, "db", cfg.DB, "version", version)
 
-	var health health
-	health.ok(time.Now())
+	// Readiness and metrics (package ops). The getMe above was a
+	// successful call; in webhook mode the health probe repeats it while
+	// the bot is idle, so that readiness stays honest without traffic.
+	opsLog := log.With("component", "ops")
+	health := ops.NewHealth(ops.HealthConfig{
+		DB:     db,
+		Probe:  func(ctx context.Context) error { _, err := client.Bot().GetMe(ctx); return err },
+		Logger: opsLog,
+	})
+	health.TelegramCall(nil)
+	metrics := ops.NewMetrics(ops.MetricsConfig{DB: db, Version: version, Started: started, Health: health, Logger: opsLog})
 
 	om, err := weather.NewOpenMeteo(weather.OpenMeteoConfig{GeocodingURL: cfg.GeocodingURL, ForecastURL: cfg.ForecastURL,
 		UserAgent: "rsvpbot/" + version})
@@ -74,7 +84,8 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 		log.Error("weather provider misconfigured (OPEN_METEO_*_URL)", "err", err)
 		return 1
 	}
-	wx := weather.New(om, weather.Config{Logger: log.With("component", "weather")})
+	wx := weather.New(om, weather.Config{Logger: log.With("component", "weather"), OnCall: metrics.WeatherCall})
+	metrics.SetWeatherBreaker(wx.State)
 
 	app := handlers.New(handlers.Deps{
 		Weather:     wx,
@@ -86,14 +97,16 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 		DefaultTZ:   cfg.Timezone,
 		ChatAdmins:  client.ChatAdmins,
 	})
+	app.EnableStats(handlers.StatsInfo{Version: version, Started: started})
+	metrics.SetKnownCommand(app.HasCommand)
 	sender := outbox.NewSender(db, client, outbox.Config{
 		Limits:   &outbox.Limits{Global: cfg.RateGlobal, PrivateChat: cfg.RateChat, GroupPerMinute: cfg.RateGroup},
 		Logger:   log.With("component", "sender"),
 		OnSent:   app.OnSent,
-		Observer: &health,
+		Observer: ops.Observers(metrics.Outbox(), health),
 	})
 	db.SetAfterCommit(sender.Notify)
-	disp := bot.NewDispatcher(db, app, bot.DispatcherConfig{Logger: log.With("component", "dispatch")})
+	disp := bot.NewDispatcher(db, app, bot.DispatcherConfig{Logger: log.With("component", "dispatch"), Observe: metrics.ObserveUpdate})
 	if n, err := disp.Load(ctx); err != nil {
 		log.Error("cannot load pending updates", "err", err)
 		return 1
@@ -102,12 +115,13 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 	}
 	intake := bot.NewIntake(db, client, bot.IntakeConfig{
 		Logger: log.With("component", "intake"),
-		Stored: disp.Add,
-		OnCall: func(err error) { health.observe(err) },
+		Stored: metrics.CountReceived(disp.Add),
+		OnCall: func(err error) { health.TelegramCall(err); metrics.IntakeCall(err) },
 	})
 
 	jobs := scheduler.NewJobs(log.With("component", "scheduler"), time.UTC)
 	housekeeping(jobs, db, app)
+	remindersAndSeries(jobs, db, app, cfg.Reminders, log.With("component", "scheduler"))
 
 	// Everything below runs until ctx is cancelled; the first fatal error
 	// (a rejected token, a port in use) cancels the rest.
@@ -124,32 +138,32 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 		}()
 	}
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", health.readyHandler(db))
-	if cfg.WebhookURL != "" {
-		mux.Handle(cfg.WebhookPath, intake.Webhook(cfg.WebhookSecret))
-	}
 	if cfg.HTTPAddr != "" {
+		// The ops server: /healthz, /readyz, /metrics, the message API
+		// (with RSVPBOT_API_TOKEN) and the webhook.
+		var api *ops.API
+		if cfg.APIToken != "" {
+			if api, err = ops.NewAPI(ops.APIConfig{DB: db, Token: cfg.APIToken, Metrics: metrics,
+				Logger: log.With("component", "api")}); err != nil {
+				log.Error("cannot start the message API", "err", err)
+				return 1
+			}
+		}
+		srv := ops.NewServer(ops.Config{Health: health, Metrics: metrics, API: api, Logger: opsLog})
+		if cfg.WebhookURL != "" {
+			if err := srv.Handle(cfg.WebhookPath, intake.Webhook(cfg.WebhookSecret)); err != nil {
+				log.Error("cannot serve the webhook (RSVPBOT_WEBHOOK_URL)", "path", cfg.WebhookPath, "err", err)
+				return 1
+			}
+		}
 		ln, err := net.Listen("tcp", cfg.HTTPAddr)
 		if err != nil {
 			log.Error("cannot listen on RSVPBOT_HTTP_ADDR", "addr", cfg.HTTPAddr, "err", err)
 			return 1
 		}
-		log.Info("ops server listening", "addr", ln.Addr().String())
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		goRun("http", func(ctx context.Context) error {
-			go func() {
-				<-ctx.Done()
-				sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
-				defer c()
-				srv.Shutdown(sctx)
-			}()
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
+		log.Info("ops server listening", "addr", ln.Addr().String(), "message_api", api != nil)
+		goRun("http", func(ctx context.Context) error { return srv.Serve(ctx, ln) })
+		goRun("telegram-probe", health.Run)
 	}
 
 	goRun("sender", sender.Run)
@@ -289,69 +303,30 @@ func housekeeping(jobs *scheduler.Jobs, db *store.DB, app *handlers.App) {
 		})
 		return fmt.Sprintf("purged %d ledger row(s) older than 90 days", n), err
 	})
+	// Card forecasts: new events, edited places or times, and forecasts
+	// older than handlers.ForecastRefresh, a few lookups a minute.
+	jobs.Add("card-forecasts", "@every 1m", app.RefreshForecasts)
 }
 
-// health tracks the last successful Telegram call for /readyz.
-type health struct {
-	mu          sync.Mutex
-	lastOK      time.Time
-	lastErr     string
-	lastErrTime time.Time
-}
-
-func (h *health) ok(t time.Time) { h.mu.Lock(); h.lastOK = t; h.mu.Unlock() }
-
-func (h *health) observe(err error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if err == nil {
-		h.lastOK = time.Now()
-		return
+// remindersAndSeries enables /remind and /series and schedules reminders
+// (planned, claimed and enqueued every 10 s; the first run also sends
+// what fell due while the bot was down) and recurring series (the next
+// occurrence, every minute). defaults is RSVPBOT_REMINDERS.
+func remindersAndSeries(jobs *scheduler.Jobs, db *store.DB, app *handlers.App, defaults []time.Duration, log *slog.Logger) {
+	if defaults == nil {
+		defaults = []time.Duration{} // "off": no default reminders
 	}
-	h.lastErr, h.lastErrTime = err.Error(), time.Now()
-}
-
-// health is an outbox.Observer only for the attempts: a call answered by
-// Telegram, whatever it said, proves the API is reachable.
-func (h *health) Attempt(method, class string, latency time.Duration) {
-	switch class {
-	case outbox.ClassNetwork, outbox.ClassAmbiguous, outbox.ClassInterrupted, outbox.ClassUnauthorized:
-		h.observe(errors.New(method + ": " + class))
-	default:
-		h.observe(nil)
-	}
-}
-func (h *health) RateLimited(int64, time.Duration, bool)  {}
-func (h *health) Retry(string, string, time.Duration)     {}
-func (h *health) DeadLetter(string, string)               {}
-func (h *health) Dropped(string, string)                  {}
-func (h *health) Sent(string, outbox.Lane, time.Duration) {}
-
-func (h *health) readyHandler(db *store.DB) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		var reasons []string
-		if err := db.Tx(r.Context(), func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(r.Context(), "CREATE TEMP TABLE IF NOT EXISTS _ready(x); DROP TABLE _ready")
+	app.EnableReminders(defaults)
+	rem := scheduler.NewReminders(scheduler.ReminderConfig{DB: db, Render: app, Defaults: defaults, Logger: log})
+	series := scheduler.NewSeries(scheduler.SeriesConfig{DB: db, Poster: app, Plan: rem.Plan, Logger: log})
+	jobs.Add("reminders", "@every 10s", rem.Job())
+	jobs.Add("series", "@every 1m", series.Job())
+	jobs.Add("purge-reminders", "@every 6h", func(ctx context.Context) (string, error) {
+		var n int64
+		err := db.Tx(ctx, func(tx *sql.Tx) (err error) {
+			n, err = store.PurgeReminders(ctx, tx, time.Now().Add(-90*24*time.Hour))
 			return err
-		}); err != nil {
-			reasons = append(reasons, "database not writable: "+err.Error())
-		}
-		if cur, latest, err := db.SchemaVersion(r.Context()); err != nil || cur != latest {
-			reasons = append(reasons, fmt.Sprintf("migrations not applied (at %d of %d)", cur, latest))
-		}
-		h.mu.Lock()
-		last, lastErr := h.lastOK, h.lastErr
-		h.mu.Unlock()
-		if time.Since(last) > 2*time.Minute {
-			reasons = append(reasons, fmt.Sprintf("no successful Telegram call for %s (last error: %s)", time.Since(last).Round(time.Second), lastErr))
-		}
-		if len(reasons) > 0 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			for _, r := range reasons {
-				fmt.Fprintln(w, r)
-			}
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	}
+		})
+		return fmt.Sprintf("purged %d reminder(s) of events that ended over 90 days ago", n), err
+	})
 }

@@ -1,0 +1,108 @@
+package handlers_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rsvpbot/rsvpbot/handlers"
+	"github.com/rsvpbot/rsvpbot/handlers/handlerstest"
+	"github.com/rsvpbot/rsvpbot/store"
+	"github.com/rsvpbot/rsvpbot/weather"
+	"github.com/rsvpbot/rsvpbot/weather/weathertest"
+)
+
+// The card shows the forecast for its place and day once the forecast job
+// has run; a change of place brings a new one; an unknown place or a dead
+// service never blocks or breaks the card.
+func TestCardForecast(t *testing.T) {
+	wx := weathertest.NewServer()
+	t.Cleanup(wx.Close)
+	wx.SetToday(evNow)
+	om, err := weather.NewOpenMeteo(weather.OpenMeteoConfig{GeocodingURL: wx.GeocodingURL(), ForecastURL: wx.ForecastURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := weather.New(om, weather.Config{Timeout: 2 * time.Second, MaxAttempts: 1,
+		Sleep: func(context.Context, time.Duration) error { return nil }})
+	h := startEvents(t, handlerstest.Options{Configure: func(d *handlers.Deps) { d.Weather = svc }})
+	ctx := context.Background()
+	run := func() string {
+		t.Helper()
+		msg, err := h.App.RefreshForecasts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.WaitIdle()
+		return msg
+	}
+
+	saturday := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	wx.SetForecast("Berlin", saturday, weathertest.Day{Code: 61, Min: 1.2, Max: 6.6, Precip: 80})
+	wx.SetForecast("Madrid", saturday, weathertest.Day{Code: 0, Min: 8, Max: 17, NullPrecip: true})
+	h.Send(party, alice, "/event Board games | 2026-12-05 19:00 | Berlin | 12")
+	card := h.card(party.ID)
+	if strings.Contains(card.Text, "°C") {
+		t.Fatalf("card posted with a forecast before any lookup: %q", card.Text)
+	}
+	if got := run(); !strings.Contains(got, "1 events checked, 1 cards updated") {
+		t.Fatalf("job said %q", got)
+	}
+	mustContain(t, "card forecast", h.cardText(party.ID, card.ID), "Rain, 1 to 7 °C, ☔ 80%", "Going 0/12")
+
+	// Nothing is due again until the refresh interval has passed, and an
+	// unchanged forecast edits nothing.
+	edits := len(h.Fake.CallsTo("editMessageText"))
+	if got := run(); !strings.Contains(got, "0 events checked") {
+		t.Fatalf("fresh forecast looked up again: %q", got)
+	}
+	h.setNow(evNow.Add(handlers.ForecastRefresh + time.Minute))
+	if got := run(); !strings.Contains(got, "1 events checked, 0 cards updated") {
+		t.Fatalf("refresh: %q", got)
+	}
+	if n := len(h.Fake.CallsTo("editMessageText")); n != edits {
+		t.Fatalf("unchanged forecast edited the card (%d edits, want %d)", n, edits)
+	}
+
+	// A new place drops the old forecast at once and the next run fills
+	// in the new one (no precipitation figure: the line leaves it out).
+	id := strconv.FormatInt(h.lastEventID(), 10)
+	h.Send(party, alice, "/editevent "+id+" place Madrid")
+	if got := h.cardText(party.ID, card.ID); !strings.Contains(got, "Madrid") || strings.Contains(got, "°C") {
+		t.Fatalf("edited card: %q", got)
+	}
+	run()
+	got := h.cardText(party.ID, card.ID)
+	mustContain(t, "new forecast", got, "Clear sky, 8 to 17 °C")
+	if strings.Contains(got, "☔") {
+		t.Fatalf("precipitation shown without a figure: %q", got)
+	}
+
+	// A place the service does not know: no line, no error, card intact.
+	h.Send(party, alice, "/editevent "+id+" place Xyzzy Hall")
+	run()
+	if got := h.cardText(party.ID, card.ID); strings.Contains(got, "°C") || !strings.Contains(got, "Xyzzy Hall") {
+		t.Fatalf("unknown place: %q", got)
+	}
+
+	// The service is down (London is not in its cache): the job stops
+	// early, the card stays as it is, and after recovery the next run
+	// fills the forecast in.
+	h.Send(party, alice, "/editevent "+id+" place London")
+	wx.SetDown(weathertest.Any, 500)
+	if got := run(); !strings.Contains(got, "stopped") {
+		t.Fatalf("down: %q", got)
+	}
+	if got := h.cardText(party.ID, card.ID); strings.Contains(got, "°C") || !strings.Contains(got, "London") {
+		t.Fatalf("card while the service is down: %q", got)
+	}
+	wx.SetDown(weathertest.Any, 0)
+	run()
+	mustContain(t, "after recovery", h.cardText(party.ID, card.ID), "°C", "London")
+	ev, _, _ := store.GetEvent(ctx, h.DB.R, h.lastEventID())
+	if ev.WeatherLine == "" {
+		t.Fatal("no forecast stored after recovery")
+	}
+}

@@ -1,0 +1,497 @@
+package handlers
+
+// Managing an event: the card's "⚙ Manage" button opens a menu in the
+// private chat (edit title, time, place, capacity, description, RSVP
+// deadline; cancel), and the same is possible with commands:
+//
+//	/editevent <number> <field> <new value>
+//	/cancelevent <number>
+//
+// Only the organizer, the Telegram admins of the event's chat and bot
+// admins may; anyone else gets a polite "no" and nothing changes. People
+// going, maybe or waitlisted are told when the time or the place changes
+// and when the event is cancelled.
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-telegram/bot/models"
+
+	"github.com/rsvpbot/rsvpbot/bot"
+	"github.com/rsvpbot/rsvpbot/locales"
+	"github.com/rsvpbot/rsvpbot/store"
+)
+
+// editFieldOf reads a field name as typed in /editevent.
+func editFieldOf(s string) (string, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "title", "name":
+		return "title", true
+	case "when", "time", "date", "start":
+		return "when", true
+	case "where", "place", "location":
+		return "where", true
+	case "capacity", "cap", "limit", "places":
+		return "capacity", true
+	case "description", "desc", "details":
+		return "description", true
+	case "deadline", "rsvp":
+		return "deadline", true
+	}
+	return "", false
+}
+
+// canManage reports whether user may edit or cancel ev. A failure to ask
+// Telegram for the chat's admins counts as "no": the organizer and bot
+// admins can still act.
+func (e *events) canManage(ctx context.Context, ev store.Event, userID int64) bool {
+	if ev.CreatorID == userID || e.IsAdmin(userID) {
+		return true
+	}
+	ok, err := e.canAdministerChat(ctx, ev.ChatID, userID)
+	if err != nil {
+		e.Logger.Warn("checking chat admins", "chat", ev.ChatID, "err", err)
+		return false
+	}
+	return ok
+}
+
+// manageButton handles "evm:<id>" (open the menu) and
+// "evm:<id>:<action>" (an edit field, cancel, cancelyes, keep).
+func (e *events) manageButton(ctx context.Context, u *bot.Update) error {
+	lang := e.userLang(ctx, u)
+	toast := func(id string) error {
+		return e.commit(ctx, u, func(tx *sql.Tx) error { return e.toast(ctx, tx, u, e.Catalog.T(lang, id), false) })
+	}
+	id, action, ok := parseButton(u.CallbackQuery.Data)
+	if !ok {
+		return toast("button_stale")
+	}
+	ev, found, err := store.GetEvent(ctx, e.DB.R, id)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !found:
+		return toast("event_gone")
+	case !e.canManage(ctx, ev, u.UserID):
+		return toast("manage_not_allowed")
+	case ev.Cancelled():
+		return toast("event_cancelled_toast")
+	}
+	switch action {
+	case "":
+		su, _, err := store.GetUser(ctx, e.DB.R, u.UserID)
+		if err != nil {
+			return err
+		}
+		menu, kb := e.manageMenu(lang, ev)
+		return e.commit(ctx, u, func(tx *sql.Tx) error {
+			switch {
+			case isPrivate(u):
+				if err := e.toast(ctx, tx, u, "", false); err != nil {
+					return err
+				}
+				return e.send(ctx, tx, u.ChatID, menu, kb)
+			case reachable(su):
+				if err := e.toast(ctx, tx, u, e.Catalog.T(lang, "event_sent_privately"), false); err != nil {
+					return err
+				}
+				return e.send(ctx, tx, u.UserID, menu, kb)
+			case e.deepLink("") != "":
+				return e.answerWithURL(ctx, tx, u, e.deepLink("evm_"+strconv.FormatInt(id, 10)))
+			}
+			return e.toast(ctx, tx, u, e.Catalog.T(lang, "event_start_me_first"), true)
+		})
+	case "cancel":
+		kb := &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{
+			{Text: e.Catalog.T(lang, "manage_btn_cancel_yes"), CallbackData: "evm:" + strconv.FormatInt(id, 10) + ":cancelyes"},
+			{Text: e.Catalog.T(lang, "manage_btn_cancel_no"), CallbackData: "evm:" + strconv.FormatInt(id, 10) + ":keep"},
+		}}}
+		return e.commit(ctx, u, func(tx *sql.Tx) error {
+			if err := e.toast(ctx, tx, u, "", false); err != nil {
+				return err
+			}
+			return e.reply(ctx, tx, u, e.tr(lang, "manage_cancel_confirm", locales.Args{"Title": ev.Title}), kb)
+		})
+	case "cancelyes":
+		return e.commit(ctx, u, func(tx *sql.Tx) error {
+			done, err := e.cancelEvent(ctx, tx, ev.ID, u.UserID)
+			if err != nil {
+				return err
+			}
+			if !done {
+				return e.toast(ctx, tx, u, e.Catalog.T(lang, "event_cancelled_toast"), false)
+			}
+			if err := e.toast(ctx, tx, u, e.Catalog.T(lang, "manage_cancelled_toast"), false); err != nil {
+				return err
+			}
+			return e.reply(ctx, tx, u, e.tr(lang, "manage_cancelled", locales.Args{"Title": ev.Title}), nil)
+		})
+	case "keep":
+		return toast("manage_kept")
+	}
+	field, ok := editFieldOf(action)
+	if !ok || field != action {
+		return toast("button_stale")
+	}
+	ask := e.editQuestion(lang, ev, field)
+	return e.commit(ctx, u, func(tx *sql.Tx) error {
+		data := map[string]string{"id": strconv.FormatInt(id, 10), "field": field}
+		if err := e.saveConvo(ctx, tx, u, "event_edit", "value", data); err != nil {
+			return err
+		}
+		if err := e.toast(ctx, tx, u, "", false); err != nil {
+			return err
+		}
+		return e.reply(ctx, tx, u, ask, nil)
+	})
+}
+
+// manageMenu is the private menu of one event.
+func (e *events) manageMenu(lang string, ev store.Event) (string, *models.InlineKeyboardMarkup) {
+	id := strconv.FormatInt(ev.ID, 10)
+	b := func(label, action string) models.InlineKeyboardButton {
+		return models.InlineKeyboardButton{Text: e.Catalog.T(lang, label), CallbackData: "evm:" + id + ":" + action}
+	}
+	kb := &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{
+		{b("manage_btn_title", "title"), b("manage_btn_when", "when"), b("manage_btn_where", "where")},
+		{b("manage_btn_capacity", "capacity"), b("manage_btn_description", "description"), b("manage_btn_deadline", "deadline")},
+		{b("manage_btn_cancel", "cancel")},
+	}}
+	text := "<b>" + e.tr(lang, "manage_header", locales.Args{"Title": ev.Title, "ID": ev.ID}) + "</b>\n" +
+		esc(e.formatWhen(lang, ev)) + "\n\n" + e.tr(lang, "manage_choose") + "\n\n" +
+		e.tr(lang, "manage_commands_hint", locales.Args{"ID": ev.ID})
+	return text, kb
+}
+
+// editQuestion asks for a field's new value, showing the current one.
+func (e *events) editQuestion(lang string, ev store.Event, field string) string {
+	skip := e.Catalog.T(lang, "event_skip_word")
+	var q, cur string
+	switch field {
+	case "title":
+		q, cur = e.tr(lang, "event_ask_title"), ev.Title
+	case "when":
+		q = e.tr(lang, "event_ask_when", locales.Args{"Example": e.exampleWhen(ev.Zone()), "Zone": ev.Zone().String()})
+		cur = e.formatWhen(lang, ev)
+	case "where":
+		q, cur = e.tr(lang, "event_ask_where", locales.Args{"Skip": skip}), ev.Place
+	case "capacity":
+		q = e.tr(lang, "event_ask_capacity", locales.Args{"Skip": skip})
+		if ev.Capacity > 0 {
+			cur = strconv.Itoa(ev.Capacity)
+		}
+	case "description":
+		q, cur = e.tr(lang, "event_ask_description", locales.Args{"Skip": skip}), shorten(ev.Description, 100)
+	case "deadline":
+		q = e.tr(lang, "event_ask_deadline", locales.Args{"Skip": skip, "Example": e.exampleWhen(ev.Zone())})
+		if !ev.RSVPDeadline.IsZero() {
+			cur = e.Catalog.FormatDateTime(lang, ev.RSVPDeadline.In(ev.Zone()))
+		}
+	}
+	if cur != "" {
+		q += "\n" + e.tr(lang, "event_current_value", locales.Args{"Value": cur})
+	}
+	return q
+}
+
+// edit is one parsed change: apply it to a fresh copy of the event.
+type edit struct {
+	field string
+	apply func(ev *store.Event)
+}
+
+// parseEdit reads the new value of field for ev; the error message is
+// ready to send.
+func (e *events) parseEdit(lang string, ev store.Event, field, text string) (edit, string) {
+	loc := ev.Zone()
+	ed := edit{field: field}
+	switch field {
+	case "title":
+		title, err := checkTitle(text)
+		if err != nil {
+			return ed, e.fieldError(lang, err, loc)
+		}
+		ed.apply = func(ev *store.Event) { ev.Title = title }
+	case "when":
+		start, err := e.when.parse(text, e.Now(), loc, lang)
+		if err != nil {
+			return ed, e.fieldError(lang, err, loc)
+		}
+		ed.apply = func(ev *store.Event) {
+			if !ev.EndsAt.IsZero() {
+				ev.EndsAt = start.Add(ev.EndsAt.Sub(ev.StartsAt))
+			}
+			ev.StartsAt = start
+			if !ev.RSVPDeadline.IsZero() && !ev.RSVPDeadline.Before(start) {
+				ev.RSVPDeadline = time.Time{}
+			}
+		}
+	case "where":
+		place := ""
+		if !e.isSkip(text) {
+			var err error
+			if place, err = checkPlace(text); err != nil {
+				return ed, e.fieldError(lang, err, loc)
+			}
+		}
+		ed.apply = func(ev *store.Event) { ev.Place = place }
+	case "capacity":
+		capacity := 0
+		if !e.isSkip(text) {
+			var err error
+			if capacity, err = parseCapacity(text); err != nil {
+				return ed, e.tr(lang, "event_err_capacity_skip", locales.Args{"Skip": e.Catalog.T(lang, "event_skip_word")})
+			}
+		}
+		ed.apply = func(ev *store.Event) { ev.Capacity = capacity }
+	case "description":
+		desc := ""
+		if !e.isSkip(text) {
+			var err error
+			if desc, err = checkDescription(text); err != nil {
+				return ed, e.fieldError(lang, err, loc)
+			}
+		}
+		ed.apply = func(ev *store.Event) { ev.Description = desc }
+	case "deadline":
+		var deadline time.Time
+		if !e.isSkip(text) {
+			var err error
+			if deadline, err = e.when.parse(text, e.Now(), loc, lang); err != nil {
+				return ed, e.fieldError(lang, err, loc)
+			}
+			if !deadline.Before(ev.StartsAt) {
+				return ed, e.tr(lang, "event_err_deadline", locales.Args{"When": e.formatWhen(lang, ev)})
+			}
+		}
+		ed.apply = func(ev *store.Event) { ev.RSVPDeadline = deadline }
+	default:
+		return ed, e.tr(lang, "editevent_usage", locales.Args{"Desc": e.Catalog.T(lang, "cmd_editevent_desc")})
+	}
+	return ed, ""
+}
+
+// applyEdit stores a change in tx, refreshes every card, promotes from
+// the waitlist when places were added, and tells people about a new time
+// or place. It reports false if the event is gone or cancelled.
+func (e *events) applyEdit(ctx context.Context, tx *sql.Tx, id int64, ed edit, actor int64) (store.Event, bool, error) {
+	ev, ok, err := store.GetEvent(ctx, tx, id)
+	if err != nil || !ok || ev.Cancelled() {
+		return ev, false, err
+	}
+	before := ev
+	ed.apply(&ev)
+	if err := store.UpdateEventDetails(ctx, tx, ev, e.Now()); err != nil {
+		return ev, false, err
+	}
+	promoted, err := store.PromoteWaitlist(ctx, tx, id, e.Now())
+	if err != nil {
+		return ev, false, err
+	}
+	if err := e.RefreshEventCards(ctx, tx, id); err != nil {
+		return ev, false, err
+	}
+	if err := e.notifyPromoted(ctx, tx, id, promoted); err != nil {
+		return ev, false, err
+	}
+	var notice func(lang string) string
+	switch {
+	case !ev.StartsAt.Equal(before.StartsAt):
+		notice = func(lang string) string {
+			return e.tr(lang, "event_changed_when", locales.Args{"Title": ev.Title, "When": e.formatWhen(lang, ev),
+				"Before": e.formatWhen(lang, before)})
+		}
+	case ev.Place != before.Place:
+		place := ev.Place
+		if place == "" {
+			place = "—"
+		}
+		notice = func(lang string) string {
+			return e.tr(lang, "event_changed_where", locales.Args{"Title": ev.Title, "When": e.formatWhen(lang, ev), "Place": place})
+		}
+	}
+	if notice != nil {
+		if err := e.notifyParticipants(ctx, tx, ev, actor, notice); err != nil {
+			return ev, false, err
+		}
+	}
+	return ev, true, nil
+}
+
+// notifyParticipants tells everyone going, maybe or waitlisted, except
+// the person who made the change.
+func (e *events) notifyParticipants(ctx context.Context, tx *sql.Tx, ev store.Event, except int64, text func(lang string) string) error {
+	all, err := store.ListAttendees(ctx, tx, ev.ID)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for _, at := range all {
+		if at.Status != store.RSVPDeclined && at.UserID != except {
+			ids = append(ids, at.UserID)
+		}
+	}
+	return e.notify(ctx, tx, ev, ids, text)
+}
+
+// cancelEvent cancels in tx, refreshes the cards (they lose their
+// buttons) and tells everyone who answered yes, maybe or waitlisted. It
+// reports false if the event was already cancelled or is gone.
+func (e *events) cancelEvent(ctx context.Context, tx *sql.Tx, id, actor int64) (bool, error) {
+	done, err := store.CancelEvent(ctx, tx, id, e.Now())
+	if err != nil || !done {
+		return false, err
+	}
+	if err := e.RefreshEventCards(ctx, tx, id); err != nil {
+		return false, err
+	}
+	ev, _, err := store.GetEvent(ctx, tx, id)
+	if err != nil {
+		return false, err
+	}
+	return true, e.notifyParticipants(ctx, tx, ev, actor, func(lang string) string {
+		return e.tr(lang, "event_cancelled_notice", locales.Args{"Title": ev.Title, "When": e.formatWhen(lang, ev)})
+	})
+}
+
+// editAnswer is the "event_edit" conversation's one step: the new value.
+func (e *events) editAnswer(ctx context.Context, u *bot.Update, c *convo, text string) (stepResult, error) {
+	id, _ := strconv.ParseInt(c.Data["id"], 10, 64)
+	ev, ok, err := store.GetEvent(ctx, e.DB.R, id)
+	if err != nil {
+		return stepResult{}, err
+	}
+	if !ok || ev.Cancelled() {
+		return stepResult{Reply: e.tr(c.lang, "event_link_gone")}, nil
+	}
+	if !e.canManage(ctx, ev, u.UserID) {
+		return stepResult{Reply: e.tr(c.lang, "manage_not_allowed")}, nil
+	}
+	ed, msg := e.parseEdit(c.lang, ev, c.Data["field"], text)
+	if msg != "" {
+		return stepResult{Next: "value", Reply: msg}, nil
+	}
+	return stepResult{Effects: func(tx *sql.Tx) error {
+		ev, ok, err := e.applyEdit(ctx, tx, id, ed, u.UserID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return e.reply(ctx, tx, u, e.tr(c.lang, "event_link_gone"), nil)
+		}
+		menu, kb := e.manageMenu(c.lang, ev)
+		return e.reply(ctx, tx, u, e.tr(c.lang, "manage_saved")+"\n\n"+menu, kb)
+	}}, nil
+}
+
+// editCommand is /editevent <number> <field> <new value>.
+func (e *events) editCommand(ctx context.Context, u *bot.Update) error {
+	lang := e.userLang(ctx, u)
+	replyText := func(text string) error {
+		return e.commit(ctx, u, func(tx *sql.Tx) error { return e.reply(ctx, tx, u, text, nil) })
+	}
+	usage := e.tr(lang, "editevent_usage", locales.Args{"Desc": e.Catalog.T(lang, "cmd_editevent_desc")})
+	parts := strings.SplitN(strings.TrimSpace(u.Args), " ", 3)
+	if len(parts) < 2 {
+		return replyText(usage)
+	}
+	id, err := parseEventID(parts[0])
+	field, known := editFieldOf(parts[1])
+	if err != nil || !known {
+		return replyText(usage)
+	}
+	value := ""
+	if len(parts) == 3 {
+		value = parts[2]
+	}
+	ev, ok, err := store.GetEvent(ctx, e.DB.R, id)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !ok:
+		return replyText(e.tr(lang, "event_link_gone"))
+	case !e.canManage(ctx, ev, u.UserID):
+		return replyText(e.tr(lang, "manage_not_allowed"))
+	case ev.Cancelled():
+		return replyText(e.tr(lang, "event_cancelled_toast"))
+	case strings.TrimSpace(value) == "" && field != "where" && field != "description" && field != "capacity" && field != "deadline":
+		return replyText(usage)
+	}
+	if strings.TrimSpace(value) == "" {
+		value = "-" // clearing an optional field
+	}
+	ed, msg := e.parseEdit(lang, ev, field, value)
+	if msg != "" {
+		return replyText(msg)
+	}
+	return e.commit(ctx, u, func(tx *sql.Tx) error {
+		_, ok, err := e.applyEdit(ctx, tx, id, ed, u.UserID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return e.reply(ctx, tx, u, e.tr(lang, "event_link_gone"), nil)
+		}
+		return e.reply(ctx, tx, u, e.tr(lang, "manage_saved"), nil)
+	})
+}
+
+// cancelCommand is /cancelevent <number>.
+func (e *events) cancelCommand(ctx context.Context, u *bot.Update) error {
+	lang := e.userLang(ctx, u)
+	replyText := func(text string) error {
+		return e.commit(ctx, u, func(tx *sql.Tx) error { return e.reply(ctx, tx, u, text, nil) })
+	}
+	id, err := parseEventID(u.Args)
+	if err != nil {
+		return replyText(e.tr(lang, "cancelevent_usage", locales.Args{"Desc": e.Catalog.T(lang, "cmd_cancelevent_desc")}))
+	}
+	ev, ok, err := store.GetEvent(ctx, e.DB.R, id)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !ok:
+		return replyText(e.tr(lang, "event_link_gone"))
+	case !e.canManage(ctx, ev, u.UserID):
+		return replyText(e.tr(lang, "manage_not_allowed"))
+	}
+	return e.commit(ctx, u, func(tx *sql.Tx) error {
+		done, err := e.cancelEvent(ctx, tx, id, u.UserID)
+		if err != nil {
+			return err
+		}
+		if !done {
+			return e.reply(ctx, tx, u, e.tr(lang, "event_cancelled_toast"), nil)
+		}
+		return e.reply(ctx, tx, u, e.tr(lang, "manage_cancelled", locales.Args{"Title": ev.Title}), nil)
+	})
+}
+
+// manageLink is "evm_<id>": the menu, in the private chat the link opened.
+func (e *events) manageLink(ctx context.Context, u *bot.Update, payload string) error {
+	id, err := parseEventID(payload)
+	if err != nil {
+		return e.linkGone(ctx, u)
+	}
+	ev, ok, err := store.GetEvent(ctx, e.DB.R, id)
+	if err != nil {
+		return err
+	}
+	if !ok || ev.Cancelled() {
+		return e.linkGone(ctx, u)
+	}
+	lang := e.userLang(ctx, u)
+	if !e.canManage(ctx, ev, u.UserID) {
+		return e.commit(ctx, u, func(tx *sql.Tx) error { return e.reply(ctx, tx, u, e.tr(lang, "manage_not_allowed"), nil) })
+	}
+	menu, kb := e.manageMenu(lang, ev)
+	return e.commit(ctx, u, func(tx *sql.Tx) error { return e.reply(ctx, tx, u, menu, kb) })
+}

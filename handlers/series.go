@@ -1,0 +1,370 @@
+package handlers
+
+// Recurring events. "/event Weekly run | every monday 19:00 | Park" (or a
+// cron expression: "0 19 * * 1") creates a series: when.go recognises the
+// <when> as a schedule (errRecurring) and event.go hands the line to
+// createSeries. The schedule is read in the chat's time zone; the first
+// occurrence is created and its card posted at once, and the scheduler
+// creates each next one when the previous one ends (scheduler/series.go).
+//
+//	/series                     the chat's series, each with Skip and Stop buttons
+//	/series skip <series>       skip the next occurrence
+//	/series stop <series>       no more occurrences (the posted one stays)
+//	/series lead <series> 3d    post each next occurrence 3 days before it
+//	                            starts (never before the previous one ends);
+//	                            "off" (the default): when the previous one ends
+//
+// Callback data: "ser:<series>:skip", "ser:<series>:stop". Only the
+// organizer, the chat's Telegram admins and bot admins may skip or stop.
+// Skipping an occurrence that is already posted cancels it (its card shows
+// it, and people who answered are told, as with /cancelevent) and posts
+// the next one; skipping before it is posted marks its date skipped.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"html"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-telegram/bot/models"
+
+	"github.com/rsvpbot/rsvpbot/bot"
+	"github.com/rsvpbot/rsvpbot/locales"
+	"github.com/rsvpbot/rsvpbot/scheduler"
+	"github.com/rsvpbot/rsvpbot/store"
+)
+
+// PostOccurrence implements scheduler.OccurrencePoster: a new occurrence's
+// card goes to the series' chat, in the language the series was made in.
+func (a *App) PostOccurrence(ctx context.Context, tx *sql.Tx, s store.Series, eventID int64) error {
+	lang := s.Lang
+	if lang == "" {
+		lang = locales.DefaultLanguage
+	}
+	return a.postCard(ctx, tx, eventID, s.ChatID, a.Catalog.Resolve(lang))
+}
+
+// seriesRunner creates occurrences on behalf of handlers (creation and
+// skipping); the scheduler's own runner does the same on its ticks.
+func (a *App) seriesRunner() *scheduler.Series {
+	return scheduler.NewSeries(scheduler.SeriesConfig{DB: a.DB, Poster: a, Now: a.Now, Logger: a.Logger})
+}
+
+// scheduleError explains a refused schedule.
+func (a *App) scheduleError(lang string, err error, text string, loc *time.Location) string {
+	switch {
+	case errors.Is(err, scheduler.ErrScheduleNoTime):
+		return a.tr(lang, "series_err_no_time")
+	case errors.Is(err, scheduler.ErrScheduleNoDays):
+		return a.tr(lang, "series_err_no_days")
+	case errors.Is(err, scheduler.ErrScheduleBadTime):
+		return a.tr(lang, "series_err_bad_time")
+	case errors.Is(err, scheduler.ErrScheduleTimeZone):
+		return a.tr(lang, "series_err_timezone", locales.Args{"Zone": loc.String()})
+	case errors.Is(err, scheduler.ErrScheduleTooOften):
+		return a.tr(lang, "series_err_too_often", locales.Args{"Hours": int(scheduler.MinSeriesInterval / time.Hour)})
+	case errors.Is(err, scheduler.ErrScheduleNever):
+		return a.tr(lang, "series_err_never")
+	case errors.Is(err, scheduler.ErrScheduleMonthly):
+		return a.tr(lang, "series_err_monthly")
+	case errors.Is(err, scheduler.ErrScheduleCron):
+		return a.tr(lang, "series_err_cron")
+	}
+	return a.tr(lang, "series_err_unknown", locales.Args{"Text": shorten(text, 60)})
+}
+
+// describeSchedule is a schedule in words: "every Monday at 19:00".
+func (a *App) describeSchedule(lang string, rec scheduler.Recurrence) string {
+	clock := fmt.Sprintf("%02d:%02d", rec.Hour, rec.Minute)
+	switch {
+	case rec.Cron:
+		return a.Catalog.T(lang, "series_every_cron", locales.Args{"Spec": rec.Spec})
+	case rec.EveryDay():
+		return a.Catalog.T(lang, "series_every_day", locales.Args{"Time": clock})
+	case rec.Weekdays():
+		return a.Catalog.T(lang, "series_every_weekday", locales.Args{"Time": clock})
+	case rec.Weekends():
+		return a.Catalog.T(lang, "series_every_weekend", locales.Args{"Time": clock})
+	}
+	names := make([]string, len(rec.Days))
+	for i, d := range rec.Days {
+		// 4 January 2026 is a Sunday.
+		names[i] = a.Catalog.FormatWeekday(lang, time.Date(2026, 1, 4+int(d), 12, 0, 0, 0, time.UTC))
+	}
+	return a.Catalog.T(lang, "series_every_days", locales.Args{"Days": strings.Join(names, ", "), "Time": clock})
+}
+
+// createSeries is /event with a schedule as its <when>: it creates the
+// series and its first occurrence (with its card) and explains what
+// happens next. lang is the user's language, loc the chat's zone.
+func (e *events) createSeries(ctx context.Context, u *bot.Update, line eventLine, lang string, loc *time.Location) error {
+	rec, err := scheduler.ParseRecurrence(line.When)
+	if err != nil {
+		msg := e.scheduleError(lang, err, line.When, loc)
+		return e.commit(ctx, u, func(tx *sql.Tx) error { return e.reply(ctx, tx, u, msg, nil) })
+	}
+	cardLang := e.chatLang(ctx, u)
+	now := e.Now()
+	return e.commit(ctx, u, func(tx *sql.Tx) error {
+		id, err := store.CreateSeries(ctx, tx, store.Series{ChatID: u.ChatID, CreatorID: u.UserID, Schedule: rec.Spec,
+			ScheduleText: line.When, Timezone: loc.String(), Title: line.Title, Place: line.Place, Capacity: line.Capacity,
+			Lang: cardLang, NextAt: now}, now)
+		if err != nil {
+			return err
+		}
+		if _, err := e.seriesRunner().Advance(ctx, tx, id, now); err != nil {
+			return err
+		}
+		x, _, err := store.GetSeries(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		first, ok, err := store.GetEvent(ctx, tx, x.CurrentEventID)
+		if err != nil {
+			return err
+		}
+		text := e.tr(lang, "series_nothing_ahead")
+		if ok {
+			text = e.tr(lang, "series_created", locales.Args{"Schedule": e.describeSchedule(lang, rec), "Zone": loc.String(),
+				"When": e.formatWhen(lang, first)}) + "\n" + e.tr(lang, "series_manage_hint")
+		}
+		return e.reply(ctx, tx, u, text, e.seriesKeyboard(ctx, tx, lang, x, rec))
+	})
+}
+
+// seriesKeyboard is the Skip / Stop row of a series (nil once stopped).
+func (a *App) seriesKeyboard(ctx context.Context, q store.Querier, lang string, x store.Series, rec scheduler.Recurrence) *models.InlineKeyboardMarkup {
+	if !x.Active() {
+		return nil
+	}
+	id := strconv.FormatInt(x.ID, 10)
+	row := []models.InlineKeyboardButton{}
+	if next := a.nextOccurrence(ctx, q, x, rec); !next.IsZero() {
+		date := a.Catalog.FormatDate(lang, next.In(x.Zone()))
+		row = append(row, models.InlineKeyboardButton{Text: a.Catalog.T(lang, "series_btn_skip", locales.Args{"Date": date}),
+			CallbackData: "ser:" + id + ":skip"})
+	}
+	row = append(row, models.InlineKeyboardButton{Text: a.Catalog.T(lang, "series_btn_stop"), CallbackData: "ser:" + id + ":stop"})
+	return &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{row}}
+}
+
+// nextOccurrence is the start of the occurrence "skip" would skip: the
+// posted one if it has not begun, else the next slot of the schedule.
+func (a *App) nextOccurrence(ctx context.Context, q store.Querier, x store.Series, rec scheduler.Recurrence) time.Time {
+	if cur, ok, err := store.GetEvent(ctx, q, x.CurrentEventID); err == nil && ok && !cur.Cancelled() && a.Now().Before(cur.StartsAt) {
+		return cur.StartsAt
+	}
+	return scheduler.UpcomingSlot(x, rec, a.Now())
+}
+
+// seriesCommand is /series [skip|stop <series>].
+func (r *reminders) seriesCommand(ctx context.Context, u *bot.Update) error {
+	lang := r.userLang(ctx, u)
+	args := strings.Fields(u.Args)
+	if len(args) == 0 {
+		return r.seriesList(ctx, u, lang)
+	}
+	reply := func(text string) error {
+		return r.commit(ctx, u, func(tx *sql.Tx) error { return r.reply(ctx, tx, u, text, nil) })
+	}
+	action := strings.ToLower(args[0])
+	want := 2
+	if action == "lead" {
+		want = 3
+	}
+	if len(args) != want {
+		return reply(r.tr(lang, "series_usage"))
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(args[1], "#"), 10, 64)
+	if err != nil || id <= 0 || (action != "skip" && action != "stop" && action != "lead") {
+		return reply(r.tr(lang, "series_usage"))
+	}
+	if action == "lead" {
+		return r.seriesLead(ctx, u, lang, id, args[2])
+	}
+	return r.seriesAction(ctx, u, lang, id, action)
+}
+
+// seriesLead is /series lead <series> <3d|12h|off>: how long before its
+// start each next occurrence is posted (never before the previous one
+// ends); off posts it when the previous one ends.
+func (r *reminders) seriesLead(ctx context.Context, u *bot.Update, lang string, id int64, value string) error {
+	reply := func(text string) error {
+		return r.commit(ctx, u, func(tx *sql.Tx) error { return r.reply(ctx, tx, u, text, nil) })
+	}
+	offs, err := scheduler.ParseOffsets(value)
+	if err != nil || len(offs) > 1 {
+		return reply(r.tr(lang, "series_err_lead", locales.Args{"Text": shorten(value, 30)}))
+	}
+	var lead time.Duration
+	if len(offs) == 1 {
+		lead = offs[0]
+	}
+	x, ok, err := store.GetSeries(ctx, r.DB.R, id)
+	switch {
+	case err != nil:
+		return err
+	case !ok || !x.Active():
+		return reply(r.tr(lang, "series_gone"))
+	case !r.mayOrganize(ctx, x.ChatID, x.CreatorID, u.UserID):
+		return reply(r.tr(lang, "series_not_allowed"))
+	}
+	now := r.Now()
+	return r.commit(ctx, u, func(tx *sql.Tx) error {
+		if err := store.SetSeriesLead(ctx, tx, x.ID, lead, now); err != nil {
+			return err
+		}
+		if _, err := r.series.Advance(ctx, tx, x.ID, now); err != nil {
+			return err
+		}
+		if lead == 0 {
+			return r.reply(ctx, tx, u, r.tr(lang, "series_lead_off", locales.Args{"Title": x.Title}), nil)
+		}
+		return r.reply(ctx, tx, u, r.tr(lang, "series_lead_set", locales.Args{"Title": x.Title, "Lead": r.durationWords(lang, lead)}), nil)
+	})
+}
+
+// seriesButton handles "ser:<series>:skip" and "ser:<series>:stop".
+func (r *reminders) seriesButton(ctx context.Context, u *bot.Update) error {
+	lang := r.userLang(ctx, u)
+	id, action, ok := parseButton(u.CallbackQuery.Data)
+	if !ok || (action != "skip" && action != "stop") {
+		return r.commit(ctx, u, func(tx *sql.Tx) error { return r.toast(ctx, tx, u, r.Catalog.T(lang, "button_stale"), false) })
+	}
+	return r.seriesAction(ctx, u, lang, id, action)
+}
+
+// seriesAction skips the next occurrence or stops a series, answering a
+// button with a toast and the result as a reply.
+func (r *reminders) seriesAction(ctx context.Context, u *bot.Update, lang string, id int64, action string) error {
+	answer := func(tx *sql.Tx, text string, markup *models.InlineKeyboardMarkup) error {
+		if u.CallbackQuery != nil {
+			if err := r.toast(ctx, tx, u, html.UnescapeString(stripTags(text)), false); err != nil {
+				return err
+			}
+		}
+		return r.reply(ctx, tx, u, text, markup)
+	}
+	x, ok, err := store.GetSeries(ctx, r.DB.R, id)
+	if err != nil {
+		return err
+	}
+	if !ok || !x.Active() {
+		return r.commit(ctx, u, func(tx *sql.Tx) error { return answer(tx, r.tr(lang, "series_gone"), nil) })
+	}
+	if !r.mayOrganize(ctx, x.ChatID, x.CreatorID, u.UserID) {
+		return r.commit(ctx, u, func(tx *sql.Tx) error {
+			if u.CallbackQuery != nil {
+				return r.toast(ctx, tx, u, r.Catalog.T(lang, "series_not_allowed"), true)
+			}
+			return r.reply(ctx, tx, u, r.tr(lang, "series_not_allowed"), nil)
+		})
+	}
+	rec, err := scheduler.ParseStoredRecurrence(x.Schedule)
+	if err != nil {
+		return err
+	}
+	now := r.Now()
+	return r.commit(ctx, u, func(tx *sql.Tx) error {
+		x, ok, err := store.GetSeries(ctx, tx, id) // fresh, inside the transaction
+		if err != nil {
+			return err
+		}
+		if !ok || !x.Active() {
+			return answer(tx, r.tr(lang, "series_gone"), nil)
+		}
+		if action == "stop" {
+			if _, err := store.StopSeries(ctx, tx, x.ID, now); err != nil {
+				return err
+			}
+			cur, ok, err := store.GetEvent(ctx, tx, x.CurrentEventID)
+			if err != nil {
+				return err
+			}
+			if ok && !cur.Cancelled() && now.Before(cur.End()) {
+				return answer(tx, r.tr(lang, "series_stopped", locales.Args{"Title": x.Title, "ID": cur.ID}), nil)
+			}
+			return answer(tx, r.tr(lang, "series_stopped_no_event", locales.Args{"Title": x.Title}), nil)
+		}
+		return r.skipNext(ctx, tx, lang, x, rec, u, answer)
+	})
+}
+
+// skipNext skips the next occurrence of x inside tx.
+func (r *reminders) skipNext(ctx context.Context, tx *sql.Tx, lang string, x store.Series, rec scheduler.Recurrence, u *bot.Update,
+	answer func(tx *sql.Tx, text string, markup *models.InlineKeyboardMarkup) error) error {
+	now := r.Now()
+	cur, ok, err := store.GetEvent(ctx, tx, x.CurrentEventID)
+	if err != nil {
+		return err
+	}
+	if ok && !cur.Cancelled() && now.Before(cur.StartsAt) {
+		// Posted and ahead: cancel it the way /cancelevent does (cards,
+		// people who answered), then post the next one.
+		if _, err := (&events{App: r.App}).cancelEvent(ctx, tx, cur.ID, u.UserID); err != nil {
+			return err
+		}
+		if _, err := store.DeleteReminders(ctx, tx, cur.ID); err != nil {
+			return err
+		}
+		if _, err := r.series.Advance(ctx, tx, x.ID, now); err != nil {
+			return err
+		}
+		nx, _, err := store.GetSeries(ctx, tx, x.ID)
+		if err != nil {
+			return err
+		}
+		next := r.nextOccurrence(ctx, tx, nx, rec)
+		if next.IsZero() {
+			return answer(tx, r.tr(lang, "series_nothing_ahead"), nil)
+		}
+		return answer(tx, r.tr(lang, "series_skipped_cancelled", locales.Args{"When": r.formatWhen(lang, cur),
+			"Next": r.Catalog.FormatDateTime(lang, next.In(nx.Zone()))}), r.seriesKeyboard(ctx, tx, lang, nx, rec))
+	}
+	slot := scheduler.UpcomingSlot(x, rec, now)
+	if slot.IsZero() {
+		return answer(tx, r.tr(lang, "series_nothing_ahead"), nil)
+	}
+	if err := store.SetSeriesSkip(ctx, tx, x.ID, slot, now); err != nil {
+		return err
+	}
+	x.SkipSlot = slot
+	return answer(tx, r.tr(lang, "series_skipped_future", locales.Args{"When": r.Catalog.FormatDateTime(lang, slot.In(x.Zone()))}),
+		r.seriesKeyboard(ctx, tx, lang, x, rec))
+}
+
+// seriesList is /series: the chat's active series with their buttons.
+func (r *reminders) seriesList(ctx context.Context, u *bot.Update, lang string) error {
+	list, err := store.ChatSeries(ctx, r.DB.R, u.ChatID, 10)
+	if err != nil {
+		return err
+	}
+	return r.commit(ctx, u, func(tx *sql.Tx) error {
+		if len(list) == 0 {
+			return r.reply(ctx, tx, u, r.tr(lang, "series_list_none")+"\n\n"+r.tr(lang, "series_usage"), nil)
+		}
+		head := "<b>" + r.tr(lang, "cmd_series_desc") + "</b>\n" + r.tr(lang, "series_list_header")
+		if err := r.reply(ctx, tx, u, head, nil); err != nil {
+			return err
+		}
+		for _, x := range list {
+			rec, err := scheduler.ParseStoredRecurrence(x.Schedule)
+			if err != nil {
+				continue
+			}
+			text := r.tr(lang, "series_list_item", locales.Args{"Title": x.Title, "ID": x.ID,
+				"Schedule": r.describeSchedule(lang, rec)}) + " (" + esc(x.Timezone) + ")"
+			if next := r.nextOccurrence(ctx, tx, x, rec); !next.IsZero() {
+				text += "\n" + r.tr(lang, "series_list_next", locales.Args{"When": r.Catalog.FormatDateTime(lang, next.In(x.Zone()))})
+			}
+			if err := r.send(ctx, tx, u.ChatID, text, r.seriesKeyboard(ctx, tx, lang, x, rec)); err != nil {
+				return err
+			}
+		}
+		return r.send(ctx, tx, u.ChatID, r.tr(lang, "series_usage"), nil)
+	})
+}

@@ -1,0 +1,630 @@
+package handlers
+
+// Event times as people type them ("<when>"): "2026-12-05 19:00", "5.12.
+// 19:00", "tomorrow 19:00", "fri 7pm", "завтра в 19", "morgen 19 Uhr",
+// "mañana a las 19:00".
+//
+// Numeric dates are read by hand (they are unambiguous and need no
+// language). Everything else goes through github.com/olebedev/when, which
+// finds rule matches in the text, clusters adjacent ones and folds them into
+// a time. Its English and Russian clock rules are used as they are; dates,
+// weekdays and the German and Spanish clocks are small table-driven rules
+// of ours, because the library's have quirks an event bot cannot live with
+// (it reads "fri" on a Friday as next week, knows no German or Spanish, and
+// its Russian date rule uses the wall clock instead of the reference time).
+//
+// Rules only move whole days (as multiples of 24 h from a noon reference,
+// which no DST change can push into another day) and set the clock. Each
+// parse wraps the rules in a trace, so afterwards it is known what the text
+// said: a date, a weekday, a clock. That is what lets "19:00" mean the next
+// 19:00, "fri 7pm" mean today when today is Friday and 7 pm is still ahead,
+// and "tomorrow" without a time be refused instead of guessed.
+
+import (
+	"errors"
+	"maps"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/olebedev/when"
+	"github.com/olebedev/when/rules"
+	"github.com/olebedev/when/rules/en"
+	"github.com/olebedev/when/rules/ru"
+)
+
+// Why a <when> was not accepted. errWhenPast comes with the time it read,
+// so the answer can show it.
+var (
+	errWhenEmpty        = errors.New("no date given")
+	errWhenUnrecognised = errors.New("date not understood")
+	errWhenNoTime       = errors.New("date without a time of day")
+	errWhenPast         = errors.New("date in the past")
+	errWhenTooFar       = errors.New("date too far ahead")
+	// errRecurring means the text is a schedule ("every monday 19:00", a
+	// cron spec), not one date. Recurring series are handled elsewhere:
+	// callers check errors.Is(err, errRecurring) and hand the text over
+	// (to scheduler.ParseRecurrence, whose marker words the recurring lists
+	// below follow).
+	errRecurring = errors.New("recurring schedule")
+)
+
+// maxWhenAhead bounds how far ahead an event may be planned.
+const maxWhenAhead = 5 * 366 * 24 * time.Hour
+
+// whenLang is what one language contributes.
+type whenLang struct {
+	weekdays map[string]time.Weekday
+	// weekdayPrefix are words that may stand before a weekday ("on",
+	// "this", "next"); those in next also skip today.
+	weekdayPrefix, next []string
+	relDays             map[string]int // "tomorrow": 1
+	months              map[string]time.Month
+	monthFirst          bool                // "December 5" as well as "5 December"
+	clocks              []rules.Rule        // rules that set the time of day
+	filler              []string            // words that may surround a date ("at")
+	recurring           []string            // words that make a schedule ("every")
+	rewrite             func(string) string // normalises before matching (may be nil)
+}
+
+// whenParser parses event times. It is immutable once built (the rules'
+// regular expressions are compiled once) and safe for concurrent use.
+type whenParser struct {
+	langs     map[string]*compiledLang
+	order     []string
+	filler    map[string]bool
+	recurring map[string]bool
+	cron      *regexp.Regexp
+	iso       *regexp.Regexp
+	dotted    *regexp.Regexp
+	options   rules.Options
+}
+
+type compiledLang struct {
+	name  string
+	rules []tracedRule
+	rw    func(string) string
+}
+
+// traceKind is what a rule contributes to a time.
+type traceKind int
+
+const (
+	traceDate        traceKind = iota // an explicit date ("5 Dec", "tomorrow")
+	traceWeekday                      // a weekday ("fri")
+	traceWeekdayNext                  // a weekday with "next"
+	traceClock                        // a time of day
+)
+
+type tracedRule struct {
+	rule rules.Rule
+	kind traceKind
+	// classify, if set, picks the kind from the match instead.
+	classify func(*rules.Match) traceKind
+	// strict rules make the whole text invalid when they refuse their
+	// match (30 February). Clock rules are not strict: the library's refuse
+	// overlapping partial matches ("30pm" inside "8:30pm") as a matter of
+	// course.
+	strict bool
+}
+
+// trace records, for one parse, which kinds of rules applied and whether a
+// strict rule refused its match.
+type trace struct {
+	applied map[traceKind]bool
+	refused bool
+	// spans are the [left, right) byte ranges of the matches the parser
+	// used: the text outside them must be filler.
+	spans [][2]int
+}
+
+// tracer wraps a shared rule for one parse so that applying it is noted
+// in tr. The wrapped rule is not modified.
+type tracer struct {
+	tracedRule
+	tr *trace
+}
+
+func (t tracer) Find(s string) *rules.Match {
+	m := t.rule.Find(s)
+	if m == nil {
+		return nil
+	}
+	apply := m.Applier
+	m.Applier = func(m *rules.Match, c *rules.Context, o *rules.Options, ref time.Time) (bool, error) {
+		t.tr.spans = append(t.tr.spans, [2]int{m.Left, m.Right})
+		ok, err := apply(m, c, o, ref)
+		if ok && err == nil {
+			kind := t.kind
+			if t.classify != nil {
+				kind = t.classify(m)
+			}
+			t.tr.applied[kind] = true
+		} else if t.strict {
+			t.tr.refused = true
+		}
+		return ok, err
+	}
+	return m
+}
+
+// newWhenParser builds the parser for every supported language.
+func newWhenParser() *whenParser {
+	p := &whenParser{
+		langs:     map[string]*compiledLang{},
+		order:     []string{"en", "ru", "de", "es"},
+		filler:    map[string]bool{},
+		recurring: map[string]bool{},
+		// Five or six cron fields, at least one of them a wildcard or
+		// step, or a @descriptor.
+		cron:   regexp.MustCompile(`^@(yearly|annually|monthly|weekly|daily|midnight|hourly|every\b.*)$|^(?:[0-9*/,?lw#-]+|[a-z]{3}(?:[,-][a-z]{3})*)(?:\s+(?:[0-9*/,?lw#-]+|[a-z]{3}(?:[,-][a-z]{3})*)){4,5}$`),
+		iso:    regexp.MustCompile(`^(\d{4})-(\d{1,2})-(\d{1,2})(?:t|,?\s+|$)`),
+		dotted: regexp.MustCompile(`^(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})?(?:,?\s+|$)`),
+		// Matches up to 12 bytes apart form one time ("heute Abend um 20
+		// Uhr"); what lies between them must be filler anyway.
+		options: rules.Options{Distance: 12, MatchByOrder: true},
+	}
+	for _, l := range whenLanguages() {
+		var rs []tracedRule
+		rs = append(rs, tracedRule{rule: relDayRule(l.relDays), kind: traceDate, strict: true})
+		rs = append(rs, tracedRule{rule: dayMonthRule(l.months), kind: traceDate, strict: true})
+		if l.monthFirst {
+			rs = append(rs, tracedRule{rule: monthDayRule(l.months), kind: traceDate, strict: true})
+		}
+		rs = append(rs, weekdayRule(l))
+		for _, c := range l.clocks {
+			rs = append(rs, tracedRule{rule: c, kind: traceClock})
+		}
+		p.langs[l.name] = &compiledLang{name: l.name, rules: rs, rw: l.rewrite}
+		for _, w := range l.filler {
+			p.filler[w] = true
+		}
+		for _, w := range l.recurring {
+			p.recurring[w] = true
+		}
+	}
+	return p
+}
+
+// namedLang is a whenLang with its code.
+type namedLang struct {
+	name string
+	whenLang
+}
+
+func whenLanguages() []namedLang {
+	enWeekdays := map[string]time.Weekday{}
+	for k, v := range en.WEEKDAY_OFFSET {
+		enWeekdays[k] = time.Weekday(v)
+	}
+	ruWeekdays := map[string]time.Weekday{}
+	for k, v := range ru.WEEKDAY_OFFSET {
+		ruWeekdays[k] = time.Weekday(v)
+	}
+	enMonths := map[string]time.Month{}
+	for k, v := range en.MONTH_OFFSET {
+		enMonths[strings.TrimSuffix(k, ".")] = time.Month(v)
+	}
+	// Clock rules shared by every language: "19:00", "7:30pm", "7pm".
+	hourMinute, hour := en.HourMinute(rules.Override), en.Hour(rules.Override)
+	return []namedLang{
+		{"en", whenLang{
+			weekdays:      enWeekdays,
+			weekdayPrefix: []string{"on", "this", "coming", "next"},
+			next:          []string{"next"},
+			relDays:       map[string]int{"today": 0, "tonight": 0, "tomorrow": 1, "tmr": 1, "day after tomorrow": 2},
+			months:        enMonths,
+			monthFirst:    true,
+			clocks:        []rules.Rule{hourMinute, hour},
+			filler:        []string{"at", "on", "the", "of"},
+			recurring: []string{"every", "each", "daily", "weekly", "monthly", "weekdays", "weekends", "workdays",
+				"mondays", "tuesdays", "wednesdays", "thursdays", "fridays", "saturdays", "sundays"},
+		}},
+		{"ru", whenLang{
+			weekdays: ruWeekdays,
+			weekdayPrefix: []string{"в", "во", "на", "эту", "этот", "это", "эта", "ближайшую", "ближайший", "ближайшее",
+				"следующую", "следующий", "следующее", "следующая"},
+			next:    []string{"следующую", "следующий", "следующее", "следующая"},
+			relDays: map[string]int{"сегодня": 0, "завтра": 1, "послезавтра": 2},
+			months: map[string]time.Month{
+				"января": 1, "янв": 1, "февраля": 2, "фев": 2, "марта": 3, "мар": 3, "апреля": 4, "апр": 4,
+				"мая": 5, "июня": 6, "июн": 6, "июля": 7, "июл": 7, "августа": 8, "авг": 8,
+				"сентября": 9, "сен": 9, "сент": 9, "октября": 10, "окт": 10, "ноября": 11, "ноя": 11,
+				"декабря": 12, "дек": 12,
+			},
+			clocks: []rules.Rule{hourMinute, hour, ru.Hour(rules.Override), ru.HourMinute(rules.Override),
+				clockRule(`(?:^|\s)(?P<lead>в\s+)(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?(?P<tail>\s*час(?:а|ов)?)?(?:$|[\s,])`)},
+			filler: []string{"в", "во", "на"},
+			recurring: []string{"каждый", "каждую", "каждое", "каждые", "ежедневно", "еженедельно", "ежемесячно",
+				"по", "будни", "будням", "выходным",
+				"понедельникам", "вторникам", "средам", "четвергам", "пятницам", "субботам", "воскресеньям"},
+		}},
+		{"de", whenLang{
+			weekdays: map[string]time.Weekday{
+				"sonntag": 0, "so": 0, "montag": 1, "mo": 1, "dienstag": 2, "di": 2, "mittwoch": 3, "mi": 3,
+				"donnerstag": 4, "do": 4, "freitag": 5, "fr": 5, "samstag": 6, "sonnabend": 6, "sa": 6,
+			},
+			weekdayPrefix: []string{"am", "diesen", "kommenden", "nächsten", "naechsten", "nächster", "naechster"},
+			next:          []string{"nächsten", "naechsten", "nächster", "naechster"},
+			relDays:       map[string]int{"heute": 0, "morgen": 1, "übermorgen": 2, "uebermorgen": 2},
+			months: map[string]time.Month{
+				"januar": 1, "jan": 1, "februar": 2, "feb": 2, "märz": 3, "maerz": 3, "mär": 3, "mrz": 3,
+				"april": 4, "apr": 4, "mai": 5, "juni": 6, "jun": 6, "juli": 7, "jul": 7, "august": 8, "aug": 8,
+				"september": 9, "sep": 9, "sept": 9, "oktober": 10, "okt": 10, "november": 11, "nov": 11,
+				"dezember": 12, "dez": 12,
+			},
+			// "19 Uhr", "19:30 Uhr", "19.30 Uhr", "um 19", "um 19:30"
+			clocks: []rules.Rule{hourMinute, hour,
+				clockRule(`(?:^|\s)(?P<lead>um\s+)?(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?(?P<tail>\s*uhr)(?:$|[\s,.])`),
+				clockRule(`(?:^|\s)(?P<lead>um\s+)(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?(?:$|[\s,])`)},
+			filler: []string{"am", "um", "den", "abend", "abends"},
+			recurring: []string{"jeden", "jede", "jedes", "immer", "täglich", "taeglich", "wöchentlich", "woechentlich",
+				"monatlich", "werktags", "wochentags", "arbeitstags",
+				"montags", "dienstags", "mittwochs", "donnerstags", "freitags", "samstags", "sonntags", "sonnabends"},
+		}},
+		{"es", whenLang{
+			weekdays: map[string]time.Weekday{
+				// "mar" (martes) is left out: it is also marzo.
+				"domingo": 0, "dom": 0, "lunes": 1, "lun": 1, "martes": 2, "miércoles": 3, "miercoles": 3,
+				"mié": 3, "mie": 3, "jueves": 4, "jue": 4, "viernes": 5, "vie": 5, "sábado": 6, "sabado": 6,
+				"sáb": 6, "sab": 6,
+			},
+			weekdayPrefix: []string{"el", "este", "esta", "próximo", "proximo"},
+			next:          []string{"próximo", "proximo"},
+			relDays: map[string]int{"hoy": 0, "esta noche": 0, "mañana": 1, "manana": 1,
+				"pasado mañana": 2, "pasado manana": 2},
+			months: map[string]time.Month{
+				"enero": 1, "ene": 1, "febrero": 2, "feb": 2, "marzo": 3, "mar": 3, "abril": 4, "abr": 4,
+				"mayo": 5, "may": 5, "junio": 6, "jun": 6, "julio": 7, "jul": 7, "agosto": 8, "ago": 8,
+				"septiembre": 9, "setiembre": 9, "sep": 9, "sept": 9, "set": 9, "octubre": 10, "oct": 10,
+				"noviembre": 11, "nov": 11, "diciembre": 12, "dic": 12,
+			},
+			// "a las 19", "a las 7:30 pm", "19h", "19:30 h"
+			clocks: []rules.Rule{hourMinute, hour,
+				clockRule(`(?:^|\s)(?P<lead>a\s+las?\s+)(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?(?:\s*(?P<ampm>am|pm))?(?P<tail>\s*(?:h|hs|horas))?(?:$|[\s,])`),
+				clockRule(`(?:^|\s)(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?(?P<tail>\s*(?:h|hs|horas))(?:$|[\s,.])`)},
+			filler: []string{"el", "la", "a", "las", "de", "en"},
+			recurring: []string{"cada", "todos", "todas", "diariamente", "semanalmente", "mensualmente", "laborables",
+				"entresemana", "domingos", "sábados", "sabados"},
+			// "9 de la mañana" must not read as "tomorrow at 9".
+			rewrite: strings.NewReplacer("de la mañana", "am", "de la manana", "am", "de la tarde", "pm",
+				"de la noche", "pm").Replace,
+		}},
+	}
+}
+
+// alternation is a regexp alternation of words, longest first so that
+// "montag" wins over "mo".
+func alternation(words []string) string {
+	ws := slices.Clone(words)
+	sort.Slice(ws, func(i, j int) bool {
+		if len(ws[i]) != len(ws[j]) {
+			return len(ws[i]) > len(ws[j])
+		}
+		return ws[i] < ws[j]
+	})
+	for i, w := range ws {
+		ws[i] = strings.ReplaceAll(regexp.QuoteMeta(w), " ", `\s+`)
+	}
+	return strings.Join(ws, "|")
+}
+
+// Word boundaries that work for Cyrillic and accented letters (\b and \W
+// in Go's regexp are ASCII-only).
+const (
+	wordStart = `(?:^|[^\p{L}\p{N}])`
+	wordEnd   = `(?:[^\p{L}\p{N}]|$)`
+)
+
+// moveDays sets the context's date to ref's plus days. ref is noon, so
+// whole days of 24 h cannot cross into another date across a DST change.
+func moveDays(c *rules.Context, days int) {
+	c.Duration = time.Duration(days) * 24 * time.Hour
+}
+
+// relDayRule: "today", "tomorrow", "übermorgen", "pasado mañana".
+func relDayRule(words map[string]int) rules.Rule {
+	return &rules.F{
+		RegExp: regexp.MustCompile(wordStart + `(` + alternation(slices.Collect(maps.Keys(words))) + `)` + wordEnd),
+		Applier: func(m *rules.Match, c *rules.Context, _ *rules.Options, _ time.Time) (bool, error) {
+			d, ok := words[strings.Join(strings.Fields(m.Captures[0]), " ")]
+			if !ok {
+				return false, nil
+			}
+			moveDays(c, d)
+			return true, nil
+		},
+	}
+}
+
+// dateFor resolves a day and month (and maybe a year) to the date of the
+// next such day on or after ref's date; ok is false for impossible dates.
+func dateFor(ref time.Time, day int, month time.Month, year int) (time.Time, bool) {
+	y := year
+	if y == 0 {
+		y = ref.Year()
+	}
+	d := time.Date(y, month, day, 12, 0, 0, 0, ref.Location())
+	if d.Day() != day || d.Month() != month {
+		return time.Time{}, false
+	}
+	if year == 0 && d.Before(time.Date(ref.Year(), ref.Month(), ref.Day(), 0, 0, 0, 0, ref.Location())) {
+		d = d.AddDate(1, 0, 0)
+		if d.Day() != day { // 29 February of a year that has none
+			return time.Time{}, false
+		}
+	}
+	return d, true
+}
+
+// daysBetween counts calendar days from a's date to b's date.
+func daysBetween(a, b time.Time) int {
+	ua := time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
+	ub := time.Date(b.Year(), b.Month(), b.Day(), 0, 0, 0, 0, time.UTC)
+	return int(ub.Sub(ua).Hours() / 24)
+}
+
+func applyDate(c *rules.Context, ref time.Time, day int, month time.Month, yearText string) bool {
+	year := 0
+	if yearText != "" {
+		year, _ = strconv.Atoi(yearText)
+	}
+	d, ok := dateFor(ref, day, month, year)
+	if !ok {
+		return false
+	}
+	moveDays(c, daysBetween(ref, d))
+	return true
+}
+
+// dayMonthRule: "5 December", "5. Dez.", "5 de diciembre de 2026", "5 декабря".
+func dayMonthRule(months map[string]time.Month) rules.Rule {
+	return &rules.F{
+		RegExp: regexp.MustCompile(`(?:^|[\s,(])(\d{1,2})(?:\.|st|nd|rd|th)?\s*(?:de\s+|of\s+)?(` +
+			alternation(slices.Collect(maps.Keys(months))) + `)\.?(?:,?\s*(?:de\s+)?(\d{4}))?` + wordEnd),
+		Applier: func(m *rules.Match, c *rules.Context, _ *rules.Options, ref time.Time) (bool, error) {
+			day, _ := strconv.Atoi(m.Captures[0])
+			return applyDate(c, ref, day, months[m.Captures[1]], m.Captures[2]), nil
+		},
+	}
+}
+
+// monthDayRule: "December 5", "Dec 5th, 2026".
+func monthDayRule(months map[string]time.Month) rules.Rule {
+	return &rules.F{
+		RegExp: regexp.MustCompile(wordStart + `(` + alternation(slices.Collect(maps.Keys(months))) + `)\.?\s+(\d{1,2})(?:st|nd|rd|th)?` +
+			`(?:,?\s*(\d{4}))?(?:$|[\s,)])`),
+		Applier: func(m *rules.Match, c *rules.Context, _ *rules.Options, ref time.Time) (bool, error) {
+			day, _ := strconv.Atoi(m.Captures[1])
+			return applyDate(c, ref, day, months[m.Captures[0]], m.Captures[2]), nil
+		},
+	}
+}
+
+// weekdayRule: "fri", "on Friday", "next Friday", "в пятницу",
+// "nächsten Freitag", "el viernes". A weekday is the next such day from
+// today, today included: parse decides afterwards whether today's is
+// already past. With "next" it skips today.
+func weekdayRule(l namedLang) tracedRule {
+	prefix := `((?:(?:` + alternation(l.weekdayPrefix) + `)\s+)*)`
+	re := regexp.MustCompile(wordStart + prefix + `(` + alternation(slices.Collect(maps.Keys(l.weekdays))) + `)\.?` + wordEnd)
+	isNext := func(m *rules.Match) bool {
+		return slices.ContainsFunc(strings.Fields(m.Captures[0]), func(w string) bool { return slices.Contains(l.next, w) })
+	}
+	rule := &rules.F{RegExp: re, Applier: func(m *rules.Match, c *rules.Context, _ *rules.Options, ref time.Time) (bool, error) {
+		wd, ok := l.weekdays[m.Captures[1]]
+		if !ok {
+			return false, nil
+		}
+		days := (int(wd) - int(ref.Weekday()) + 7) % 7
+		if days == 0 && isNext(m) {
+			days = 7
+		}
+		moveDays(c, days)
+		return true, nil
+	}}
+	return tracedRule{rule: rule, strict: true, classify: func(m *rules.Match) traceKind {
+		if isNext(m) {
+			return traceWeekdayNext
+		}
+		return traceWeekday
+	}}
+}
+
+// clockRule builds a clock rule from an expression with named groups: h
+// (the hour), and optionally m (minutes), ampm ("am" or "pm"; without it
+// the clock is 24-hour), and lead and tail, the words around the time
+// ("um", "Uhr"). Only captured text counts as matched, which is why the
+// words around the time are groups too.
+func clockRule(expr string) rules.Rule {
+	re := regexp.MustCompile(expr)
+	group := func(m *rules.Match, name string) string {
+		if i := re.SubexpIndex(name); i > 0 && i-1 < len(m.Captures) {
+			return m.Captures[i-1]
+		}
+		return ""
+	}
+	return &rules.F{
+		RegExp: re,
+		Applier: func(m *rules.Match, c *rules.Context, _ *rules.Options, _ time.Time) (bool, error) {
+			h, _ := strconv.Atoi(group(m, "h"))
+			mins := 0
+			if v := group(m, "m"); v != "" {
+				mins, _ = strconv.Atoi(v)
+			}
+			if ampm := group(m, "ampm"); ampm != "" {
+				if h < 1 || h > 12 {
+					return false, nil
+				}
+				h %= 12
+				if ampm == "pm" {
+					h += 12
+				}
+			}
+			if h > 23 || mins > 59 {
+				return false, nil
+			}
+			c.Hour, c.Minute = &h, &mins
+			return true, nil
+		},
+	}
+}
+
+// normaliseWhen lower-cases and collapses white space.
+func normaliseWhen(s string) string {
+	return strings.Join(strings.Fields(strings.ToLower(strings.ToValidUTF8(s, ""))), " ")
+}
+
+// parse reads text as a moment in loc after now. lang is tried first, then
+// the other languages. The result has whole minutes and is in loc.
+func (p *whenParser) parse(text string, now time.Time, loc *time.Location, lang string) (time.Time, error) {
+	s := normaliseWhen(text)
+	if s == "" {
+		return time.Time{}, errWhenEmpty
+	}
+	if len(s) > 120 {
+		return time.Time{}, errWhenUnrecognised
+	}
+	if p.isRecurring(s) {
+		return time.Time{}, errRecurring
+	}
+	now = now.In(loc)
+	base := time.Date(now.Year(), now.Month(), now.Day(), 12, 0, 0, 0, loc)
+	explicitDate := false
+	if d, rest, ok, matched := p.numericDate(s, base); matched {
+		if !ok {
+			return time.Time{}, errWhenUnrecognised
+		}
+		base, s, explicitDate = d, rest, true
+		if s == "" {
+			return time.Time{}, errWhenNoTime
+		}
+	}
+
+	order := append([]string{lang}, p.order...)
+	var lastErr error = errWhenUnrecognised
+	for i, name := range order {
+		cl, ok := p.langs[name]
+		if !ok || slices.Contains(order[:i], name) {
+			continue
+		}
+		t, tr, err := p.parseIn(cl, s, base)
+		if err != nil {
+			if errors.Is(err, errWhenNoTime) {
+				lastErr = err
+			}
+			continue
+		}
+		if explicitDate && (tr.applied[traceDate] || tr.applied[traceWeekday] || tr.applied[traceWeekdayNext]) {
+			continue // "2026-12-05 tomorrow 19:00": two dates
+		}
+		return p.settle(t, tr, now, explicitDate)
+	}
+	return time.Time{}, lastErr
+}
+
+// settle applies "the next such time" to a time read without a date (or
+// with a bare weekday) and checks the bounds.
+func (p *whenParser) settle(t time.Time, tr trace, now time.Time, explicitDate bool) (time.Time, error) {
+	dated := explicitDate || tr.applied[traceDate] || tr.applied[traceWeekdayNext]
+	if !t.After(now) && !dated {
+		if tr.applied[traceWeekday] {
+			t = t.AddDate(0, 0, 7)
+		} else {
+			t = t.AddDate(0, 0, 1)
+		}
+		// AddDate keeps the wall clock; rebuild it in case DST moved it.
+		t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), 0, 0, t.Location())
+	}
+	switch {
+	case !t.After(now):
+		return t, errWhenPast
+	case t.Sub(now) > maxWhenAhead:
+		return t, errWhenTooFar
+	}
+	return t, nil
+}
+
+// parseIn runs one language's rules over s with base (noon of the day the
+// date is relative to).
+func (p *whenParser) parseIn(cl *compiledLang, s string, base time.Time) (time.Time, trace, error) {
+	if cl.rw != nil {
+		s = cl.rw(s)
+	}
+	tr := trace{applied: map[traceKind]bool{}}
+	opts := p.options
+	wp := when.New(&opts)
+	for _, r := range cl.rules {
+		wp.Add(tracer{tracedRule: r, tr: &tr})
+	}
+	res, err := wp.Parse(s, base)
+	if err != nil || res == nil || tr.refused {
+		return time.Time{}, tr, errWhenUnrecognised
+	}
+	// Everything outside the matches must be filler ("at", "um"). (The
+	// library's own cluster text can end before its last match.)
+	rest := []byte(s)
+	for _, sp := range tr.spans {
+		for i := max(sp[0], 0); i < min(sp[1], len(rest)); i++ {
+			rest[i] = ' '
+		}
+	}
+	for _, w := range strings.FieldsFunc(string(rest), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if !p.filler[w] {
+			return time.Time{}, tr, errWhenUnrecognised
+		}
+	}
+	if !tr.applied[traceClock] {
+		return time.Time{}, tr, errWhenNoTime
+	}
+	t := res.Time.In(base.Location())
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), 0, 0, base.Location()), tr, nil
+}
+
+// numericDate reads a leading "2026-12-05" or "5.12.2026" / "5.12." and
+// returns noon of that date and the rest of the text. matched is false if
+// s does not start with a numeric date; ok is false if it does but the
+// date is impossible.
+func (p *whenParser) numericDate(s string, base time.Time) (date time.Time, rest string, ok, matched bool) {
+	var y, mo, d int
+	if m := p.iso.FindStringSubmatch(s); m != nil {
+		y, _ = strconv.Atoi(m[1])
+		mo, _ = strconv.Atoi(m[2])
+		d, _ = strconv.Atoi(m[3])
+		rest = s[len(m[0]):]
+	} else if m := p.dotted.FindStringSubmatch(s); m != nil {
+		d, _ = strconv.Atoi(m[1])
+		mo, _ = strconv.Atoi(m[2])
+		if m[3] != "" {
+			y, _ = strconv.Atoi(m[3])
+			if y < 100 {
+				y += 2000
+			}
+		}
+		rest = s[len(m[0]):]
+	} else {
+		return time.Time{}, "", false, false
+	}
+	if mo < 1 || mo > 12 {
+		return time.Time{}, "", false, true
+	}
+	date, ok = dateFor(base, d, time.Month(mo), y)
+	return date, strings.TrimSpace(rest), ok, true
+}
+
+// isRecurring reports whether s describes a schedule rather than a date.
+func (p *whenParser) isRecurring(s string) bool {
+	if strings.HasPrefix(s, "@") || (p.cron.MatchString(s) && strings.ContainsAny(s, "*/?")) {
+		return true
+	}
+	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) }) {
+		if p.recurring[w] {
+			return true
+		}
+	}
+	return false
+}

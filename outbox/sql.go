@@ -1,0 +1,60 @@
+package outbox
+
+// The statements of the sender's hot path, in plain sight. (store caches
+// each connection's prepared statements by text, so constants cost one
+// parse per connection.)
+const (
+	// "Nothing earlier in this row's line is still queued." Served by
+	// outbox_line; it is what keeps per-chat FIFO even if two rows of a
+	// line are flagged head (a requeued old row, a merged migration).
+	firstInLine = `NOT EXISTS (SELECT 1 FROM outbox e
+                  WHERE e.chat_id = o.chat_id AND e.lane = o.lane
+                    AND e.state IN ('pending', 'sending') AND e.id < o.id)`
+
+	// The due heads of one lane, oldest due first (outbox_ready). The
+	// sender stops reading at the first head not yet due.
+	sqlScan = `
+SELECT o.id, o.chat_id, o.method, o.next_attempt_at FROM outbox o
+WHERE o.head = 1 AND o.state = 'pending' AND o.lane = ? AND ` + firstInLine + `
+ORDER BY o.next_attempt_at, o.id
+LIMIT ?`
+
+	// Claim one picked head: it must still be pending and first in line,
+	// and its chat not inactive (a chat with no row is active: the bot may
+	// send before the intake has seen it, e.g. after a migration).
+	sqlClaim = `
+UPDATE outbox AS o SET state = 'sending'
+WHERE o.id = ? AND o.state = 'pending' AND o.head = 1 AND ` + firstInLine + `
+  AND NOT EXISTS (SELECT 1 FROM chats c WHERE c.id = o.chat_id AND NOT c.active)
+RETURNING id, chat_id, lane, method, params, attempts, failures, created_at, on_sent`
+
+	// Why a chat is inactive (no row: it is not).
+	sqlChatActive = `SELECT inactive_reason FROM chats WHERE id = ? AND NOT active`
+
+	sqlLedger = `
+INSERT INTO ledger (outbox_id, chat_id, method, attempt, outcome, http_status, error_code, description,
+                    retry_after, tg_message_id, latency_ms, ambiguous, response, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+	// A row leaves the queue (sent, dead, dropped).
+	sqlFinish = `
+UPDATE outbox SET state = ?, head = 0, attempts = ?, failures = ?, sent_at = ?, done_at = ?, tg_message_id = ?,
+       last_error = ?
+WHERE id = ?`
+
+	// A row goes back to pending, keeping its place (it stays head).
+	sqlRetry = `
+UPDATE outbox SET state = 'pending', attempts = ?, failures = ?, next_attempt_at = ?, last_error = ?
+WHERE id = ?`
+
+	// The first queued row of a line becomes its head (idempotent). One
+	// index seek per state: an ORDER BY over "state IN (...)" would sort
+	// the whole line, and a line can be long.
+	sqlPromote = `
+UPDATE outbox SET head = 1
+WHERE id = (SELECT MIN(id) FROM (
+              SELECT MIN(id) AS id FROM outbox WHERE chat_id = ?1 AND lane = ?2 AND state = 'pending'
+              UNION ALL
+              SELECT MIN(id) AS id FROM outbox WHERE chat_id = ?1 AND lane = ?2 AND state = 'sending'))
+  AND head = 0`
+)
