@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -56,7 +57,7 @@ type Dispatcher struct {
 	queues map[int64][]store.InboxUpdate // per chat, not yet handled, in order
 	queued map[int64]bool                // chat is in ready or held by a worker
 	ready  []int64                       // chats with work and no worker
-	last   int64                         // highest update_id accepted, to drop re-sent ones
+	known  map[int64]bool                // update_ids queued or being handled, to drop re-sent ones
 	closed bool
 	wg     sync.WaitGroup
 }
@@ -78,7 +79,8 @@ func NewDispatcher(db *store.DB, h Handler, cfg DispatcherConfig) *Dispatcher {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	d := &Dispatcher{db: db, h: h, cfg: cfg, queues: map[int64][]store.InboxUpdate{}, queued: map[int64]bool{}}
+	d := &Dispatcher{db: db, h: h, cfg: cfg, queues: map[int64][]store.InboxUpdate{}, queued: map[int64]bool{},
+		known: map[int64]bool{}}
 	d.cond = sync.NewCond(&d.mu)
 	return d
 }
@@ -108,11 +110,19 @@ func (d *Dispatcher) Add(ups []store.InboxUpdate) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, u := range ups {
-		if u.UpdateID <= d.last {
+		if d.known[u.UpdateID] {
 			continue // already queued (loaded at start and re-sent)
 		}
-		d.last = u.UpdateID
-		d.queues[u.ChatID] = append(d.queues[u.ChatID], u)
+		d.known[u.UpdateID] = true
+		// Keep the chat's queue in update_id order even if an update is
+		// committed after a later one (concurrent webhook requests). The
+		// head may be in a worker's hands, so nothing goes before it.
+		q := d.queues[u.ChatID]
+		i := len(q)
+		for i > 1 && q[i-1].UpdateID > u.UpdateID {
+			i--
+		}
+		d.queues[u.ChatID] = slices.Insert(q, i, u)
 		if !d.queued[u.ChatID] {
 			d.queued[u.ChatID] = true
 			d.ready = append(d.ready, u.ChatID)
@@ -180,6 +190,7 @@ func (d *Dispatcher) worker(ctx context.Context) {
 
 		d.mu.Lock()
 		if !retry {
+			delete(d.known, head.UpdateID)
 			q := d.queues[chat][1:]
 			if len(q) == 0 {
 				delete(d.queues, chat)

@@ -258,3 +258,64 @@ func TestDispatchGracefulStop(t *testing.T) {
 		t.Fatalf("done %d pending %d", doneN, pending)
 	}
 }
+
+// An update our models cannot decode is stored, marked done with the
+// error, and does not hold up the updates after it (a poll would otherwise
+// fetch the same batch forever).
+func TestUndecodableUpdateDoesNotWedge(t *testing.T) {
+	db := dispatchDB(t)
+	rec := newRecorder()
+	d := bot.NewDispatcher(db, rec, bot.DispatcherConfig{Workers: 1})
+	in := bot.NewIntake(db, nil, bot.IntakeConfig{Stored: d.Add})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go d.Run(ctx)
+	bad := json.RawMessage(`{"update_id":2,"message":{"message_id":"oops","chat":{"id":7,"type":"private"}}}`)
+	ups, err := in.Save(ctx, []json.RawMessage{message(1, 7, "a"), bad, message(3, 7, "c")})
+	if err != nil || len(ups) != 3 {
+		t.Fatalf("saved %d: %v", len(ups), err)
+	}
+	waitFor(t, "all three done", func() bool {
+		var n int
+		db.R.QueryRow(`SELECT count(*) FROM inbox WHERE done_at IS NOT NULL`).Scan(&n)
+		return n == 3
+	})
+	var kind, errText string
+	db.R.QueryRow(`SELECT kind, error FROM inbox WHERE update_id = 2`).Scan(&kind, &errText)
+	if kind != "undecodable" || errText == "" {
+		t.Fatalf("undecodable update stored as kind %q, error %q", kind, errText)
+	}
+	var handled int
+	db.R.QueryRow(`SELECT count(*) FROM effects WHERE apology = 0`).Scan(&handled)
+	if handled != 2 {
+		t.Fatalf("%d good updates handled, want 2", handled)
+	}
+}
+
+// Concurrent webhook requests can commit update 9 after update 10: both
+// are handled, in update_id order within the chat.
+func TestLateCommittedUpdateIsHandled(t *testing.T) {
+	db := dispatchDB(t)
+	rec := newRecorder()
+	gate := make(chan struct{})
+	rec.slow[8] = gate // chat 8 is held until both updates are queued
+	d := bot.NewDispatcher(db, rec, bot.DispatcherConfig{})
+	in := bot.NewIntake(db, nil, bot.IntakeConfig{Stored: d.Add})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go d.Run(ctx)
+	in.Save(ctx, []json.RawMessage{message(5, 8, "first")})
+	in.Save(ctx, []json.RawMessage{message(10, 8, "b")})
+	in.Save(ctx, []json.RawMessage{message(9, 8, "a")})
+	close(gate)
+	waitFor(t, "three handled", func() bool {
+		var n int
+		db.R.QueryRow(`SELECT count(*) FROM effects`).Scan(&n)
+		return n == 3
+	})
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if got := fmt.Sprint(rec.order[8]); got != "[5 9 10]" {
+		t.Fatalf("chat 8 order %s, want [5 9 10]", got)
+	}
+}

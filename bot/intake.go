@@ -80,13 +80,26 @@ func (in *Intake) Save(ctx context.Context, raws []json.RawMessage) ([]store.Inb
 	rows := make([]store.InboxUpdate, 0, len(raws))
 	for _, raw := range raws {
 		var up models.Update
+		kind, chat, user := "undecodable", int64(0), int64(0)
 		if err := json.Unmarshal(raw, &up); err != nil {
-			return nil, fmt.Errorf("decoding update: %w", err)
+			// An update our models cannot read (a field of an unexpected
+			// type) is still stored if its update_id can be read: refusing
+			// it would make Telegram send it, and everything after it,
+			// again and again. The dispatcher marks it done with the error.
+			var id struct {
+				UpdateID int64 `json:"update_id"`
+			}
+			if json.Unmarshal(raw, &id) != nil || id.UpdateID <= 0 {
+				return nil, fmt.Errorf("decoding update: %w", err)
+			}
+			in.cfg.Logger.Warn("update cannot be decoded; storing it as failed", "update_id", id.UpdateID, "err", err)
+			up.ID = id.UpdateID
+		} else {
+			kind, chat, user = describe(&up)
 		}
 		if up.ID <= 0 {
 			return nil, errors.New("update without update_id")
 		}
-		kind, chat, user := describe(&up)
 		rows = append(rows, store.InboxUpdate{UpdateID: up.ID, ChatID: chat, UserID: user, Kind: kind,
 			Payload: bytes.Clone(raw), ReceivedAt: now})
 	}
@@ -218,12 +231,15 @@ func (in *Intake) getUpdates(ctx context.Context, offset int64) ([]json.RawMessa
 }
 
 // SetWebhook registers url with Telegram, with secret as secret_token and
-// the update kinds the bot handles.
+// the update kinds the bot handles. It asks for one connection at a time:
+// Telegram then delivers updates in order, as getUpdates does, and each
+// costs one inbox commit, which is quick because handling happens later.
 func (in *Intake) SetWebhook(ctx context.Context, url, secret string) error {
 	_, err := in.client.Bot().SetWebhook(ctx, &tg.SetWebhookParams{
 		URL:            url,
 		SecretToken:    secret,
 		AllowedUpdates: AllowedUpdates,
+		MaxConnections: 1,
 	})
 	return redactErr(err, in.client.Token())
 }

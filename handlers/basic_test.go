@@ -8,6 +8,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
+	"github.com/rsvpbot/rsvpbot/handlers"
 	"github.com/rsvpbot/rsvpbot/handlers/handlerstest"
 	"github.com/rsvpbot/rsvpbot/store"
 )
@@ -39,6 +40,11 @@ func TestHelpShowsAdminCommandsOnlyToAdmins(t *testing.T) {
 	h.Send(bottest.PrivateChat(ann), ann, "/help")
 	if got := h.LastText(ann.ID); !strings.Contains(got, "/start") || strings.Contains(got, "/stats") {
 		t.Fatalf("user help: %q", got)
+	}
+	h.App.EnableStats(handlers.StatsInfo{Version: "test"})
+	h.Send(bottest.PrivateChat(admin), admin, "/help")
+	if got := h.LastText(admin.ID); !strings.Contains(got, "/start") || !strings.Contains(got, "/stats") {
+		t.Fatalf("admin help: %q", got)
 	}
 }
 
@@ -90,6 +96,22 @@ func TestConversationSurvivesRestart(t *testing.T) {
 	h.Send(chat, ann, "/cancel")
 	if got := h.LastText(ann.ID); got == "" {
 		t.Fatal("no cancel answer")
+	}
+	nothing := h.LastText(ann.ID)
+
+	// /cancel mid-way leaves the conversation: the next message is not
+	// taken as its answer.
+	h.Send(chat, ann, "/timezone")
+	h.Send(chat, ann, "/cancel")
+	if h.Count(`SELECT count(*) FROM conversations`) != 0 {
+		t.Fatal("/cancel kept the conversation")
+	}
+	if got := h.LastText(ann.ID); got == nothing || got == "" {
+		t.Fatalf("cancel answer %q is the same as with nothing to cancel", got)
+	}
+	h.Send(chat, ann, "Asia/Tokyo")
+	if c, _, _ := store.GetChat(t.Context(), h.DB.R, ann.ID); c.Timezone != "Europe/Berlin" {
+		t.Fatalf("an answer after /cancel changed the zone to %q", c.Timezone)
 	}
 }
 

@@ -28,6 +28,12 @@ const (
 	forecastBatch = 20
 	// forecastTimeout bounds one event's lookup, retries included.
 	forecastTimeout = 15 * time.Second
+	// forecastRetry is how soon an event whose lookup failed is tried
+	// again (it is marked as checked ForecastRefresh-forecastRetry ago).
+	forecastRetry = 15 * time.Minute
+	// forecastMaxFailures ends a run after this many failed lookups in a
+	// row: the service is down, and the breaker will say so.
+	forecastMaxFailures = 2
 )
 
 // cardForecast is what events.weather_line stores: the forecast's figures,
@@ -38,6 +44,7 @@ type cardForecast struct {
 	MaxC      float64 `json:"max"`
 	Precip    int     `json:"precip"`
 	HasPrecip bool    `json:"has_precip"`
+	Place     string  `json:"place,omitempty"` // the geocoded town, shown so people see which forecast it is
 }
 
 // encodeCardForecast is the weather_line for f. Min and max are rounded
@@ -45,7 +52,7 @@ type cardForecast struct {
 // nothing and costs no card edit.
 func encodeCardForecast(f weather.Forecast) string {
 	raw, _ := json.Marshal(cardForecast{Code: f.Code, MinC: roundHalf(f.MinC), MaxC: roundHalf(f.MaxC),
-		Precip: f.PrecipProbability, HasPrecip: f.HasPrecipProbability})
+		Precip: f.PrecipProbability, HasPrecip: f.HasPrecipProbability, Place: f.Place.DisplayName()})
 	return string(raw)
 }
 
@@ -66,9 +73,11 @@ func (a *App) cardForecastLine(lang, stored string) (string, bool) {
 	if err := json.Unmarshal([]byte(stored), &cf); err != nil {
 		return "", false
 	}
-	fc := weather.Forecast{Code: cf.Code, MinC: cf.MinC, MaxC: cf.MaxC,
+	fc := weather.Forecast{Code: cf.Code, MinC: cf.MinC, MaxC: cf.MaxC, Place: weather.Place{Name: cf.Place},
 		PrecipProbability: cf.Precip, HasPrecipProbability: cf.HasPrecip}
-	return a.forecastText(lang, fc, weather.MsgCardLine, weather.MsgCardLineNoPrecip), true
+	// The data licence asks for the attribution wherever a forecast shows.
+	return a.forecastText(lang, fc, weather.MsgCardLine, weather.MsgCardLineNoPrecip) +
+		"\n<i>" + a.tr(lang, weather.MsgAttribution) + "</i>", true
 }
 
 // RefreshForecasts is the forecast job: it looks up the forecast of the
@@ -78,9 +87,10 @@ func (a *App) cardForecastLine(lang, stored string) (string, bool) {
 //
 // Each lookup runs outside any transaction; each result is written in its
 // own short one. A place the service cannot find, or a day it has no
-// forecast for, hides the line until the next refresh. A service that is
-// down ends the run early and leaves the lines as they are: an hour-old
-// forecast beats none, and the breaker keeps the next runs cheap.
+// forecast for, hides the line until the next refresh. A failed lookup
+// leaves that card as it is (an hour-old forecast beats none) and is tried
+// again in forecastRetry; two failures in a row end the run, and the
+// breaker keeps the next runs cheap while the service is down.
 func (a *App) RefreshForecasts(ctx context.Context) (string, error) {
 	if a.Weather == nil {
 		return "weather disabled", nil
@@ -90,12 +100,26 @@ func (a *App) RefreshForecasts(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	changed := 0
+	changed, failures := 0, 0
 	for i, ev := range events {
 		line, err := a.lookupCardForecast(ctx, ev)
 		if err != nil {
-			return fmt.Sprintf("%d of %d events checked, %d cards updated; stopped: %v", i, len(events), changed, err), nil
+			// This event is tried again in forecastRetry, behind the
+			// others, so one place the service chokes on cannot keep
+			// every other card without a forecast.
+			retryAt := a.Now().Add(forecastRetry - ForecastRefresh)
+			if err := a.DB.Tx(ctx, func(tx *sql.Tx) error {
+				return store.MarkEventForecastChecked(ctx, tx, ev.ID, retryAt)
+			}); err != nil {
+				return "", err
+			}
+			if failures++; failures >= forecastMaxFailures {
+				return fmt.Sprintf("%d of %d events checked, %d cards updated; stopped after %d failed lookups: %v",
+					i+1, len(events), changed, failures, err), nil
+			}
+			continue
 		}
+		failures = 0
 		var edited bool
 		err = a.DB.Tx(ctx, func(tx *sql.Tx) error {
 			var err error

@@ -42,7 +42,7 @@ func TestCardForecast(t *testing.T) {
 	saturday := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 	wx.SetForecast("Berlin", saturday, weathertest.Day{Code: 61, Min: 1.2, Max: 6.6, Precip: 80})
 	wx.SetForecast("Madrid", saturday, weathertest.Day{Code: 0, Min: 8, Max: 17, NullPrecip: true})
-	h.Send(party, alice, "/event Board games | 2026-12-05 19:00 | Berlin | 12")
+	h.Send(party, alice, "/event Board games | 2026-12-05 19:00 | Cafe Central, Berlin | 12")
 	card := h.card(party.ID)
 	if strings.Contains(card.Text, "°C") {
 		t.Fatalf("card posted with a forecast before any lookup: %q", card.Text)
@@ -50,7 +50,10 @@ func TestCardForecast(t *testing.T) {
 	if got := run(); !strings.Contains(got, "1 events checked, 1 cards updated") {
 		t.Fatalf("job said %q", got)
 	}
-	mustContain(t, "card forecast", h.cardText(party.ID, card.ID), "Rain, 1 to 7 °C, ☔ 80%", "Going 0/12")
+	// "Cafe Central, Berlin" is found by its town, which the line names,
+	// with the attribution the data licence asks for.
+	mustContain(t, "card forecast", h.cardText(party.ID, card.ID), "Rain, 1 to 7 °C, ☔ 80% · Berlin, Germany",
+		"Weather data by Open-Meteo.com", "Going 0/12")
 
 	// Nothing is due again until the refresh interval has passed, and an
 	// unchanged forecast edits nothing.
@@ -87,22 +90,65 @@ func TestCardForecast(t *testing.T) {
 		t.Fatalf("unknown place: %q", got)
 	}
 
-	// The service is down (London is not in its cache): the job stops
-	// early, the card stays as it is, and after recovery the next run
-	// fills the forecast in.
+	// A new time drops the forecast too; the new day's comes on the next
+	// run.
+	h.Send(party, alice, "/editevent "+id+" place Berlin")
+	run()
+	h.Send(party, alice, "/editevent "+id+" when 2026-12-06 19:00")
+	if got := h.cardText(party.ID, card.ID); strings.Contains(got, "°C") {
+		t.Fatalf("forecast of the old day kept: %q", got)
+	}
+	run()
+	mustContain(t, "new day", h.cardText(party.ID, card.ID), "Sun, 6 Dec", "· Berlin, Germany")
+
+	// The service is down (London is not in its cache): the card stays as
+	// it is, the event is tried again a little later, and after recovery
+	// its forecast comes.
 	h.Send(party, alice, "/editevent "+id+" place London")
 	wx.SetDown(weathertest.Any, 500)
-	if got := run(); !strings.Contains(got, "stopped") {
+	if got := run(); !strings.Contains(got, "0 cards updated") {
 		t.Fatalf("down: %q", got)
 	}
 	if got := h.cardText(party.ID, card.ID); strings.Contains(got, "°C") || !strings.Contains(got, "London") {
 		t.Fatalf("card while the service is down: %q", got)
 	}
 	wx.SetDown(weathertest.Any, 0)
+	if got := run(); !strings.Contains(got, "0 events checked") {
+		t.Fatalf("failed event retried at once: %q", got)
+	}
+	h.setNow(h.App.Now().Add(16 * time.Minute))
 	run()
-	mustContain(t, "after recovery", h.cardText(party.ID, card.ID), "°C", "London")
+	mustContain(t, "after recovery", h.cardText(party.ID, card.ID), "°C", "· London")
 	ev, _, _ := store.GetEvent(ctx, h.DB.R, h.lastEventID())
 	if ev.WeatherLine == "" {
 		t.Fatal("no forecast stored after recovery")
+	}
+}
+
+// A dead service ends the run after two failed lookups instead of waiting
+// on every event in turn; those events are retried later, the others next.
+func TestCardForecastStopsWhenServiceIsDown(t *testing.T) {
+	wx := weathertest.NewServer()
+	t.Cleanup(wx.Close)
+	wx.SetToday(evNow)
+	om, err := weather.NewOpenMeteo(weather.OpenMeteoConfig{GeocodingURL: wx.GeocodingURL(), ForecastURL: wx.ForecastURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := weather.New(om, weather.Config{Timeout: 2 * time.Second, MaxAttempts: 1,
+		Sleep: func(context.Context, time.Duration) error { return nil }})
+	h := startEvents(t, handlerstest.Options{Configure: func(d *handlers.Deps) { d.Weather = svc }})
+	for _, place := range []string{"Berlin", "Madrid", "Paris", "Moscow"} {
+		h.Send(party, alice, "/event Run | 2026-12-05 10:00 | "+place)
+	}
+	wx.SetDown(weathertest.Any, 500)
+	got, err := h.App.RefreshForecasts(context.Background())
+	if err != nil || !strings.Contains(got, "2 of 4 events checked") || !strings.Contains(got, "stopped after 2 failed lookups") {
+		t.Fatalf("run while down: %q, %v", got, err)
+	}
+	wx.SetDown(weathertest.Any, 0)
+	got, _ = h.App.RefreshForecasts(context.Background())
+	if !strings.Contains(got, "2 events checked, 2 cards updated") {
+		t.Fatalf("next run takes the events not yet tried: %q", got)
 	}
 }

@@ -98,7 +98,7 @@ func TestRenderCardFitsWithManyAttendees(t *testing.T) {
 	d := cardData{
 		ev: store.Event{ID: 1, Title: strings.Repeat("<Title & co> ", 15), Place: strings.Repeat("Place & <more> ", 20),
 			Description: strings.Repeat("Bring snacks & <drinks>. ", 40), StartsAt: time.Date(2026, 12, 5, 18, 0, 0, 0, time.UTC),
-			Timezone: "Europe/Berlin", Capacity: 600, WeatherLine: "☀️ 3 °C", Status: store.EventActive},
+			Timezone: "Europe/Berlin", Capacity: 600, WeatherLine: `{"code":0,"min":-2,"max":3,"precip":10,"has_precip":true}`, Status: store.EventActive},
 		organizer: store.User{ID: 1, FirstName: "Org"},
 	}
 	for i := range 500 {
@@ -118,7 +118,7 @@ func TestRenderCardFitsWithManyAttendees(t *testing.T) {
 		}
 	}
 	en := a.renderCard("en", d)
-	for _, want := range []string{"Going 999/600", "more", "☀️ 3 °C"} {
+	for _, want := range []string{"Going 999/600", "more", "☀️ Clear sky, -2 to 3 °C, ☔ 10%"} {
 		if !strings.Contains(en, want) {
 			t.Errorf("card lacks %q", want)
 		}

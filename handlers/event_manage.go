@@ -348,6 +348,9 @@ func (e *events) cancelEvent(ctx context.Context, tx *sql.Tx, id, actor int64) (
 	if err != nil || !done {
 		return false, err
 	}
+	if _, err := store.DeleteReminders(ctx, tx, id); err != nil {
+		return false, err
+	}
 	if err := e.RefreshEventCards(ctx, tx, id); err != nil {
 		return false, err
 	}

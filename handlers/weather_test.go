@@ -65,6 +65,24 @@ func TestWeatherCommand(t *testing.T) {
 	}
 }
 
+// /weather with no place answers for the chat's next event: its place
+// (a "venue, town" is found by its town) and its day.
+func TestWeatherForNextEvent(t *testing.T) {
+	h, wx := startWithWeather(t, weather.Config{})
+	group := bottest.Group(-5001, "Runners")
+	day := time.Now().UTC().AddDate(0, 0, 2)
+	wx.SetForecast("Madrid", day, weathertest.Day{Code: 95, Min: 11, Max: 19, Precip: 70})
+	h.Send(group, ann, "/event Long run | "+day.Format("2006-01-02")+" 09:00 | Retiro park, Madrid")
+	h.Send(group, ann, "/weather")
+	got := h.Texts(group.ID)
+	last := got[len(got)-1]
+	for _, want := range []string{"Madrid", "11", "19", "70%", day.Format("2 Jan")} {
+		if !strings.Contains(last, want) {
+			t.Fatalf("forecast for the next event lacks %q: %q", want, last)
+		}
+	}
+}
+
 func TestWeatherServiceDown(t *testing.T) {
 	h, wx := startWithWeather(t, weather.Config{MaxAttempts: 2})
 	wx.SetDown(weathertest.Any, 500)

@@ -8,15 +8,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
+	"unicode/utf16"
 
 	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
@@ -26,7 +28,8 @@ import (
 const (
 	// DefaultMaxBody is the largest request body the API reads.
 	DefaultMaxBody = 64 << 10
-	// MaxTextLength is Telegram's limit on a message's text, in characters.
+	// MaxTextLength is Telegram's limit on a message's text after entity
+	// parsing, in UTF-16 code units (an emoji outside the BMP counts twice).
 	MaxTextLength = 4096
 	// MaxIdempotencyKey is the longest idempotency key accepted, in bytes.
 	MaxIdempotencyKey = 255
@@ -379,8 +382,8 @@ func (a *API) decodeMessage(w http.ResponseWriter, r *http.Request) (messageRequ
 	if text == "" {
 		return req, badField("text", "invalid_field", "text is empty (once leading and trailing spaces are trimmed)")
 	}
-	if n := utf8.RuneCountInString(text); n > MaxTextLength {
-		return req, badField("text", "invalid_field", "text is %d characters long; Telegram allows at most %d", n, MaxTextLength)
+	if n := textLength(text, req.ParseMode); n > MaxTextLength {
+		return req, badField("text", "invalid_field", "text is %d characters long (UTF-16 units, markup not counted); Telegram allows at most %d", n, MaxTextLength)
 	}
 	switch req.ParseMode {
 	case "", "HTML", "MarkdownV2":
@@ -601,4 +604,18 @@ func (a *API) requeueAll(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, struct {
 		Requeued int64 `json:"requeued"`
 	}{n})
+}
+
+// htmlTag matches the tags of Telegram's HTML parse mode.
+var htmlTag = regexp.MustCompile(`<[^<>]*>`)
+
+// textLength is the length Telegram checks against MaxTextLength: UTF-16
+// code units of the text as shown. HTML tags and entities are parsed away
+// first; MarkdownV2 is counted as sent, which errs on the safe side.
+// Rejecting here is better than a dead letter later.
+func textLength(text, parseMode string) int {
+	if parseMode == "HTML" {
+		text = html.UnescapeString(htmlTag.ReplaceAllString(text, ""))
+	}
+	return len(utf16.Encode([]rune(text)))
 }

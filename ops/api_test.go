@@ -127,9 +127,18 @@ func TestPostMessageQueuesIt(t *testing.T) {
 	if row.Lane != outbox.Bulk || strings.Contains(row.Params, "parse_mode") {
 		t.Fatalf("defaults: %+v", row)
 	}
-	// Unicode counts in characters: 4,096 emoji pass.
-	if r := e.post("/v1/messages", `{"chat_id": 42, "text": "`+strings.Repeat("🎉", 4096)+`"}`); r.status != 202 {
-		t.Fatalf("4096 characters: %d %s", r.status, r.body)
+	// Length is counted as Telegram does: UTF-16 units of the text as
+	// shown. 2,048 emoji (4,096 units) pass, one more does not; HTML tags
+	// and entities do not count.
+	if r := e.post("/v1/messages", `{"chat_id": 42, "text": "`+strings.Repeat("🎉", 2048)+`"}`); r.status != 202 {
+		t.Fatalf("2048 emoji: %d %s", r.status, r.body)
+	}
+	if r := e.post("/v1/messages", `{"chat_id": 42, "text": "`+strings.Repeat("🎉", 2049)+`"}`); r.status != 400 || !strings.Contains(string(r.body), `"text"`) {
+		t.Fatalf("2049 emoji: %d %s", r.status, r.body)
+	}
+	html := strings.Repeat("<b>x</b>", 4000) + strings.Repeat("&amp;", 96)
+	if r := e.post("/v1/messages", `{"chat_id": 42, "parse_mode": "HTML", "text": "`+html+`"}`); r.status != 202 {
+		t.Fatalf("4096 characters of HTML: %d %s", r.status, r.body)
 	}
 }
 

@@ -46,16 +46,23 @@ func burstMessages(chats []int64, perChat int, lane Lane) []Message {
 
 func TestBurstDeliveredWithinLimits(t *testing.T) {
 	const perChat = 10
+	// Raised limits so the burst takes seconds; lower under the race
+	// detector, which makes every call several times more expensive, so
+	// that the figure measured is the pacing and not the CPU.
+	global := 1000.0
+	if raceSlowdown > 1 {
+		global = 120
+	}
 	chats := burstChats(300)
-	fake := newFake(t, bottest.WithLimits(bottest.Limits{GlobalPerSecond: 1000, PrivatePerSecond: 50, GroupPerMinute: 600}))
+	fake := newFake(t, bottest.WithLimits(bottest.Limits{GlobalPerSecond: global, PrivatePerSecond: 50, GroupPerMinute: 600}))
 	db := openDB(t)
 	s := NewSender(db, newClient(t, fake), Config{Logger: testLogger(t), Workers: 32,
-		Limits: &Limits{Global: 1000, PrivateChat: 50, GroupPerMinute: 600}})
+		Limits: &Limits{Global: global, PrivateChat: 50, GroupPerMinute: 600}})
 	msgs := burstMessages(chats, perChat, Bulk)
 	enqueue(t, db, msgs...)
 	start := time.Now()
 	startSender(t, s)
-	waitFor(t, 60*time.Second, "all rows sent", func() bool { return allFinal(t, db) })
+	waitFor(t, 90*time.Second, "all rows sent", func() bool { return allFinal(t, db) })
 	elapsed := time.Since(start)
 
 	sum := fake.Summary()
@@ -65,15 +72,16 @@ func TestBurstDeliveredWithinLimits(t *testing.T) {
 	if sum.MessagesSent != len(msgs) || sum.TooManyRequests != 0 || sum.Duplicates != 0 || sum.OrderViolations != 0 {
 		t.Fatalf("fake saw: %s", sum)
 	}
+	// Throughput in the steady state: from the 50th call (the bucket's
+	// initial burst and the sender's start-up excluded) to the last.
 	calls := fake.CallsTo("sendMessage")
-	span := calls[len(calls)-1].Time.Sub(calls[0].Time)
-	rate := float64(len(calls)-1) / span.Seconds()
-	t.Logf("%d messages to %d chats in %s (calls span %s): %.0f msg/s = %.0f%% of the 1000/s global limit; 429s: %d",
-		len(msgs), len(chats), elapsed.Round(time.Millisecond), span.Round(time.Millisecond), rate, rate/10, sum.TooManyRequests)
-	// A conservative floor only (the race detector and a busy machine slow
-	// everything down); the precise figure is BenchmarkGlobalLimitAccuracy's.
-	if floor := 0.1 * 1000 / raceSlowdown; rate < floor {
-		t.Errorf("throughput %.0f/s below the conservative floor %.0f/s", rate, floor)
+	steady := calls[50:]
+	span := steady[len(steady)-1].Time.Sub(steady[0].Time)
+	rate := float64(len(steady)-1) / span.Seconds()
+	t.Logf("%d messages to %d chats in %s: steady %.0f msg/s = %.1f%% of the %.0f/s global limit; 429s: %d",
+		len(msgs), len(chats), elapsed.Round(time.Millisecond), rate, 100*rate/global, global, sum.TooManyRequests)
+	if rate < 0.95*global {
+		t.Errorf("throughput %.0f/s is below 95%% of the %.0f/s limit", rate, global)
 	}
 	st, err := Stats(context.Background(), db.R, time.Now())
 	if err != nil {
@@ -198,9 +206,9 @@ func TestFaultsEverythingDelivered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadChats := map[int64]bool{}
+	deadChats, deadRows := map[int64]bool{}, map[int64]bool{}
 	for _, r := range dead {
-		deadChats[r.ChatID] = true
+		deadChats[r.ChatID], deadRows[r.ID] = true, true
 		if r.Attempts != 5 || r.Failures != 5 {
 			t.Errorf("dead row %d: attempts %d failures %d, want 5/5", r.ID, r.Attempts, r.Failures)
 		}
@@ -229,6 +237,11 @@ func TestFaultsEverythingDelivered(t *testing.T) {
 			}
 		}
 		maxAttempts = max(maxAttempts, len(atts))
+		// At most 5 calls per round: one round, or two for a dead letter
+		// requeued above.
+		if limit := 5 * (1 + btoi(deadRows[id])); len(atts) > limit {
+			t.Errorf("row %d took %d calls, more than %d", id, len(atts), limit)
+		}
 	}
 	dups := 0
 	for ci, c := range chats {
@@ -560,4 +573,11 @@ func TestRestartRecoversRowsLeftSending(t *testing.T) {
 	if st.Ambiguous != 1 {
 		t.Errorf("stats ambiguous = %d, want 1", st.Ambiguous)
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -27,8 +27,9 @@
 // fsync per update (~10x fewer writes per second on ordinary disks), and the
 // updates lost to a power cut are re-delivered by Telegram anyway, because
 // the getUpdates offset is derived from the same database and rolls back
-// with it. Operators who want FULL can set RSVPBOT_DB to a DSN-free path and
-// change SynchronousMode; see Options.
+// with it, and a reply whose "sent" mark is lost is sent again (a duplicate,
+// as under the outbox's ambiguity rule), never lost. Code that needs FULL (a different
+// deployment, a test of the trade-off) sets Options.Synchronous.
 //
 // # Times
 //

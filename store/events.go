@@ -203,10 +203,19 @@ WHERE id = ? AND weather_line <> ?`, line, Millis(now), id, line)
 	if err != nil {
 		return false, err
 	}
-	if _, err := q.ExecContext(ctx, `UPDATE events SET weather_checked_at = ? WHERE id = ?`, Millis(now), id); err != nil {
-		return false, fmt.Errorf("setting the forecast of event %d: %w", id, err)
+	if err := MarkEventForecastChecked(ctx, q, id, now); err != nil {
+		return false, err
 	}
 	return n == 1, nil
+}
+
+// MarkEventForecastChecked records a forecast lookup at at without
+// changing the line (a failed lookup, to be retried later).
+func MarkEventForecastChecked(ctx context.Context, q Querier, id int64, at time.Time) error {
+	if _, err := q.ExecContext(ctx, `UPDATE events SET weather_checked_at = ? WHERE id = ?`, Millis(at), id); err != nil {
+		return fmt.Errorf("marking the forecast of event %d checked: %w", id, err)
+	}
+	return nil
 }
 
 // EventsNeedingForecast lists active events with a place that start in

@@ -206,8 +206,20 @@ func (s *Service) State() string {
 
 // Forecast resolves query and returns its forecast for day (a date at the
 // place). Errors are ErrPlaceNotFound, ErrOutOfRange or ErrUnavailable.
+//
+// Event places are often "venue, city" ("Cafe Central, Berlin"), which a
+// geocoder does not know as a whole: if the whole text is not found, the
+// parts after each comma are tried in turn ("Berlin"), so the forecast is
+// the town's.
 func (s *Service) Forecast(ctx context.Context, query string, day Date, lang string) (Forecast, error) {
 	p, err := s.Geocode(ctx, query, lang)
+	for rest := query; errors.Is(err, ErrPlaceNotFound); {
+		var ok bool
+		if _, rest, ok = strings.Cut(rest, ","); !ok || strings.TrimSpace(rest) == "" {
+			break
+		}
+		p, err = s.Geocode(ctx, rest, lang)
+	}
 	if err != nil {
 		return Forecast{}, err
 	}

@@ -205,6 +205,27 @@ func TestForecastLocalizedAndQualified(t *testing.T) {
 	}
 }
 
+// An event's "venue, city" is found by its town when the whole text is
+// not; an unknown town is still not found.
+func TestForecastVenueThenTown(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	f, err := e.svc.Forecast(ctx, "Cafe Central, Herrengasse 14, Berlin", day(1), "en")
+	if err != nil || f.Place.Name != "Berlin" {
+		t.Fatalf("venue, street, town: %+v, %v", f.Place, err)
+	}
+	if q := e.srv.LastQuery(weathertest.Geocoding); q.Get("name") != "Berlin" {
+		t.Errorf("last geocoding query %v", q)
+	}
+	f, err = e.svc.Forecast(ctx, "Stadium, Paris, Texas", day(1), "en")
+	if err != nil || f.Place.Admin1 != "Texas" {
+		t.Fatalf("venue, town, state: %+v, %v", f.Place, err)
+	}
+	if _, err := e.svc.Forecast(ctx, "Cafe Central, Atlantis", day(1), "en"); !errors.Is(err, weather.ErrPlaceNotFound) {
+		t.Fatalf("unknown town: %v", err)
+	}
+}
+
 func TestUnknownPlace(t *testing.T) {
 	e := newEnv(t, nil)
 	_, err := e.svc.Forecast(context.Background(), "Atlantis", day(0), "en")

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -36,6 +38,8 @@ type Config struct {
 	LogLevel        string
 	WebhookPath     string // path part of WebhookURL, served on HTTPAddr
 	RemindersString string
+	// LedgerRetention is how long ledger rows are kept; 0 keeps them.
+	LedgerRetention time.Duration
 }
 
 // envVar documents one variable for --help and the README.
@@ -59,6 +63,7 @@ var envVars = []envVar{
 	{"RSVPBOT_TIMEZONE", "UTC", "default IANA time zone of chats (e.g. Europe/Berlin)"},
 	{"OPEN_METEO_GEOCODING_URL", "https://geocoding-api.open-meteo.com/v1/search", "Open-Meteo geocoding endpoint"},
 	{"OPEN_METEO_FORECAST_URL", "https://api.open-meteo.com/v1/forecast", "Open-Meteo forecast endpoint"},
+	{"RSVPBOT_LEDGER_RETENTION", "90d", "how long the outbox ledger keeps each attempt (e.g. 30d, 720h; off keeps everything)"},
 	{"LOG_FORMAT", "auto", "text (coloured, for terminals) or json; auto picks text on a terminal"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 }
@@ -112,6 +117,9 @@ func LoadConfig(lookupEnv func(string) (string, bool), requireToken bool) (*Conf
 	}
 	c.APIURL = strings.TrimRight(c.APIURL, "/")
 	c.DB = get("RSVPBOT_DB")
+	if fi, err := os.Stat(c.DB); err == nil && fi.IsDir() {
+		return nil, bad("RSVPBOT_DB", "%q is a directory; give the path of the database file (e.g. %s)", c.DB, filepath.Join(c.DB, "rsvpbot.db"))
+	}
 
 	if s := get("RSVPBOT_ADMINS"); s != "" {
 		for _, f := range strings.Split(s, ",") {
@@ -189,6 +197,10 @@ func LoadConfig(lookupEnv func(string) (string, bool), requireToken bool) (*Conf
 		return nil, bad("RSVPBOT_REMINDERS", "%v; use durations like 24h,1h or 30m, or off", err)
 	}
 
+	if c.LedgerRetention, err = parseRetention(get("RSVPBOT_LEDGER_RETENTION")); err != nil {
+		return nil, bad("RSVPBOT_LEDGER_RETENTION", "%v; use days like 90d, hours like 720h, or off", err)
+	}
+
 	c.TimezoneName = get("RSVPBOT_TIMEZONE")
 	if c.Timezone, err = time.LoadLocation(c.TimezoneName); err != nil || strings.EqualFold(c.TimezoneName, "local") {
 		return nil, bad("RSVPBOT_TIMEZONE", "%q is not a known IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)", c.TimezoneName)
@@ -246,4 +258,25 @@ func parseRate(s string, per time.Duration) (float64, error) {
 		return 0, fmt.Errorf("%q has an unknown unit %q (use /s, /min or /h)", s, unit)
 	}
 	return v * float64(per) / float64(d), nil
+}
+
+// parseRetention reads "90d", "720h" or "off" (0: keep everything).
+func parseRetention(s string) (time.Duration, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "off" {
+		return 0, nil
+	}
+	var d time.Duration
+	var err error
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		var n int
+		n, err = strconv.Atoi(days)
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		d, err = time.ParseDuration(s)
+	}
+	if err != nil || d < time.Hour || d > 100*365*24*time.Hour {
+		return 0, fmt.Errorf("%q is not a duration of at least 1h", s)
+	}
+	return d, nil
 }

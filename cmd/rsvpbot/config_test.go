@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,9 @@ func TestConfigDefaults(t *testing.T) {
 	if c.Timezone != time.UTC && c.Timezone.String() != "UTC" {
 		t.Errorf("timezone: %v", c.Timezone)
 	}
+	if c.LedgerRetention != 90*24*time.Hour {
+		t.Errorf("ledger retention: %v", c.LedgerRetention)
+	}
 	if c.LogFormat != "" || c.LogLevel != "info" || c.WebhookURL != "" || len(c.Admins) != 0 {
 		t.Errorf("log/webhook/admins: %+v", c)
 	}
@@ -58,6 +62,7 @@ func TestConfigGoodValues(t *testing.T) {
 		"OPEN_METEO_FORECAST_URL", "http://127.0.0.1:1/fc",
 		"LOG_FORMAT", "JSON",
 		"LOG_LEVEL", "debug",
+		"RSVPBOT_LEDGER_RETENTION", "30d",
 	), true)
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +78,9 @@ func TestConfigGoodValues(t *testing.T) {
 	}
 	if want := []time.Duration{48 * time.Hour, time.Hour, 15 * time.Minute}; len(c.Reminders) != 3 || c.Reminders[0] != want[0] || c.Reminders[2] != want[2] {
 		t.Errorf("reminders: %v", c.Reminders)
+	}
+	if c.LedgerRetention != 30*24*time.Hour {
+		t.Errorf("ledger retention: %v", c.LedgerRetention)
 	}
 	if c.Timezone.String() != "Europe/Berlin" || c.WebhookPath != "/tg/hook" || c.LogFormat != "json" || c.LogLevel != "debug" {
 		t.Errorf("%+v", c)
@@ -131,6 +139,9 @@ func TestConfigBadValues(t *testing.T) {
 		{[]string{"OPEN_METEO_FORECAST_URL", "x"}, "OPEN_METEO_FORECAST_URL"},
 		{[]string{"LOG_FORMAT", "xml"}, "LOG_FORMAT"},
 		{[]string{"LOG_LEVEL", "loud"}, "LOG_LEVEL"},
+		{[]string{"RSVPBOT_DB", os.TempDir()}, "RSVPBOT_DB"},
+		{[]string{"RSVPBOT_LEDGER_RETENTION", "forever"}, "RSVPBOT_LEDGER_RETENTION"},
+		{[]string{"RSVPBOT_LEDGER_RETENTION", "5m"}, "RSVPBOT_LEDGER_RETENTION"},
 	}
 	for _, tc := range cases {
 		kv := tc.kv
@@ -170,6 +181,16 @@ func TestEveryVariableIsDocumented(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%s is not declared", name)
+		}
+	}
+	// Every declared variable has its row in the README's table.
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range envVars {
+		if !strings.Contains(string(readme), "| `"+v.name+"` |") {
+			t.Errorf("README.md does not document %s", v.name)
 		}
 	}
 }

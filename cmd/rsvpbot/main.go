@@ -119,12 +119,22 @@ func runOutbox(ctx context.Context, args []string, lookupEnv func(string) (strin
 	if cfg == nil {
 		return code
 	}
-	db, err := store.Open(ctx, cfg.DB, store.Options{})
+	// An operator's tool: it never creates a database at a mistyped path
+	// nor migrates one a running bot is using.
+	if _, err := os.Stat(cfg.DB); err != nil {
+		fmt.Fprintf(stderr, "rsvpbot outbox: no database at %s (RSVPBOT_DB): %v\n", cfg.DB, errors.Unwrap(err))
+		return 1
+	}
+	db, err := store.OpenNoMigrate(ctx, cfg.DB, store.Options{})
 	if err != nil {
 		fmt.Fprintf(stderr, "rsvpbot: %v\n", err)
 		return 1
 	}
 	defer db.Close()
+	if cur, latest, err := db.SchemaVersion(ctx); err != nil || cur != latest {
+		fmt.Fprintf(stderr, "rsvpbot outbox: database %s is at schema version %d, this rsvpbot expects %d; run rsvpbot migrate (or start the bot) first\n", cfg.DB, cur, latest)
+		return 1
+	}
 	if err := outbox.CLI(ctx, db, args, stdout); err != nil {
 		fmt.Fprintf(stderr, "rsvpbot outbox: %v\n", err)
 		var ue interface{ Usage() bool }

@@ -100,6 +100,24 @@ func TestOpsServerWiring(t *testing.T) {
 	}
 	waitUntil(t, 20*time.Second, "readiness", func() bool { code, _ := get("/readyz", false); return code == 200 })
 
+	// The command menu is registered at start, once per language, the
+	// English one as the default for every other language.
+	waitUntil(t, 20*time.Second, "the command menus", func() bool {
+		return len(fake.MyCommands("")) > 0 && len(fake.MyCommands("ru")) > 0 &&
+			len(fake.MyCommands("de")) > 0 && len(fake.MyCommands("es")) > 0
+	})
+	menu := func(lang string) map[string]string {
+		m := map[string]string{}
+		for _, c := range fake.MyCommands(lang) {
+			m[c.Command] = c.Description
+		}
+		return m
+	}
+	en, ru := menu(""), menu("ru")
+	if en["event"] == "" || ru["event"] == "" || en["event"] == ru["event"] || ru["stats"] != "" {
+		t.Fatalf("menus: en %v, ru %v", en, ru)
+	}
+
 	// The admin starts the bot, so their chat is known; the API writes to it.
 	root := models.User{ID: 9, FirstName: "Root", LanguageCode: "en"}
 	admin := bottest.PrivateChat(root)

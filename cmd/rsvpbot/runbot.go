@@ -108,6 +108,11 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 	db.SetAfterCommit(sender.Notify)
 	disp := bot.NewDispatcher(db, app, bot.DispatcherConfig{Logger: log.With("component", "dispatch"), Observe: metrics.ObserveUpdate})
 	if n, err := disp.Load(ctx); err != nil {
+		if ctx.Err() != nil {
+			// Stopped while starting: nothing was taken, nothing is lost.
+			log.Info("stopped")
+			return 0
+		}
 		log.Error("cannot load pending updates", "err", err)
 		return 1
 	} else if n > 0 {
@@ -120,7 +125,7 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 	})
 
 	jobs := scheduler.NewJobs(log.With("component", "scheduler"), time.UTC)
-	housekeeping(jobs, db, app)
+	housekeeping(jobs, db, app, cfg.LedgerRetention)
 	remindersAndSeries(jobs, db, app, cfg.Reminders, log.With("component", "scheduler"))
 
 	// Everything below runs until ctx is cancelled; the first fatal error
@@ -257,8 +262,11 @@ func registerCommands(ctx context.Context, client *bot.Client, catalog *locales.
 		}
 		cmds := toBotCommands(catalog.Commands(lang, false))
 		if _, err := client.Bot().SetMyCommands(ctx, &tg.SetMyCommandsParams{Commands: cmds, LanguageCode: code}); err != nil {
-			log.Warn("setMyCommands failed", "lang", lang, "err", err)
-			return
+			if ctx.Err() != nil {
+				return
+			}
+			log.Warn("setMyCommands failed; that language keeps its old menu until the next start", "lang", lang, "err", err)
+			continue
 		}
 		for _, id := range admins {
 			scope := &models.BotCommandScopeChat{ChatID: id}
@@ -279,7 +287,7 @@ func toBotCommands(cs []locales.Command) []models.BotCommand {
 }
 
 // housekeeping schedules the periodic clean-ups.
-func housekeeping(jobs *scheduler.Jobs, db *store.DB, app *handlers.App) {
+func housekeeping(jobs *scheduler.Jobs, db *store.DB, app *handlers.App, ledgerRetention time.Duration) {
 	jobs.Add("expire-conversations", "@every 1m", func(ctx context.Context) (string, error) {
 		n, err := app.ExpireConversations(ctx)
 		if n == 0 {
@@ -295,14 +303,16 @@ func housekeeping(jobs *scheduler.Jobs, db *store.DB, app *handlers.App) {
 		})
 		return fmt.Sprintf("purged %d handled update(s) older than 7 days", n), err
 	})
-	jobs.Add("purge-ledger", "@every 6h", func(ctx context.Context) (string, error) {
-		var n int64
-		err := db.Tx(ctx, func(tx *sql.Tx) (err error) {
-			n, err = outbox.PurgeLedger(ctx, tx, time.Now().Add(-90*24*time.Hour))
-			return err
+	if ledgerRetention > 0 {
+		jobs.Add("purge-ledger", "@every 6h", func(ctx context.Context) (string, error) {
+			var n int64
+			err := db.Tx(ctx, func(tx *sql.Tx) (err error) {
+				n, err = outbox.PurgeLedger(ctx, tx, time.Now().Add(-ledgerRetention))
+				return err
+			})
+			return fmt.Sprintf("purged %d ledger row(s) older than %s (RSVPBOT_LEDGER_RETENTION)", n, ledgerRetention), err
 		})
-		return fmt.Sprintf("purged %d ledger row(s) older than 90 days", n), err
-	})
+	}
 	// Card forecasts: new events, edited places or times, and forecasts
 	// older than handlers.ForecastRefresh, a few lookups a minute.
 	jobs.Add("card-forecasts", "@every 1m", app.RefreshForecasts)

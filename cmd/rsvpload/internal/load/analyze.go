@@ -245,13 +245,15 @@ func (a *analysis) check(ctx context.Context, res *Result) error {
 
 	res.Sending.Reminders = tr.reminders
 	a.series(res, doneTimes)
+	spikeOK := true
 	if a.spike != nil {
 		res.Spike = a.spike.figures(res, tr, a.loadStart)
+		spikeOK = judgeSpike(res.Spike, a.spike.limit, &pr)
 	}
 	res.Problems = pr.list
 	res.OK = c.UpdatesLost == 0 && c.UpdatesHandledTwice == 0 && c.RepliesLost == 0 && c.DuplicatesBeyond == 0 &&
 		c.OrderViolations == 0 && c.StuckRows == 0 && c.BulkLost == 0 && c.BulkOrderViolations == 0 &&
-		len(res.Bot.Crashes) == 0
+		len(res.Bot.Crashes) == 0 && spikeOK
 	if len(res.Bot.Crashes) > 0 {
 		res.Problems = append(res.Problems, "the bot exited on its own: "+res.Bot.Crashes[0])
 	}
@@ -415,4 +417,36 @@ func sortedKeys(m map[int]*tagInfo) []int {
 	}
 	sort.Ints(keys)
 	return keys
+}
+
+// Targets of a spike run: while the spike drains, the sender runs at 95 %
+// of the global limit or more, Telegram never answers 429, and replies to
+// people talking meanwhile still come within a few seconds.
+const (
+	spikeMinPercent    = 95
+	spikeMaxReplyP95   = 5 * time.Second
+	spikeMinDrainSecs  = 3 // shorter drains are too short to judge a rate
+	spikeMinDrainCalls = 50
+)
+
+// judgeSpike reports whether a spike run met its targets, adding a problem
+// line for each miss.
+func judgeSpike(f *SpikeFigures, limit float64, pr *problems) bool {
+	if f == nil || f.Messages < spikeMinDrainCalls || f.DrainSecs < spikeMinDrainSecs {
+		return true
+	}
+	ok := true
+	if limit > 0 && f.PercentOfLimit < spikeMinPercent {
+		pr.add("spike below the limit", "the spike drained at %.1f%% of the %.0f/s limit; the target is %d%%", f.PercentOfLimit, limit, spikeMinPercent)
+		ok = false
+	}
+	if f.TooManyDuring > 0 {
+		pr.add("429 during the spike", "%d 429s while the spike drained; the target is none", f.TooManyDuring)
+		ok = false
+	}
+	if p95 := time.Duration(f.Interactive.P95Ms * float64(time.Millisecond)); f.Interactive.Count > 0 && p95 > spikeMaxReplyP95 {
+		pr.add("slow replies during the spike", "replies to people took %s (p95) while the spike drained; the target is under %s", p95, spikeMaxReplyP95)
+		ok = false
+	}
+	return ok
 }

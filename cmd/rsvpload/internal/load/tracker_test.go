@@ -66,3 +66,26 @@ func TestCleanEnv(t *testing.T) {
 		t.Fatalf("%v", got)
 	}
 }
+
+// A spike run fails when it misses a target: rate, 429s, reply latency.
+func TestJudgeSpike(t *testing.T) {
+	good := SpikeFigures{Messages: 10000, DrainSecs: 100, PercentOfLimit: 98.2, Interactive: LatencyFigures{Count: 40, P95Ms: 536}}
+	for _, tc := range []struct {
+		name string
+		edit func(*SpikeFigures)
+		ok   bool
+	}{
+		{"on target", func(*SpikeFigures) {}, true},
+		{"slow sender", func(f *SpikeFigures) { f.PercentOfLimit = 80 }, false},
+		{"429s", func(f *SpikeFigures) { f.TooManyDuring = 1 }, false},
+		{"slow replies", func(f *SpikeFigures) { f.Interactive.P95Ms = 9000 }, false},
+		{"too short to judge", func(f *SpikeFigures) { f.DrainSecs = 1; f.PercentOfLimit = 10 }, true},
+	} {
+		f := good
+		tc.edit(&f)
+		var pr problems
+		if got := judgeSpike(&f, 100, &pr); got != tc.ok || (got == (len(pr.list) > 0)) {
+			t.Errorf("%s: ok = %v with problems %q, want %v", tc.name, got, pr.list, tc.ok)
+		}
+	}
+}
