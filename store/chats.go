@@ -39,7 +39,10 @@ ON CONFLICT(id) DO UPDATE SET
     type      = excluded.type,
     title     = excluded.title,
     username  = excluded.username,
-    last_seen = excluded.last_seen`,
+    last_seen = excluded.last_seen
+-- As for users: only what changed, last_seen at most once a minute.
+WHERE chats.type IS NOT excluded.type OR chats.title IS NOT excluded.title
+   OR chats.username IS NOT excluded.username OR excluded.last_seen - chats.last_seen >= 60000`,
 		c.ID, c.Type, c.Title, c.Username, Millis(now), Millis(now))
 	return err
 }
@@ -67,7 +70,8 @@ func SetChatActive(ctx context.Context, q Querier, id int64, active bool, reason
 	if active {
 		reason = ""
 	}
-	_, err := q.ExecContext(ctx, `UPDATE chats SET active = ?, inactive_reason = ? WHERE id = ?`, active, reason, id)
+	_, err := q.ExecContext(ctx, `UPDATE chats SET active = ?1, inactive_reason = ?2
+WHERE id = ?3 AND (active IS NOT ?1 OR inactive_reason IS NOT ?2)`, active, reason, id)
 	return err
 }
 

@@ -48,7 +48,13 @@ ON CONFLICT(id) DO UPDATE SET
     first_name = excluded.first_name,
     last_name  = excluded.last_name,
     language   = CASE WHEN excluded.language <> '' THEN excluded.language ELSE users.language END,
-    last_seen  = excluded.last_seen`,
+    last_seen  = excluded.last_seen
+-- Every update touches its user: write only what changed, and last_seen at
+-- most once a minute, so a busy chat does not rewrite the page each time.
+WHERE users.username IS NOT excluded.username OR users.first_name IS NOT excluded.first_name
+   OR users.last_name IS NOT excluded.last_name
+   OR (excluded.language <> '' AND users.language IS NOT excluded.language)
+   OR excluded.last_seen - users.last_seen >= 60000`,
 		u.ID, u.Username, u.FirstName, u.LastName, u.Language, Millis(now), Millis(now))
 	return err
 }
@@ -79,8 +85,8 @@ func SetUserChosenLang(ctx context.Context, q Querier, id int64, lang string) er
 // SetUserStarted records that the user has (or no longer has) a private chat
 // with the bot that it may write to. Writing to the bot unblocks it.
 func SetUserStarted(ctx context.Context, q Querier, id int64, started bool) error {
-	_, err := q.ExecContext(ctx, `UPDATE users SET started = ?, blocked = CASE WHEN ? THEN 0 ELSE blocked END WHERE id = ?`,
-		started, started, id)
+	_, err := q.ExecContext(ctx, `UPDATE users SET started = ?1, blocked = CASE WHEN ?1 THEN 0 ELSE blocked END
+WHERE id = ?2 AND (started IS NOT ?1 OR (?1 AND blocked <> 0))`, started, id)
 	return err
 }
 
