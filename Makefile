@@ -51,8 +51,8 @@ bench:
 	@rm -rf $(BENCH_DIR) && mkdir -p $(BENCH_DIR) docs/charts
 	$(GO) build -o $(BENCH_DIR)/ ./cmd/rsvpbot ./cmd/rsvpload
 	@start=$$(date +%s); status=0; \
-	echo "== go test -run '^$$' -bench . -benchmem $(PKGS)"; \
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS) > $(BENCH_DIR)/go-bench.txt 2>&1 || status=1; \
+	echo "== go test -p 1 -run '^$$' -bench . -benchmem $(PKGS)"; \
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem $(PKGS) > $(BENCH_DIR)/go-bench.txt 2>&1 || status=1; \
 	grep -E '^(Benchmark|ok|FAIL|---)' $(BENCH_DIR)/go-bench.txt; \
 	for run in "steady:$(BENCH_STEADY)" "ramp:$(BENCH_RAMP)" "spike:$(BENCH_SPIKE)" "chaos:$(BENCH_CHAOS)"; do \
 		name=$${run%%:*}; \

@@ -30,7 +30,7 @@ type Handler interface {
 
 // DispatcherConfig tunes a Dispatcher.
 type DispatcherConfig struct {
-	// Workers bounds how many chats are served at once (default 8). One
+	// Workers bounds how many chats are served at once (default 16). One
 	// slow handler occupies one worker, never another chat's queue.
 	Workers int
 	// Grace is how long handlers in flight may finish after shutdown
@@ -65,7 +65,10 @@ type Dispatcher struct {
 // NewDispatcher makes a dispatcher; call Load, then Run.
 func NewDispatcher(db *store.DB, h Handler, cfg DispatcherConfig) *Dispatcher {
 	if cfg.Workers <= 0 {
-		cfg.Workers = 8
+		// More workers than cores: a worker mostly waits (on a weather
+		// lookup, on its turn at the writer), and the more transactions
+		// wait together, the more share one commit (store's group commit).
+		cfg.Workers = 16
 	}
 	if cfg.Grace <= 0 {
 		cfg.Grace = 10 * time.Second

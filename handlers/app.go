@@ -209,12 +209,17 @@ func (a *App) chatTZ(ctx context.Context, q store.Querier, chatID int64) *time.L
 // send enqueues an HTML message. text must already be escaped where it
 // holds user input (esc does that).
 func (a *App) send(ctx context.Context, tx *sql.Tx, chatID int64, text string, markup *models.InlineKeyboardMarkup) error {
+	return a.sendOn(ctx, tx, outbox.Interactive, chatID, text, markup)
+}
+
+// sendOn enqueues an HTML message on lane.
+func (a *App) sendOn(ctx context.Context, tx *sql.Tx, lane outbox.Lane, chatID int64, text string, markup *models.InlineKeyboardMarkup) error {
 	p := &tg.SendMessageParams{ChatID: chatID, Text: text, ParseMode: models.ParseModeHTML,
 		LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()}}
 	if markup != nil {
 		p.ReplyMarkup = markup
 	}
-	_, err := outbox.Enqueue(ctx, tx, outbox.Message{ChatID: chatID, Method: "sendMessage", Params: p, Lane: outbox.Interactive})
+	_, err := outbox.Enqueue(ctx, tx, outbox.Message{ChatID: chatID, Method: "sendMessage", Params: p, Lane: lane})
 	return err
 }
 

@@ -480,16 +480,9 @@ func (e *events) cancelCommand(ctx context.Context, u *bot.Update) error {
 
 // manageLink is "evm_<id>": the menu, in the private chat the link opened.
 func (e *events) manageLink(ctx context.Context, u *bot.Update, payload string) error {
-	id, err := parseEventID(payload)
-	if err != nil {
-		return e.linkGone(ctx, u)
-	}
-	ev, ok, err := store.GetEvent(ctx, e.DB.R, id)
-	if err != nil {
+	ev, ok, err := e.linkedEvent(ctx, u, payload)
+	if err != nil || !ok {
 		return err
-	}
-	if !ok || ev.Cancelled() {
-		return e.linkGone(ctx, u)
 	}
 	lang := e.userLang(ctx, u)
 	if !e.canManage(ctx, ev, u.UserID) {

@@ -389,8 +389,11 @@ func TestWaitlistUnderConcurrentClicks(t *testing.T) {
 	}
 	edits := len(h.Fake.CallsTo("editMessageText"))
 	t.Logf("%d clicks on 21 card copies cost %d edits", 50, edits)
-	if edits > 50*21 {
-		t.Errorf("edits were not coalesced: %d", edits)
+	// Without coalescing every click would edit every copy (1,050 edits);
+	// a pending edit of a copy is replaced by the newer one, so far fewer
+	// go out (about 50 here, a card's worth per burst).
+	if edits > 50*21/4 {
+		t.Errorf("edits were not coalesced: %d of at most %d", edits, 50*21)
 	}
 	toasts := h.Toasts()
 	waitToasts := 0

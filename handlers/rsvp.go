@@ -276,13 +276,7 @@ func (a *App) sharedLang(ctx context.Context, q store.Querier, ev store.Event) s
 
 // sendBulk enqueues an HTML message on the Bulk lane.
 func (a *App) sendBulk(ctx context.Context, tx *sql.Tx, chatID int64, text string, markup *models.InlineKeyboardMarkup) error {
-	p := &tg.SendMessageParams{ChatID: chatID, Text: text, ParseMode: models.ParseModeHTML,
-		LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()}}
-	if markup != nil {
-		p.ReplyMarkup = markup
-	}
-	_, err := outbox.Enqueue(ctx, tx, outbox.Message{ChatID: chatID, Method: "sendMessage", Params: p, Lane: outbox.Bulk})
-	return err
+	return a.sendOn(ctx, tx, outbox.Bulk, chatID, text, markup)
 }
 
 // answerWithURL answers a callback by opening url (a t.me/<bot>?start=...
@@ -323,14 +317,7 @@ func (e *events) eventButton(ctx context.Context, u *bot.Update) error {
 		return e.commit(ctx, u, func(tx *sql.Tx) error {
 			switch {
 			case private || reachable(su):
-				toast := ""
-				if !private {
-					toast = e.Catalog.T(lang, "event_sent_privately")
-				}
-				if err := e.toast(ctx, tx, u, toast, false); err != nil {
-					return err
-				}
-				return e.sendChunks(ctx, tx, u.UserID, who)
+				return e.privately(ctx, tx, u, lang, private, func() error { return e.sendChunks(ctx, tx, u.UserID, who) })
 			case utf8Len(html.UnescapeString(stripTags(who))) <= 190:
 				return e.toast(ctx, tx, u, html.UnescapeString(stripTags(who)), true)
 			case e.deepLink("") != "":
@@ -346,19 +333,26 @@ func (e *events) eventButton(ctx context.Context, u *bot.Update) error {
 	return e.commit(ctx, u, func(tx *sql.Tx) error {
 		switch {
 		case private || reachable(su):
-			toast := ""
-			if !private {
-				toast = e.Catalog.T(lang, "event_sent_privately")
-			}
-			if err := e.toast(ctx, tx, u, toast, false); err != nil {
-				return err
-			}
-			return e.sendCalendar(ctx, tx, u.UserID, lang, ev, ics)
+			return e.privately(ctx, tx, u, lang, private, func() error { return e.sendCalendar(ctx, tx, u.UserID, lang, ev, ics) })
 		case e.deepLink("") != "":
 			return e.answerWithURL(ctx, tx, u, e.deepLink("evi_"+strconv.FormatInt(id, 10)))
 		}
 		return e.toast(ctx, tx, u, e.Catalog.T(lang, "event_start_me_first"), true)
 	})
+}
+
+// privately answers a button whose answer goes to the presser's private
+// chat (send enqueues it): a silent callback answer there, a toast saying
+// where it went in a group.
+func (e *events) privately(ctx context.Context, tx *sql.Tx, u *bot.Update, lang string, private bool, send func() error) error {
+	toast := ""
+	if !private {
+		toast = e.Catalog.T(lang, "event_sent_privately")
+	}
+	if err := e.toast(ctx, tx, u, toast, false); err != nil {
+		return err
+	}
+	return send()
 }
 
 func utf8Len(s string) int { return len([]rune(s)) }
@@ -493,16 +487,9 @@ func (e *events) whoLink(ctx context.Context, u *bot.Update, payload string) err
 
 // calendarLink is "evi_<id>": the calendar file, sent privately.
 func (e *events) calendarLink(ctx context.Context, u *bot.Update, payload string) error {
-	id, err := parseEventID(payload)
-	if err != nil {
-		return e.linkGone(ctx, u)
-	}
-	ev, ok, err := store.GetEvent(ctx, e.DB.R, id)
-	if err != nil {
+	ev, ok, err := e.linkedEvent(ctx, u, payload)
+	if err != nil || !ok {
 		return err
-	}
-	if !ok || ev.Cancelled() {
-		return e.linkGone(ctx, u)
 	}
 	ics, err := e.calendarFile(ctx, ev)
 	if err != nil {
@@ -515,19 +502,29 @@ func (e *events) calendarLink(ctx context.Context, u *bot.Update, payload string
 // withLinkedEvent resolves a deep-link payload "<id>" to an active event
 // and runs fn in the update's transaction; a dead link gets an answer.
 func (e *events) withLinkedEvent(ctx context.Context, u *bot.Update, payload string, fn func(tx *sql.Tx, ev store.Event, lang string) error) error {
-	id, err := parseEventID(payload)
-	if err != nil {
-		return e.linkGone(ctx, u)
-	}
-	ev, ok, err := store.GetEvent(ctx, e.DB.R, id)
-	if err != nil {
+	ev, ok, err := e.linkedEvent(ctx, u, payload)
+	if err != nil || !ok {
 		return err
-	}
-	if !ok || ev.Cancelled() {
-		return e.linkGone(ctx, u)
 	}
 	lang := e.userLang(ctx, u)
 	return e.commit(ctx, u, func(tx *sql.Tx) error { return fn(tx, ev, lang) })
+}
+
+// linkedEvent resolves a deep-link payload "<id>" to an active event. If
+// there is none, it has answered the update (ok is false).
+func (e *events) linkedEvent(ctx context.Context, u *bot.Update, payload string) (store.Event, bool, error) {
+	id, err := parseEventID(payload)
+	if err != nil {
+		return store.Event{}, false, e.linkGone(ctx, u)
+	}
+	ev, ok, err := store.GetEvent(ctx, e.DB.R, id)
+	if err != nil {
+		return ev, false, err
+	}
+	if !ok || ev.Cancelled() {
+		return ev, false, e.linkGone(ctx, u)
+	}
+	return ev, true, nil
 }
 
 func (e *events) linkGone(ctx context.Context, u *bot.Update) error {

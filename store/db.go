@@ -28,6 +28,8 @@ type DB struct {
 	// afterCommit runs after every committed Tx; the outbox sender uses it
 	// to wake as soon as a transaction has enqueued something.
 	afterCommit func()
+	// group batches concurrent transactions into one commit (groupcommit.go).
+	group groupCommit
 }
 
 // SetAfterCommit registers f to run after every committed Tx (set during
@@ -207,24 +209,6 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		db.afterCommit()
 	}
 	return err
-}
-
-func (db *DB) tx1(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
-	tx, err := db.W.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			tx.Rollback()
-			panic(p)
-		}
-	}()
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
 }
 
 // IsBusy reports whether err is SQLite's "database is locked/busy".

@@ -52,6 +52,11 @@ type Faults struct {
 	// uniform random duration in [MinLatency, MaxLatency] (MinLatency alone
 	// when MaxLatency is smaller). Latency uses real time.
 	MinLatency, MaxLatency time.Duration
+	// SlowRate is the fraction of those calls delayed by SlowLatency more:
+	// the long tail of a real API, where most calls are quick and a few
+	// take seconds.
+	SlowRate    float64
+	SlowLatency time.Duration
 }
 
 // Fault is a scripted answer for the next matching calls, registered with
@@ -180,6 +185,9 @@ func (s *Server) sleepLatency(ctx context.Context) {
 	d := s.faults.MinLatency
 	if spread := s.faults.MaxLatency - d; spread > 0 {
 		d += time.Duration(s.rng.Int64N(int64(spread) + 1))
+	}
+	if s.faults.SlowRate > 0 && s.rng.Float64() < s.faults.SlowRate {
+		d += s.faults.SlowLatency
 	}
 	s.mu.Unlock()
 	if d <= 0 {

@@ -274,6 +274,19 @@ func TestLatency(t *testing.T) {
 	}
 }
 
+// A slow tail: with SlowRate 1 every call takes SlowLatency more.
+func TestSlowTail(t *testing.T) {
+	s := newServer(t, bottest.WithFaults(bottest.Faults{SlowRate: 1, SlowLatency: 80 * time.Millisecond}))
+	b := newBot(t, s)
+	start := time.Now()
+	if err := send(ctxT(t), b, alice.ID, "slow"); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 80*time.Millisecond {
+		t.Errorf("call took %v, want at least 80ms", d)
+	}
+}
+
 func TestWaitHonoursContext(t *testing.T) {
 	s := newServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)

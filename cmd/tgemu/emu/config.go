@@ -123,6 +123,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.Faults.DropRate, "drop-rate", c.Faults.DropRate, "fraction of sending calls whose connection is closed without answer or effect")
 	fs.DurationVar(&c.Faults.MinLatency, "latency-min", c.Faults.MinLatency, "least added latency of every call but getUpdates")
 	fs.DurationVar(&c.Faults.MaxLatency, "latency-max", c.Faults.MaxLatency, "most added latency (uniform between min and max)")
+	fs.Float64Var(&c.Faults.SlowRate, "slow-rate", c.Faults.SlowRate, "fraction of calls also delayed by -slow-latency (a long tail)")
+	fs.DurationVar(&c.Faults.SlowLatency, "slow-latency", c.Faults.SlowLatency, "extra latency of the -slow-rate calls")
 	fs.Var((*idList)(&c.Forbidden), "forbid", "comma-separated user ids whose private chats answer 403 (blocked) to every send")
 	fs.Float64Var(&c.ForbiddenFraction, "forbid-fraction", c.ForbiddenFraction, "fraction of user ids (hashed with -seed) whose private chats answer 403")
 	fs.Var((*migrationList)(&c.Migrations), "migrate", "group migrations FROM:TO[@DELAY], comma-separated (e.g. -4001:-1000000004001@30s)")
@@ -149,7 +151,7 @@ func (c Config) Validate() error {
 		bad("burst", "must not be negative")
 	}
 	rates := map[string]float64{"error-rate": c.Faults.ErrorRate, "phantom-rate": c.Faults.PhantomErrorRate,
-		"drop-rate": c.Faults.DropRate, "forbid-fraction": c.ForbiddenFraction}
+		"drop-rate": c.Faults.DropRate, "forbid-fraction": c.ForbiddenFraction, "slow-rate": c.Faults.SlowRate}
 	for name, v := range rates {
 		if v < 0 || v > 1 || math.IsNaN(v) {
 			bad(name, "must be a fraction from 0 to 1")
@@ -160,6 +162,9 @@ func (c Config) Validate() error {
 	}
 	if c.Faults.MinLatency < 0 || c.Faults.MaxLatency < 0 {
 		bad("latency-min", "latencies must not be negative")
+	}
+	if c.Faults.SlowLatency < 0 || (c.Faults.SlowRate > 0 && c.Faults.SlowLatency == 0) {
+		bad("slow-latency", "must be a positive duration when -slow-rate is set (e.g. 2s)")
 	}
 	for _, m := range c.Migrations {
 		if m.From >= 0 || m.To > -1_000_000_000_000 {

@@ -30,12 +30,14 @@ func TestFlagsFillConfig(t *testing.T) {
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
 	cfg.RegisterFlags(fs)
 	err := fs.Parse([]string{"-global", "10", "-burst", "0", "-error-rate", "0.1", "-latency-max", "50ms",
-		"-forbid", "7,8", "-migrate", "-4001:-1000000004001@2s,-4002:-1000000004002"})
+		"-forbid", "7,8", "-migrate", "-4001:-1000000004001@2s,-4002:-1000000004002",
+		"-slow-rate", "0.05", "-slow-latency", "2s"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Limits.GlobalPerSecond != 10 || cfg.Limits.PrivatePerSecond != 1 || cfg.Limits.Burst != 0 ||
-		cfg.Faults.ErrorRate != 0.1 || cfg.Faults.MaxLatency != 50*time.Millisecond {
+		cfg.Faults.ErrorRate != 0.1 || cfg.Faults.MaxLatency != 50*time.Millisecond ||
+		cfg.Faults.SlowRate != 0.05 || cfg.Faults.SlowLatency != 2*time.Second {
 		t.Fatalf("config %+v", cfg)
 	}
 	if len(cfg.Forbidden) != 2 || !cfg.IsForbidden(8) || cfg.IsForbidden(9) {
@@ -59,6 +61,8 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{func(c *Config) { c.Limits.GlobalPerSecond = -1 }, "-global"},
 		{func(c *Config) { c.Migrations = []Migration{{From: -5, To: -6}} }, "-migrate"},
 		{func(c *Config) { c.Token = "nope" }, "-token"},
+		{func(c *Config) { c.Faults.SlowRate = 0.1 }, "-slow-latency"},
+		{func(c *Config) { c.Faults.SlowRate = 1.5; c.Faults.SlowLatency = time.Second }, "-slow-rate"},
 	} {
 		cfg := DefaultConfig()
 		tc.mutate(&cfg)

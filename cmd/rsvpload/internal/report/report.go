@@ -250,7 +250,7 @@ func Blocks(m MachineInfo, repro string, took time.Duration, benches []Bench, re
 	if took > 0 {
 		fmt.Fprintf(&b, " (took %s here)", took.Round(time.Second))
 	}
-	b.WriteString(": it runs `go test -run '^$' -bench . -benchmem ./...`, then one short `rsvpload` run of each mode (commands below), and rewrites the blocks between `rsvpload:begin`/`rsvpload:end` markers in this file. Text outside the markers is kept.\n")
+	b.WriteString(": it runs `go test -p 1 -run '^$' -bench . -benchmem ./...` (one package at a time, so benchmarks do not share the CPUs), then one short `rsvpload` run of each mode (commands below), and rewrites the blocks between `rsvpload:begin`/`rsvpload:end` markers in this file. Text outside the markers is kept.\n")
 	blocks["machine"] = b.String()
 
 	as := areas()
@@ -365,9 +365,9 @@ func loadBlock(results []*load.Result, charts string) string {
 				r.LatencyPrivate.P95Ms, r.LatencyGroup.P95Ms)
 		}
 		b.WriteString("\n")
-		fmt.Fprintf(&b, "- %d updates handled (%.1f/s, peak %d/s, %d failed); %d messages sent (%.1f/s, peak %d/s); %d attempts, %d retries, %d 429s received, %d dropped on purpose (blocked/removed), %d faults injected\n",
+		fmt.Fprintf(&b, "- %d updates handled (%.1f/s, peak %d/s, %d failed); %d messages sent (%.1f/s, peak %d/s), %d of them reminders that fell due during the run; %d attempts, %d retries, %d 429s received, %d dropped on purpose (blocked/removed), %d faults injected\n",
 			r.Updates.Handled, r.Updates.PerSecond, r.Updates.PeakPerSecond, r.Updates.Failed, r.Sending.Messages, r.Sending.PerSecond,
-			r.Sending.PeakPerSecond, r.Sending.Attempts, r.Sending.Retries, r.Sending.TooManyReceived, r.Sending.Dropped, r.Sending.InjectedFaults)
+			r.Sending.PeakPerSecond, r.Sending.Reminders, r.Sending.Attempts, r.Sending.Retries, r.Sending.TooManyReceived, r.Sending.Dropped, r.Sending.InjectedFaults)
 		if r.Bot.Kills > 0 {
 			fmt.Fprintf(&b, "- %d SIGKILLs (%d starts), the bot resumed every time; final graceful stop exited %d\n", r.Bot.Kills, r.Bot.Starts, r.Bot.ExitCode)
 		}

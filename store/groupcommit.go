@@ -1,0 +1,177 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// Group commit.
+//
+// Every handled update is one write transaction, and on this kind of
+// machine the commit itself (the WAL frames written) costs as much as the
+// work inside. Writers are serialised on one connection anyway, so
+// transactions that arrive while another is running are run together: one
+// BEGIN IMMEDIATE, each caller's fn in its own SAVEPOINT, one COMMIT. A fn
+// that fails or panics is rolled back to its savepoint alone, so every
+// caller still gets all-or-nothing for its own fn, and no caller returns
+// before the COMMIT that made its work durable. With no concurrency a batch
+// is one transaction, exactly as before.
+//
+// There is no background goroutine: the first caller to find the writer
+// idle leads; it runs batches from the queue until its own request is
+// done, then hands the lead to the oldest waiting request.
+
+// maxGroup bounds a batch, so one COMMIT does not wait on too many fns.
+const maxGroup = 32
+
+type groupCommit struct {
+	mu      sync.Mutex
+	queue   []*txRequest
+	leading bool
+}
+
+type txRequest struct {
+	ctx  context.Context
+	fn   func(tx *sql.Tx) error
+	done chan txResult // buffered: the leader never blocks on it
+}
+
+type txResult struct {
+	lead     bool // not a result: this request leads now
+	err      error
+	panicked any
+}
+
+// errGroupAborted is returned to the members of a batch whose transaction
+// could not be committed or whose savepoints broke (an I/O error makes
+// SQLite roll the whole transaction back).
+var errGroupAborted = errors.New("store: the transaction was rolled back with others of its group")
+
+// tx1 runs fn once, in a group with whatever other transactions are
+// waiting, and returns its outcome.
+func (db *DB) tx1(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	req := &txRequest{ctx: ctx, fn: fn, done: make(chan txResult, 1)}
+	g := &db.group
+	g.mu.Lock()
+	g.queue = append(g.queue, req)
+	lead := !g.leading
+	g.leading = true
+	g.mu.Unlock()
+	for {
+		if lead {
+			g.mu.Lock()
+			n := min(len(g.queue), maxGroup)
+			batch := g.queue[:n:n]
+			g.queue = g.queue[n:]
+			g.mu.Unlock()
+			db.runGroup(batch)
+			g.mu.Lock()
+			if len(g.queue) == 0 {
+				g.leading = false
+			} else {
+				g.queue[0].done <- txResult{lead: true}
+			}
+			g.mu.Unlock()
+		}
+		r := <-req.done
+		if r.lead {
+			lead = true
+			continue
+		}
+		if r.panicked != nil {
+			panic(r.panicked)
+		}
+		return r.err
+	}
+}
+
+// runGroup runs a batch in one transaction and answers every member.
+func (db *DB) runGroup(batch []*txRequest) {
+	results := make([]txResult, len(batch))
+	answer := func() {
+		for i, req := range batch {
+			req.done <- results[i]
+		}
+	}
+	// The transaction outlives any one caller's context: a caller that
+	// gives up must not roll back the others (database/sql rolls a
+	// transaction back when its context ends).
+	tx, err := db.W.BeginTx(context.Background(), nil)
+	if err != nil {
+		for i := range results {
+			results[i].err = err
+		}
+		answer()
+		return
+	}
+	committed := 0
+	broken := false
+	for i, req := range batch {
+		if err := req.ctx.Err(); err != nil {
+			results[i].err = err
+			continue
+		}
+		if _, err := tx.ExecContext(context.Background(), "SAVEPOINT member"); err != nil {
+			broken, results[i].err = true, err
+			break
+		}
+		results[i] = runMember(tx, req)
+		failed := results[i].err != nil || results[i].panicked != nil
+		if err := endMember(tx, failed); err != nil {
+			broken = true
+			if !failed {
+				results[i].err = err
+			}
+			break
+		}
+		if !failed {
+			committed++
+		}
+	}
+	switch {
+	case broken:
+		tx.Rollback()
+		for i := range results {
+			if results[i].err == nil && results[i].panicked == nil {
+				results[i].err = errGroupAborted
+			}
+		}
+	case committed == 0:
+		tx.Rollback()
+	default:
+		if err := tx.Commit(); err != nil {
+			for i := range results {
+				if results[i].err == nil && results[i].panicked == nil {
+					results[i].err = fmt.Errorf("%w: commit: %w", errGroupAborted, err)
+				}
+			}
+		}
+	}
+	answer()
+}
+
+// runMember runs one caller's fn, turning a panic into a result so that
+// the leader survives it and the caller re-raises it.
+func runMember(tx *sql.Tx, req *txRequest) (res txResult) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = txResult{panicked: p}
+		}
+	}()
+	return txResult{err: req.fn(tx)}
+}
+
+// endMember releases a member's savepoint, first rolling back to it if the
+// member failed.
+func endMember(tx *sql.Tx, failed bool) error {
+	if failed {
+		if _, err := tx.ExecContext(context.Background(), "ROLLBACK TO member"); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(context.Background(), "RELEASE member")
+	return err
+}

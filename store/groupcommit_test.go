@@ -1,0 +1,167 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Transactions that queue behind a running one are committed together,
+// yet each keeps all-or-nothing for itself: a failing or panicking member
+// leaves no trace, the others' writes all land, a caller whose context
+// ended gets its error, and the panic is re-raised in its own goroutine.
+func TestGroupCommitIsolatesMembers(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	if _, err := db.W.Exec(`CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	var commits atomic.Int64
+	db.SetAfterCommit(func() { commits.Add(1) })
+
+	// A first transaction holds the writer until every other caller is
+	// queued, so they run as one group.
+	release := make(chan struct{})
+	started := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		err := db.Tx(ctx, func(tx *sql.Tx) error {
+			close(started)
+			<-release
+			_, err := tx.Exec(`INSERT INTO kv VALUES (0, 'first')`)
+			return err
+		})
+		if err != nil {
+			t.Error(err)
+		}
+	}()
+	<-started
+
+	const n = 20
+	errs := make([]error, n)
+	panics := make([]any, n)
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	for i := 1; i <= n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { panics[i-1] = recover() }()
+			c := ctx
+			if i == 7 {
+				c = cancelled
+			}
+			errs[i-1] = db.Tx(c, func(tx *sql.Tx) error {
+				// Each member writes two rows; the second one fails for
+				// every fifth member, which must take the first with it.
+				if _, err := tx.Exec(`INSERT INTO kv VALUES (?, 'a')`, i*100); err != nil {
+					return err
+				}
+				switch {
+				case i%5 == 0:
+					_, err := tx.Exec(`INSERT INTO kv VALUES (0, 'duplicate key')`)
+					return err
+				case i == 13:
+					panic("member 13")
+				}
+				_, err := tx.Exec(`INSERT INTO kv VALUES (?, 'b')`, i*100+1)
+				return err
+			})
+		}()
+	}
+	// Let them all queue behind the first.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		db.group.mu.Lock()
+		queued := len(db.group.queue)
+		db.group.mu.Unlock()
+		if queued == n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+
+	rows := map[int]bool{}
+	r, err := db.R.Query(`SELECT k FROM kv`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+		var k int
+		r.Scan(&k)
+		rows[k] = true
+	}
+	r.Close()
+	for i := 1; i <= n; i++ {
+		failed := i%5 == 0 || i == 13 || i == 7
+		if rows[i*100] == failed || rows[i*100+1] == failed {
+			t.Errorf("member %d (failed %v): rows %d=%v %d=%v", i, failed, i*100, rows[i*100], i*100+1, rows[i*100+1])
+		}
+		switch {
+		case i == 7:
+			if !errors.Is(errs[i-1], context.Canceled) {
+				t.Errorf("member 7 with a cancelled context: %v", errs[i-1])
+			}
+		case i == 13:
+			if fmt.Sprint(panics[i-1]) != "member 13" {
+				t.Errorf("member 13's panic came back as %v (err %v)", panics[i-1], errs[i-1])
+			}
+		case i%5 == 0:
+			if errs[i-1] == nil {
+				t.Errorf("member %d's failure was not returned", i)
+			}
+		default:
+			if errs[i-1] != nil || panics[i-1] != nil {
+				t.Errorf("member %d: %v %v", i, errs[i-1], panics[i-1])
+			}
+		}
+	}
+	if !rows[0] {
+		t.Error("the first transaction's row is missing")
+	}
+	if want := int64(1 + n - 4 - 1 - 1); commits.Load() != want {
+		t.Errorf("after-commit ran %d times, want once per committed Tx (%d)", commits.Load(), want)
+	}
+}
+
+// A Tx returns only once its work is durable: its rows are visible to a
+// fresh reader the moment it returns, also when it ran in a group.
+func TestGroupCommitReturnsAfterCommit(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	if _, err := db.W.Exec(`CREATE TABLE kv (k INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				k := w*1000 + i
+				if err := db.Tx(ctx, func(tx *sql.Tx) error {
+					_, err := tx.Exec(`INSERT INTO kv VALUES (?)`, k)
+					return err
+				}); err != nil {
+					t.Error(err)
+					return
+				}
+				var n int
+				if err := db.R.QueryRow(`SELECT count(*) FROM kv WHERE k = ?`, k).Scan(&n); err != nil || n != 1 {
+					t.Errorf("row %d not visible after Tx returned (%d, %v)", k, n, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
