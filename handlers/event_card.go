@@ -278,6 +278,34 @@ func (a *App) editCard(ctx context.Context, tx *sql.Tx, d cardData, c store.Even
 	return store.SetEventCardVersion(ctx, tx, c.ID, d.ev.Version)
 }
 
+// OnMigrated is the outbox's hook for a group that became a supergroup:
+// the supergroup's copies of the group's messages have other ids, so the
+// cards of upcoming events are posted again there (and the old copies
+// forgotten) in the transaction that records the migration.
+func (a *App) OnMigrated(ctx context.Context, tx *sql.Tx, from, to int64) error {
+	cards, err := store.PostedCardsInChat(ctx, tx, to, a.Now())
+	if err != nil {
+		return err
+	}
+	posted := map[int64]bool{}
+	for _, c := range cards {
+		if posted[c.EventID] {
+			continue // one fresh copy per event
+		}
+		posted[c.EventID] = true
+		if _, err := store.ForgetEventCards(ctx, tx, c.EventID, to); err != nil {
+			return err
+		}
+		if err := a.postCard(ctx, tx, c.EventID, to, c.Lang); err != nil {
+			return err
+		}
+	}
+	if len(posted) > 0 {
+		a.Logger.Info("group migrated; event cards posted again", "from", from, "to", to, "cards", len(posted))
+	}
+	return nil
+}
+
 // OnSent is the outbox's on-sent hook: it runs in the transaction that
 // marks a row sent. References:
 //

@@ -761,3 +761,29 @@ func keys(m map[string]string) []string {
 	}
 	return out
 }
+
+// A group that becomes a supergroup: the card's old message cannot be
+// edited there, so the next change drops the stale edit (no dead letter)
+// and posts the card afresh in the supergroup, which then stays current.
+func TestCardFollowsGroupMigration(t *testing.T) {
+	h := startEvents(t, handlerstest.Options{})
+	h.Send(party, alice, "/event Board games | sat 19:00 | Cafe | 5")
+	card := h.card(party.ID)
+	const super = -1_000_000_004_001
+	h.Fake.Migrate(party.ID, super)
+	h.press(party, bob, card, "Going") // the edit to the old group meets the migration
+	h.WaitIdle()
+	fresh := h.card(super)
+	mustContain(t, "card posted again in the supergroup", fresh.Text, "Board games", "Going 1/5", "Bob")
+	var dead int
+	h.DB.R.QueryRow(`SELECT count(*) FROM outbox WHERE state = 'dead'`).Scan(&dead)
+	if dead != 0 {
+		t.Fatalf("%d dead letters after the migration", dead)
+	}
+	supergroup := models.Chat{ID: super, Type: models.ChatTypeSupergroup, Title: party.Title}
+	h.press(supergroup, carol, fresh, "Going")
+	mustContain(t, "supergroup card kept current", h.cardText(super, fresh.ID), "Going 2/5", "Carol")
+	if n := h.Count(`SELECT count(*) FROM event_cards WHERE chat_id = ?`, super); n != 1 {
+		t.Fatalf("%d cards tracked in the supergroup, want 1", n)
+	}
+}

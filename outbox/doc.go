@@ -88,6 +88,10 @@
 //   - 400 with migrate_to_chat_id: store.MigrateChat moves every reference,
 //     queued rows included, and the row is resent at once to the new id
 //     (the sender rewrites chat_id in the stored parameters at call time).
+//     Rows that act on one of the old group's messages (a top-level
+//     message_id: edits, deletes, pins) are dropped instead, because the
+//     supergroup's copies have other ids; Config.OnMigrated, in the same
+//     transaction, lets their owner post afresh (handlers re-post cards).
 //   - 400 "message is not modified", and deleteMessage's "message to
 //     delete not found": success — what was asked is already in effect
 //     (typically a retry of a call that did get through).

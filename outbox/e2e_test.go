@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -350,7 +351,14 @@ func TestMigratedGroupGetsEverything(t *testing.T) {
 		msgs = append(msgs, textMsg(from, Bulk, "news "+bottest.SeqTag(k)))
 	}
 	ids := enqueue(t, db, msgs...)
-	s := NewSender(db, newClient(t, fake), Config{Logger: testLogger(t), Limits: &Limits{}})
+	// An edit of one of the old group's messages cannot follow it (the
+	// supergroup's copy has another id): it is dropped, not dead-lettered,
+	// and the owner is told through OnMigrated.
+	edit := enqueue(t, db, Message{ChatID: from, Method: "editMessageText", Lane: Edit,
+		Params: json.RawMessage(fmt.Sprintf(`{"chat_id":%d,"message_id":7,"text":"old card"}`, from))})[0]
+	var migrated [2]int64
+	s := NewSender(db, newClient(t, fake), Config{Logger: testLogger(t), Limits: &Limits{},
+		OnMigrated: func(_ context.Context, _ *sql.Tx, f, to int64) error { migrated = [2]int64{f, to}; return nil }})
 	startSender(t, s)
 	waitFor(t, 10*time.Second, "all final", func() bool { return allFinal(t, db) })
 
@@ -369,6 +377,12 @@ func TestMigratedGroupGetsEverything(t *testing.T) {
 	}
 	if n := len(callsFor(fake, from)); n != 1 {
 		t.Errorf("%d calls to the old group, want 1", n)
+	}
+	if r, _ := getRow(t, db, edit); r.State != stateDropped || !strings.Contains(r.LastError, "moved") {
+		t.Errorf("edit of an old message: state %s, %q", r.State, r.LastError)
+	}
+	if migrated != [2]int64{from, to} {
+		t.Errorf("OnMigrated saw %v", migrated)
 	}
 	old, _, _ := store.GetChat(ctx, db.R, from)
 	nw, ok, _ := store.GetChat(ctx, db.R, to)

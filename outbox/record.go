@@ -188,6 +188,27 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 		if err := store.MigrateChat(ctx, tx, j.chat, out.migrateTo, r.at); err != nil {
 			return e, err
 		}
+		// Rows that act on a message of the old group (edits, deletes,
+		// pins) cannot follow it: the supergroup's copy of that message has
+		// another id. They are dropped, not dead-lettered, and OnMigrated
+		// lets their owner post afresh.
+		if _, err := tx.ExecContext(ctx, sqlDropMessageBound, now, fmt.Sprintf("the group moved to %d; its old messages cannot be edited", out.migrateTo),
+			out.migrateTo, j.id); err != nil {
+			return e, err
+		}
+		if s.cfg.OnMigrated != nil {
+			if err := s.cfg.OnMigrated(ctx, tx, j.chat, out.migrateTo); err != nil {
+				return e, err
+			}
+		}
+		if messageIDOf(j.params) != 0 {
+			for l := range numLanes {
+				if err := promote(ctx, tx, out.migrateTo, Lane(l)); err != nil {
+					return e, err
+				}
+			}
+			return e, finish(stateDropped, fmt.Sprintf("the group moved to %d; its old messages cannot be edited", out.migrateTo))
+		}
 		// MigrateChat moved this row too; send it again at once, to the
 		// new chat (the worker rewrites chat_id in the params).
 		e.state = statePending

@@ -60,6 +60,12 @@ type Config struct {
 	Logger *slog.Logger
 	// OnSent resolves OnSent references (optional).
 	OnSent OnSentFunc
+	// OnMigrated is called in the transaction that moves a group to its
+	// new supergroup id (after store.MigrateChat), so that whoever owns
+	// messages in the old group can post them again: the supergroup's
+	// copies of old messages have other ids, so they cannot be edited
+	// (optional; an error rolls the migration back and it is retried).
+	OnMigrated func(ctx context.Context, tx *sql.Tx, from, to int64) error
 	// Observer receives events for metrics (default NopObserver).
 	Observer Observer
 	// MaxAttempts is how many transient failures (5xx, network, ambiguous)

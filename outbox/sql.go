@@ -36,6 +36,13 @@ INSERT INTO ledger (outbox_id, chat_id, method, attempt, outcome, http_status, e
                     retry_after, tg_message_id, latency_ms, ambiguous, response, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
+	// After a group's migration: its pending rows that act on one of its
+	// old messages (an edit, a delete, a pin: top-level message_id) are
+	// dropped, except the row being handled.
+	sqlDropMessageBound = `
+UPDATE outbox SET state = 'dropped', head = 0, done_at = ?1, last_error = ?2
+WHERE chat_id = ?3 AND state = 'pending' AND id <> ?4 AND json_extract(params, '$.message_id') IS NOT NULL`
+
 	// A row leaves the queue (sent, dead, dropped).
 	sqlFinish = `
 UPDATE outbox SET state = ?, head = 0, attempts = ?, failures = ?, sent_at = ?, done_at = ?, tg_message_id = ?,

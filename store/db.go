@@ -128,6 +128,9 @@ func dsn(path string, o Options, readOnly bool) string {
 		q.Set("_txlock", "deferred")
 	} else {
 		q.Add("_pragma", "journal_mode(WAL)")
+		// Group commit runs each caller in a savepoint, whose undo pages go
+		// to a sub-journal: keep it in memory rather than a temp file.
+		q.Add("_pragma", "temp_store(MEMORY)")
 		q.Set("_txlock", "immediate")
 	}
 	return "file:" + path + "?" + q.Encode()

@@ -795,7 +795,21 @@ func SetEventCardVersion(ctx context.Context, q Querier, id, version int64) erro
 
 // EventCards lists every copy of an event's card, oldest first.
 func EventCards(ctx context.Context, q Querier, eventID int64) ([]EventCard, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+cardColumns+` FROM event_cards WHERE event_id = ? ORDER BY id`, eventID)
+	return queryCards(ctx, q, `SELECT `+cardColumns+` FROM event_cards WHERE event_id = ? ORDER BY id`, eventID)
+}
+
+// PostedCardsInChat lists the posted cards in a chat of events that are
+// active and have not ended: what a group's migration to a supergroup
+// must post again.
+func PostedCardsInChat(ctx context.Context, q Querier, chatID int64, now time.Time) ([]EventCard, error) {
+	return queryCards(ctx, q, `
+SELECT c.id, c.event_id, c.chat_id, c.message_id, c.lang, c.version, c.created_at FROM event_cards c JOIN events e ON e.id = c.event_id
+WHERE c.chat_id = ? AND c.message_id IS NOT NULL AND e.status = 'active' AND coalesce(e.ends_at, e.starts_at + ?) > ?
+ORDER BY c.id`, chatID, DefaultEventLength.Milliseconds(), Millis(now))
+}
+
+func queryCards(ctx context.Context, q Querier, query string, args ...any) ([]EventCard, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -109,10 +109,19 @@ func (db *DB) runGroup(batch []*txRequest) {
 	}
 	committed := 0
 	broken := false
+	// A lone member needs no savepoint: if it fails, the whole (its own)
+	// transaction is rolled back.
+	alone := len(batch) == 1
 	for i, req := range batch {
 		if err := req.ctx.Err(); err != nil {
 			results[i].err = err
 			continue
+		}
+		if alone {
+			if results[i] = runMember(tx, req); results[i].err == nil && results[i].panicked == nil {
+				committed++
+			}
+			break
 		}
 		if _, err := tx.ExecContext(context.Background(), "SAVEPOINT member"); err != nil {
 			broken, results[i].err = true, err

@@ -100,10 +100,11 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 	app.EnableStats(handlers.StatsInfo{Version: version, Started: started})
 	metrics.SetKnownCommand(app.HasCommand)
 	sender := outbox.NewSender(db, client, outbox.Config{
-		Limits:   &outbox.Limits{Global: cfg.RateGlobal, PrivateChat: cfg.RateChat, GroupPerMinute: cfg.RateGroup},
-		Logger:   log.With("component", "sender"),
-		OnSent:   app.OnSent,
-		Observer: ops.Observers(metrics.Outbox(), health),
+		Limits:     &outbox.Limits{Global: cfg.RateGlobal, PrivateChat: cfg.RateChat, GroupPerMinute: cfg.RateGroup},
+		Logger:     log.With("component", "sender"),
+		OnSent:     app.OnSent,
+		OnMigrated: app.OnMigrated,
+		Observer:   ops.Observers(metrics.Outbox(), health),
 	})
 	db.SetAfterCommit(sender.Notify)
 	disp := bot.NewDispatcher(db, app, bot.DispatcherConfig{Logger: log.With("component", "dispatch"), Observe: metrics.ObserveUpdate})

@@ -106,7 +106,7 @@ func Start(t testing.TB, opts Options) *Harness {
 	if limits == nil {
 		limits = &outbox.Limits{}
 	}
-	h.Sender = outbox.NewSender(db, client, outbox.Config{Limits: limits, Logger: log, OnSent: h.App.OnSent,
+	h.Sender = outbox.NewSender(db, client, outbox.Config{Limits: limits, Logger: log, OnSent: h.App.OnSent, OnMigrated: h.App.OnMigrated,
 		PollInterval: 50 * time.Millisecond})
 	db.SetAfterCommit(h.Sender.Notify)
 	disp := bot.NewDispatcher(db, h.App, bot.DispatcherConfig{Logger: log, Grace: 5 * time.Second})
