@@ -48,11 +48,13 @@ func burstMessages(chats []int64, perChat int, lane Lane) []Message {
 func TestBurstDeliveredWithinLimits(t *testing.T) {
 	const perChat = 10
 	// Raised limits so the burst takes seconds; lower under the race
-	// detector, which makes every call several times more expensive, so
-	// that the figure measured is the pacing and not the CPU.
+	// detector, which makes every call several times more expensive (and
+	// CI runs other packages' tests beside this one on two cores), so that
+	// the figure measured is the pacing and not the CPU: 120/s there fell
+	// to 86 % once, 60/s leaves room.
 	global := 1000.0
 	if raceSlowdown > 1 {
-		global = 120
+		global = 60
 	}
 	chats := burstChats(300)
 	fake := newFake(t, bottest.WithLimits(bottest.Limits{GlobalPerSecond: global, PrivatePerSecond: 50, GroupPerMinute: 600}))
@@ -63,7 +65,7 @@ func TestBurstDeliveredWithinLimits(t *testing.T) {
 	enqueue(t, db, msgs...)
 	start := time.Now()
 	startSender(t, s)
-	waitFor(t, 90*time.Second, "all rows sent", func() bool { return allFinal(t, db) })
+	waitFor(t, 3*time.Minute, "all rows sent", func() bool { return allFinal(t, db) })
 	elapsed := time.Since(start)
 
 	sum := fake.Summary()
@@ -594,4 +596,32 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// After a migration the line of the dropped edit keeps moving: the row
+// queued behind it becomes the head in the supergroup and is sent.
+func TestMigrationDropsOldEditsAndKeepsTheLineMoving(t *testing.T) {
+	t.Parallel()
+	fake := newFake(t)
+	db := openDB(t)
+	const from, to = -4002, -1_000_000_004_002
+	ctx := context.Background()
+	if err := db.Tx(ctx, func(tx *sql.Tx) error {
+		return store.UpsertChat(ctx, tx, store.Chat{ID: from, Type: "group", Title: "G"}, time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fake.AddChat(models.Chat{ID: from, Type: models.ChatTypeGroup, Title: "G"})
+	fake.Migrate(from, to)
+	edit := enqueue(t, db, Message{ChatID: from, Method: "editMessageText", Lane: Edit,
+		Params: json.RawMessage(fmt.Sprintf(`{"chat_id":%d,"message_id":7,"text":"old"}`, from))})[0]
+	next := enqueue(t, db, textMsg(from, Edit, "after"))[0]
+	startSender(t, NewSender(db, newClient(t, fake), Config{Logger: testLogger(t), Limits: &Limits{}, PollInterval: time.Hour}))
+	waitFor(t, 10*time.Second, "all final", func() bool { return allFinal(t, db) })
+	if r, _ := getRow(t, db, edit); r.State != stateDropped {
+		t.Errorf("edit: %s", r.State)
+	}
+	if r, _ := getRow(t, db, next); r.State != stateSent || r.ChatID != to {
+		t.Errorf("the row behind it: %s in chat %d", r.State, r.ChatID)
+	}
 }

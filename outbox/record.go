@@ -202,12 +202,17 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 			}
 		}
 		if messageIDOf(j.params) != 0 {
+			// Finish first: promote picks the first queued row of a line,
+			// and this one is still 'sending' until then.
+			if err := finish(stateDropped, fmt.Sprintf("the group moved to %d; its old messages cannot be edited", out.migrateTo)); err != nil {
+				return e, err
+			}
 			for l := range numLanes {
 				if err := promote(ctx, tx, out.migrateTo, Lane(l)); err != nil {
 					return e, err
 				}
 			}
-			return e, finish(stateDropped, fmt.Sprintf("the group moved to %d; its old messages cannot be edited", out.migrateTo))
+			return e, nil
 		}
 		// MigrateChat moved this row too; send it again at once, to the
 		// new chat (the worker rewrites chat_id in the params).

@@ -189,13 +189,15 @@ func (db *DB) Close() error {
 // If the transaction cannot start or commit because another process holds
 // the lock (SQLITE_BUSY/LOCKED after busy_timeout), Tx rolls back and runs fn
 // again, up to Options.TxRetries times with a short jittered pause; so fn
-// must have no effects outside tx. Any other error from fn rolls back and is
+// must have no effects outside tx. The same goes when fn's work was rolled
+// back with the rest of its group (groupcommit.go) through no fault of its
+// own. Any other error from fn rolls back and is
 // returned as is. A panic in fn rolls back and is re-raised.
 func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	var err error
 	for attempt := 0; ; attempt++ {
 		err = db.tx1(ctx, fn)
-		if err == nil || !IsBusy(err) || attempt >= db.opts.TxRetries {
+		if err == nil || !(IsBusy(err) || errors.Is(err, errGroupAborted)) || attempt >= db.opts.TxRetries {
 			break
 		}
 		pause := time.Duration(10<<attempt)*time.Millisecond + time.Duration(rand.IntN(10))*time.Millisecond

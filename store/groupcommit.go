@@ -45,9 +45,11 @@ type txResult struct {
 	panicked any
 }
 
-// errGroupAborted is returned to the members of a batch whose transaction
-// could not be committed or whose savepoints broke (an I/O error makes
-// SQLite roll the whole transaction back).
+// errGroupAborted is the outcome of a member whose work was rolled back
+// with the rest of its batch through no fault of its own (the commit
+// failed, or SQLite rolled the whole transaction back when another
+// member's statement was interrupted or hit an I/O error). Tx runs such a
+// member again.
 var errGroupAborted = errors.New("store: the transaction was rolled back with others of its group")
 
 // tx1 runs fn once, in a group with whatever other transactions are
@@ -62,19 +64,7 @@ func (db *DB) tx1(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	g.mu.Unlock()
 	for {
 		if lead {
-			g.mu.Lock()
-			n := min(len(g.queue), maxGroup)
-			batch := g.queue[:n:n]
-			g.queue = g.queue[n:]
-			g.mu.Unlock()
-			db.runGroup(batch)
-			g.mu.Lock()
-			if len(g.queue) == 0 {
-				g.leading = false
-			} else {
-				g.queue[0].done <- txResult{lead: true}
-			}
-			g.mu.Unlock()
+			db.lead()
 		}
 		r := <-req.done
 		if r.lead {
@@ -88,14 +78,44 @@ func (db *DB) tx1(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 }
 
+// lead runs one batch from the front of the queue, then hands the lead to
+// the oldest waiting request (or gives it up). The hand-off is deferred so
+// that it happens even if a member's fn ends its goroutine
+// (runtime.Goexit, as t.FailNow does): otherwise every later Tx would wait
+// for a leader that is gone.
+func (db *DB) lead() {
+	g := &db.group
+	defer func() {
+		g.mu.Lock()
+		if len(g.queue) == 0 {
+			g.leading = false
+		} else {
+			g.queue[0].done <- txResult{lead: true}
+		}
+		g.mu.Unlock()
+	}()
+	g.mu.Lock()
+	n := min(len(g.queue), maxGroup)
+	batch := g.queue[:n:n]
+	g.queue = g.queue[n:]
+	g.mu.Unlock()
+	db.runGroup(batch)
+}
+
 // runGroup runs a batch in one transaction and answers every member.
+// Until a member's outcome is known its result is errGroupAborted, which
+// Tx retries; so a member that never ran, or whose work was rolled back
+// with the others', runs again rather than failing.
 func (db *DB) runGroup(batch []*txRequest) {
 	results := make([]txResult, len(batch))
-	answer := func() {
+	for i := range results {
+		results[i].err = errGroupAborted
+	}
+	defer func() {
 		for i, req := range batch {
 			req.done <- results[i]
 		}
-	}
+	}()
 	// The transaction outlives any one caller's context: a caller that
 	// gives up must not roll back the others (database/sql rolls a
 	// transaction back when its context ends).
@@ -104,9 +124,14 @@ func (db *DB) runGroup(batch []*txRequest) {
 		for i := range results {
 			results[i].err = err
 		}
-		answer()
 		return
 	}
+	finished := false
+	defer func() {
+		if !finished {
+			tx.Rollback() // a member's fn ended the goroutine: free the writer
+		}
+	}()
 	committed := 0
 	broken := false
 	// A lone member needs no savepoint: if it fails, the whole (its own)
@@ -124,22 +149,22 @@ func (db *DB) runGroup(batch []*txRequest) {
 			break
 		}
 		if _, err := tx.ExecContext(context.Background(), "SAVEPOINT member"); err != nil {
-			broken, results[i].err = true, err
+			broken = true // this member never ran: it keeps errGroupAborted
 			break
 		}
 		results[i] = runMember(tx, req)
 		failed := results[i].err != nil || results[i].panicked != nil
 		if err := endMember(tx, failed); err != nil {
+			// SQLite rolled the whole transaction back (an interrupted
+			// statement, an I/O error): everyone else's work went too.
 			broken = true
-			if !failed {
-				results[i].err = err
-			}
 			break
 		}
 		if !failed {
 			committed++
 		}
 	}
+	finished = true
 	switch {
 	case broken:
 		tx.Rollback()
@@ -159,7 +184,6 @@ func (db *DB) runGroup(batch []*txRequest) {
 			}
 		}
 	}
-	answer()
 }
 
 // runMember runs one caller's fn, turning a panic into a result so that

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -164,4 +165,99 @@ func TestGroupCommitReturnsAfterCommit(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// waitQueued waits until n callers wait behind the running transaction.
+func waitQueued(t *testing.T, db *DB, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		db.group.mu.Lock()
+		q := len(db.group.queue)
+		db.group.mu.Unlock()
+		if q >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d callers queued, want %d", q, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A member whose context ends mid-statement makes SQLite roll back the
+// whole transaction (an interrupted write does that); the members it took
+// down with it are run again, not failed.
+func TestGroupCommitSurvivesAnInterruptedMember(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	if _, err := db.W.Exec(`CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	release, started := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		db.Tx(ctx, func(tx *sql.Tx) error { close(started); <-release; return nil })
+	}()
+	<-started
+	var innocent, interrupted error
+	go func() {
+		defer wg.Done()
+		innocent = db.Tx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO kv VALUES (1, 'innocent')`)
+			return err
+		})
+	}()
+	waitQueued(t, db, 1)
+	slow, cancel := context.WithCancel(ctx)
+	go func() {
+		defer wg.Done()
+		interrupted = db.Tx(slow, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(slow, `INSERT INTO kv (v)
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 50000000) SELECT 'slow' FROM c`)
+			return err
+		})
+	}()
+	waitQueued(t, db, 2)
+	close(release)
+	time.AfterFunc(100*time.Millisecond, cancel) // mid-statement: it runs for seconds
+	wg.Wait()
+	if innocent != nil {
+		t.Fatalf("the innocent member failed: %v", innocent)
+	}
+	if interrupted == nil {
+		t.Fatal("the interrupted member reported success")
+	}
+	var rows, slowRows int
+	db.R.QueryRow(`SELECT count(*), count(*) FILTER (WHERE v = 'slow') FROM kv`).Scan(&rows, &slowRows)
+	if rows != 1 || slowRows != 0 {
+		t.Fatalf("%d rows (%d of the interrupted member), want only the innocent one", rows, slowRows)
+	}
+}
+
+// A member's fn that ends its goroutine (runtime.Goexit, as t.FailNow
+// does) must not leave the writer held or the lead with nobody.
+func TestGroupCommitSurvivesGoexit(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	gone := make(chan struct{})
+	go func() {
+		defer close(gone)
+		db.Tx(ctx, func(tx *sql.Tx) error { runtime.Goexit(); return nil })
+	}()
+	<-gone
+	done := make(chan error, 1)
+	go func() {
+		done <- db.Tx(ctx, func(tx *sql.Tx) error { _, err := tx.Exec(`CREATE TABLE after_goexit (x)`); return err })
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the writer is still held after a member's goroutine ended")
+	}
 }
