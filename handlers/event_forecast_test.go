@@ -14,10 +14,10 @@ import (
 	"github.com/rsvpbot/rsvpbot/weather/weathertest"
 )
 
-// The card shows the forecast for its place and day once the forecast job
-// has run; a change of place brings a new one; an unknown place or a dead
-// service never blocks or breaks the card.
-func TestCardForecast(t *testing.T) {
+// startEventsWithWeather is startEvents against a fake Open-Meteo whose
+// today is the events' clock's, one attempt per lookup, no backoff sleeps.
+func startEventsWithWeather(t *testing.T) (*evHarness, *weathertest.Server) {
+	t.Helper()
 	wx := weathertest.NewServer()
 	t.Cleanup(wx.Close)
 	wx.SetToday(evNow)
@@ -27,7 +27,14 @@ func TestCardForecast(t *testing.T) {
 	}
 	svc := weather.New(om, weather.Config{Timeout: 2 * time.Second, MaxAttempts: 1,
 		Sleep: func(context.Context, time.Duration) error { return nil }})
-	h := startEvents(t, handlerstest.Options{Configure: func(d *handlers.Deps) { d.Weather = svc }})
+	return startEvents(t, handlerstest.Options{Configure: func(d *handlers.Deps) { d.Weather = svc }}), wx
+}
+
+// The card shows the forecast for its place and day once the forecast job
+// has run; a change of place brings a new one; an unknown place or a dead
+// service never blocks or breaks the card.
+func TestCardForecast(t *testing.T) {
+	h, wx := startEventsWithWeather(t)
 	ctx := context.Background()
 	run := func() string {
 		t.Helper()
@@ -128,16 +135,7 @@ func TestCardForecast(t *testing.T) {
 // A dead service ends the run after two failed lookups instead of waiting
 // on every event in turn; those events are retried later, the others next.
 func TestCardForecastStopsWhenServiceIsDown(t *testing.T) {
-	wx := weathertest.NewServer()
-	t.Cleanup(wx.Close)
-	wx.SetToday(evNow)
-	om, err := weather.NewOpenMeteo(weather.OpenMeteoConfig{GeocodingURL: wx.GeocodingURL(), ForecastURL: wx.ForecastURL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := weather.New(om, weather.Config{Timeout: 2 * time.Second, MaxAttempts: 1,
-		Sleep: func(context.Context, time.Duration) error { return nil }})
-	h := startEvents(t, handlerstest.Options{Configure: func(d *handlers.Deps) { d.Weather = svc }})
+	h, wx := startEventsWithWeather(t)
 	for _, place := range []string{"Berlin", "Madrid", "Paris", "Moscow"} {
 		h.Send(party, alice, "/event Run | 2026-12-05 10:00 | "+place)
 	}
