@@ -215,6 +215,13 @@ func (a *App) cardLang(ctx context.Context, q store.Querier, c store.EventCard) 
 
 // postCard posts a new copy of an event's card in chatID, in lang.
 func (a *App) postCard(ctx context.Context, tx *sql.Tx, eventID, chatID int64, lang string) error {
+	return a.postCardKeyed(ctx, tx, eventID, chatID, lang, "")
+}
+
+// postCardKeyed is postCard with an outbox dedup key: a copy that must be
+// posted at most once (a re-post after a migration) says so, and tools that
+// audit the outbox can tell it from a second answer to one update.
+func (a *App) postCardKeyed(ctx context.Context, tx *sql.Tx, eventID, chatID int64, lang, dedupKey string) error {
 	d, ok, err := a.loadCard(ctx, tx, eventID)
 	if err != nil || !ok {
 		return err
@@ -229,7 +236,7 @@ func (a *App) postCard(ctx context.Context, tx *sql.Tx, eventID, chatID int64, l
 		p.ReplyMarkup = kb
 	}
 	_, err = outbox.Enqueue(ctx, tx, outbox.Message{ChatID: chatID, Method: "sendMessage", Params: p, Lane: outbox.Interactive,
-		OnSent: "card:" + strconv.FormatInt(cardID, 10)})
+		OnSent: "card:" + strconv.FormatInt(cardID, 10), DedupKey: dedupKey})
 	return err
 }
 
@@ -278,6 +285,10 @@ func (a *App) editCard(ctx context.Context, tx *sql.Tx, d cardData, c store.Even
 	return store.SetEventCardVersion(ctx, tx, c.ID, d.ev.Version)
 }
 
+// MigrationRepostKey prefixes the outbox dedup key of a card posted again
+// after its group became a supergroup ("repost:<event>:<chat>").
+const MigrationRepostKey = "repost:"
+
 // OnMigrated is the outbox's hook for a group that became a supergroup:
 // the supergroup's copies of the group's messages have other ids, so the
 // cards of upcoming events are posted again there (and the old copies
@@ -296,7 +307,7 @@ func (a *App) OnMigrated(ctx context.Context, tx *sql.Tx, from, to int64) error 
 		if _, err := store.ForgetEventCards(ctx, tx, c.EventID, to); err != nil {
 			return err
 		}
-		if err := a.postCard(ctx, tx, c.EventID, to, c.Lang); err != nil {
+		if err := a.postCardKeyed(ctx, tx, c.EventID, to, c.Lang, fmt.Sprintf("%s%d:%d", MigrationRepostKey, c.EventID, to)); err != nil {
 			return err
 		}
 	}
