@@ -298,18 +298,34 @@ func (a *App) OnMigrated(ctx context.Context, tx *sql.Tx, from, to int64) error 
 	if err != nil {
 		return err
 	}
-	posted := map[int64]bool{}
+	seen, posted := map[int64]bool{}, map[int64]bool{}
 	for _, c := range cards {
-		if posted[c.EventID] {
+		if seen[c.EventID] {
 			continue // one fresh copy per event
 		}
+		seen[c.EventID] = true
+		key := fmt.Sprintf("%s%d:%d", MigrationRepostKey, c.EventID, to)
+		done, err := outbox.Queued(ctx, tx, key)
+		if err != nil {
+			return err
+		}
+		if done {
+			continue // posted again by an earlier call: its copy is a supergroup message
+		}
+		// The old copies cannot be edited any more. A copy still on its
+		// way (no message id yet) is being sent to the supergroup now: it
+		// is the fresh copy, and stays.
+		pending, err := store.ForgetPostedEventCards(ctx, tx, c.EventID, to)
+		if err != nil {
+			return err
+		}
+		if pending {
+			continue
+		}
+		if err := a.postCardKeyed(ctx, tx, c.EventID, to, a.cardLang(ctx, tx, c), key); err != nil {
+			return err
+		}
 		posted[c.EventID] = true
-		if _, err := store.ForgetEventCards(ctx, tx, c.EventID, to); err != nil {
-			return err
-		}
-		if err := a.postCardKeyed(ctx, tx, c.EventID, to, c.Lang, fmt.Sprintf("%s%d:%d", MigrationRepostKey, c.EventID, to)); err != nil {
-			return err
-		}
 	}
 	if len(posted) > 0 {
 		a.Logger.Info("group migrated; event cards posted again", "from", from, "to", to, "cards", len(posted))

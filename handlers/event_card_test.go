@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -96,5 +97,65 @@ func TestOnSentCatchesUpACardThatMissedAChange(t *testing.T) {
 	hook("card:999", 5)
 	if n := len(edits()); n != 1 {
 		t.Fatalf("%d edits", n)
+	}
+}
+
+// OnMigrated posts each upcoming event's card once in the supergroup: not
+// when a copy is still on its way there (it is the fresh one), and not
+// again if the hook runs a second time.
+func TestOnMigratedPostsEachCardOnce(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a := testApp(t)
+	a.DB = db
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	a.Now = func() time.Time { return now }
+	a.Logger = slog.New(slog.DiscardHandler)
+	const to = -1_000_000_000_009
+	var posted, onItsWay int64
+	err = db.Tx(ctx, func(tx *sql.Tx) (err error) {
+		for _, id := range []*int64{&posted, &onItsWay} {
+			if *id, err = store.CreateEvent(ctx, tx, store.Event{ChatID: to, CreatorID: 1, Title: "Jam",
+				StartsAt: now.Add(48 * time.Hour), Timezone: "UTC"}, now); err != nil {
+				return err
+			}
+		}
+		// One card the old group showed (message 7), one not sent yet.
+		if _, err := store.AddEventCard(ctx, tx, store.EventCard{EventID: posted, ChatID: to, MessageID: 7, Lang: "en"}, now); err != nil {
+			return err
+		}
+		if _, err := store.AddEventCard(ctx, tx, store.EventCard{EventID: onItsWay, ChatID: to, MessageID: 8, Lang: "en"}, now); err != nil {
+			return err
+		}
+		_, err = store.AddEventCard(ctx, tx, store.EventCard{EventID: onItsWay, ChatID: to, Lang: "en"}, now)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := db.Tx(ctx, func(tx *sql.Tx) error { return a.OnMigrated(ctx, tx, -9, to) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sends int
+	db.R.QueryRow(`SELECT count(*) FROM outbox WHERE method = 'sendMessage' AND chat_id = ?`, to).Scan(&sends)
+	if sends != 1 {
+		t.Fatalf("%d cards posted again, want 1 (the event whose copy is on its way needs none)", sends)
+	}
+	count := func(event int64, q string) int {
+		var n int
+		db.R.QueryRow(`SELECT count(*) FROM event_cards WHERE event_id = ? AND `+q, event).Scan(&n)
+		return n
+	}
+	if count(posted, "message_id IS NOT NULL") != 0 || count(posted, "message_id IS NULL") != 1 {
+		t.Error("the old copy was not replaced by one fresh copy")
+	}
+	if count(onItsWay, "message_id IS NOT NULL") != 0 || count(onItsWay, "message_id IS NULL") != 1 {
+		t.Error("the copy on its way was not kept alone")
 	}
 }

@@ -109,7 +109,7 @@ func (a *App) RefreshForecasts(ctx context.Context) (string, error) {
 			// every other card without a forecast.
 			retryAt := a.Now().Add(forecastRetry - ForecastRefresh)
 			if err := a.DB.Tx(ctx, func(tx *sql.Tx) error {
-				return store.MarkEventForecastChecked(ctx, tx, ev.ID, retryAt)
+				return store.MarkEventForecastChecked(ctx, tx, ev, retryAt)
 			}); err != nil {
 				return "", err
 			}
@@ -123,7 +123,7 @@ func (a *App) RefreshForecasts(ctx context.Context) (string, error) {
 		var edited bool
 		err = a.DB.Tx(ctx, func(tx *sql.Tx) error {
 			var err error
-			if edited, err = store.SetEventWeatherLine(ctx, tx, ev.ID, line, a.Now()); err != nil || !edited {
+			if edited, err = store.SetEventWeatherLine(ctx, tx, ev, line, a.Now()); err != nil || !edited {
 				return err
 			}
 			return a.RefreshEventCards(ctx, tx, ev.ID)

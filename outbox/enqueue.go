@@ -155,6 +155,14 @@ RETURNING id`,
 	return id, nil
 }
 
+// Queued reports whether a message with dedupKey was ever enqueued (in
+// any state): what a producer that must act at most once checks first.
+func Queued(ctx context.Context, q store.Querier, dedupKey string) (bool, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE dedup_key = ?`, dedupKey).Scan(&n)
+	return n > 0, err
+}
+
 // promote marks the first queued row of a (chat, lane) line as its head.
 // It is called after anything that may change which row is first (a row
 // added, finished, requeued or moved), and is idempotent. Only heads are

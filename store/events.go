@@ -190,30 +190,35 @@ WHERE id = ? AND status = 'active'`, Millis(now), Millis(now), id)
 }
 
 // SetEventWeatherLine stores the forecast shown on the card ("" hides it)
-// and records that it was looked up now. It bumps the version, and reports
-// true, only if the line changed: the caller then refreshes the cards, so
-// an unchanged forecast costs no edit.
-func SetEventWeatherLine(ctx context.Context, q Querier, id int64, line string, now time.Time) (changed bool, err error) {
+// and records that it was looked up now, for ev as it was read before the
+// lookup: if its place or start changed meanwhile, the forecast is for
+// the wrong town or day and nothing is written. It bumps the version, and
+// reports true, only if the line changed: the caller then refreshes the
+// cards, so an unchanged forecast costs no edit.
+func SetEventWeatherLine(ctx context.Context, q Querier, ev Event, line string, now time.Time) (changed bool, err error) {
 	res, err := q.ExecContext(ctx, `UPDATE events SET weather_line = ?, version = version + 1, updated_at = ?
-WHERE id = ? AND weather_line <> ?`, line, Millis(now), id, line)
+WHERE id = ? AND place = ? AND starts_at = ? AND weather_line <> ?`, line, Millis(now), ev.ID, ev.Place, Millis(ev.StartsAt), line)
 	if err != nil {
-		return false, fmt.Errorf("setting the forecast of event %d: %w", id, err)
+		return false, fmt.Errorf("setting the forecast of event %d: %w", ev.ID, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
 		return false, err
 	}
-	if err := MarkEventForecastChecked(ctx, q, id, now); err != nil {
+	if err := MarkEventForecastChecked(ctx, q, ev, now); err != nil {
 		return false, err
 	}
 	return n == 1, nil
 }
 
-// MarkEventForecastChecked records a forecast lookup at at without
-// changing the line (a failed lookup, to be retried later).
-func MarkEventForecastChecked(ctx context.Context, q Querier, id int64, at time.Time) error {
-	if _, err := q.ExecContext(ctx, `UPDATE events SET weather_checked_at = ? WHERE id = ?`, Millis(at), id); err != nil {
-		return fmt.Errorf("marking the forecast of event %d checked: %w", id, err)
+// MarkEventForecastChecked records a forecast lookup for ev at at without
+// changing the line (a failed lookup, to be retried later), unless ev's
+// place or start changed since it was read (the edit asked for a new
+// lookup at once).
+func MarkEventForecastChecked(ctx context.Context, q Querier, ev Event, at time.Time) error {
+	if _, err := q.ExecContext(ctx, `UPDATE events SET weather_checked_at = ? WHERE id = ? AND place = ? AND starts_at = ?`,
+		Millis(at), ev.ID, ev.Place, Millis(ev.StartsAt)); err != nil {
+		return fmt.Errorf("marking the forecast of event %d checked: %w", ev.ID, err)
 	}
 	return nil
 }
@@ -823,6 +828,19 @@ func queryCards(ctx context.Context, q Querier, query string, args ...any) ([]Ev
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// ForgetPostedEventCards forgets an event's posted cards in a chat (their
+// messages can no longer be edited) and reports whether a copy still on
+// its way (no message id yet) remains.
+func ForgetPostedEventCards(ctx context.Context, q Querier, eventID, chatID int64) (pending bool, err error) {
+	if _, err := q.ExecContext(ctx, `DELETE FROM event_cards WHERE event_id = ? AND chat_id = ? AND message_id IS NOT NULL`,
+		eventID, chatID); err != nil {
+		return false, err
+	}
+	var n int
+	err = q.QueryRowContext(ctx, `SELECT count(*) FROM event_cards WHERE event_id = ? AND chat_id = ?`, eventID, chatID).Scan(&n)
+	return n > 0, err
 }
 
 // ForgetEventCards stops keeping an event's cards in one chat up to date

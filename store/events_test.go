@@ -342,3 +342,51 @@ func TestUserUpcomingEvents(t *testing.T) {
 		t.Fatalf("%d %v", len(soon), err)
 	}
 }
+
+// A forecast looked up for the event as it was is not written once its
+// place or day changed meanwhile; an edit that keeps both keeps the line.
+func TestForecastLineFollowsEdits(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	id := newEvent(t, db, 0)
+	read, _, _ := GetEvent(ctx, db.R, id)
+	set := func(ev Event, line string) bool {
+		t.Helper()
+		var changed bool
+		if err := db.Tx(ctx, func(tx *sql.Tx) (err error) {
+			changed, err = SetEventWeatherLine(ctx, tx, ev, line, t0)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return changed
+	}
+	if !set(read, `{"code":1}`) || set(read, `{"code":1}`) {
+		t.Fatal("a new line must change the card once, the same line never")
+	}
+	// A title edit keeps the forecast.
+	cur, _, _ := GetEvent(ctx, db.R, id)
+	cur.Title = "Chess"
+	if err := db.Tx(ctx, func(tx *sql.Tx) error { return UpdateEventDetails(ctx, tx, cur, t0) }); err != nil {
+		t.Fatal(err)
+	}
+	if e, _, _ := GetEvent(ctx, db.R, id); e.WeatherLine != `{"code":1}` {
+		t.Fatalf("a title edit dropped the forecast: %q", e.WeatherLine)
+	}
+	// A new place drops it; a lookup made for the old place is not stored.
+	cur, _, _ = GetEvent(ctx, db.R, id)
+	cur.Place = "Library"
+	if err := db.Tx(ctx, func(tx *sql.Tx) error { return UpdateEventDetails(ctx, tx, cur, t0) }); err != nil {
+		t.Fatal(err)
+	}
+	if set(read, `{"code":2}`) {
+		t.Fatal("a forecast for the old place was written")
+	}
+	if err := db.Tx(ctx, func(tx *sql.Tx) error { return MarkEventForecastChecked(ctx, tx, read, t0) }); err != nil {
+		t.Fatal(err)
+	}
+	due, err := EventsNeedingForecast(ctx, db.R, t0, t0.Add(30*24*time.Hour), t0, 10)
+	if err != nil || len(due) != 1 || due[0].WeatherLine != "" {
+		t.Fatalf("after the place changed the event must be due at once with no line: %+v %v", due, err)
+	}
+}

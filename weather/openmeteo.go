@@ -143,11 +143,18 @@ func (o *OpenMeteo) Geocode(ctx context.Context, name, lang string) (Place, erro
 	}
 	best := resp.Results[0]
 	if qualifier != "" {
+		found := false
 		for _, r := range resp.Results {
 			if matchesQualifier(qualifier, r.Admin1, r.Admin2, r.Country, r.CountryCode) {
-				best = r
+				best, found = r, true
 				break
 			}
+		}
+		if !found {
+			// "Central Park, Berlin": some Central Park exists, not in
+			// Berlin. Not found, so that the caller can try "Berlin"
+			// rather than show the weather of another continent.
+			return Place{}, fmt.Errorf("geocode %q: no %q in %q: %w", name, query, qualifier, ErrPlaceNotFound)
 		}
 	}
 	if !validCoordinates(best.Latitude, best.Longitude) {

@@ -198,9 +198,9 @@ func TestForecastLocalizedAndQualified(t *testing.T) {
 	if err != nil || p.CountryCode != "FR" {
 		t.Errorf("Paris resolved to %+v, %v", p, err)
 	}
-	// A qualifier that matches nothing falls back to the best match.
-	p, err = e.svc.Geocode(ctx, "Paris, Narnia", "en")
-	if err != nil || p.CountryCode != "FR" {
+	// A qualifier that matches nothing is not found: another continent's
+	// Paris would be a wrong answer, not a best guess.
+	if p, err = e.svc.Geocode(ctx, "Paris, Narnia", "en"); !errors.Is(err, weather.ErrPlaceNotFound) {
 		t.Errorf("Paris, Narnia resolved to %+v, %v", p, err)
 	}
 }
@@ -223,6 +223,12 @@ func TestForecastVenueThenTown(t *testing.T) {
 	}
 	if _, err := e.svc.Forecast(ctx, "Cafe Central, Atlantis", day(1), "en"); !errors.Is(err, weather.ErrPlaceNotFound) {
 		t.Fatalf("unknown town: %v", err)
+	}
+	// A venue named like a place elsewhere ("Paris" in Texas) is not taken
+	// for the town given after it.
+	f, err = e.svc.Forecast(ctx, "Paris, Berlin", day(1), "en")
+	if err != nil || f.Place.Name != "Berlin" {
+		t.Fatalf("venue named like another place: %+v, %v", f.Place, err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -270,7 +271,9 @@ func parseRetention(s string) (time.Duration, error) {
 	var err error
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		var n int
-		n, err = strconv.Atoi(days)
+		if n, err = strconv.Atoi(days); err == nil && (n < 0 || n > 36500) {
+			err = errors.New("out of range") // and time.Duration would overflow
+		}
 		d = time.Duration(n) * 24 * time.Hour
 	} else {
 		d, err = time.ParseDuration(s)

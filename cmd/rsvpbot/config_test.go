@@ -142,6 +142,7 @@ func TestConfigBadValues(t *testing.T) {
 		{[]string{"RSVPBOT_DB", os.TempDir()}, "RSVPBOT_DB"},
 		{[]string{"RSVPBOT_LEDGER_RETENTION", "forever"}, "RSVPBOT_LEDGER_RETENTION"},
 		{[]string{"RSVPBOT_LEDGER_RETENTION", "5m"}, "RSVPBOT_LEDGER_RETENTION"},
+		{[]string{"RSVPBOT_LEDGER_RETENTION", "213505d"}, "RSVPBOT_LEDGER_RETENTION"},
 	}
 	for _, tc := range cases {
 		kv := tc.kv
