@@ -13,20 +13,29 @@ import (
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
+// cardTestApp is an App on a fresh database with a fixed clock.
+func cardTestApp(t *testing.T) (*App, *store.DB, time.Time) {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	a := testApp(t)
+	a.DB = db
+	a.Logger = slog.New(slog.DiscardHandler)
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	a.Now = func() time.Time { return now }
+	return a, db, now
+}
+
 // A card changes between being queued and being sent: the on-sent hook
 // records its message id and queues the edit it missed; a card that is
 // current is left alone, and unknown references are ignored.
 func TestOnSentCatchesUpACardThatMissedAChange(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	a := testApp(t)
-	a.DB = db
-	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	a.Now = func() time.Time { return now }
+	a, db, now := cardTestApp(t)
+	var err error
 	var eventID int64
 	err = db.Tx(ctx, func(tx *sql.Tx) (err error) {
 		if err := store.UpsertUser(ctx, tx, store.User{ID: 5, FirstName: "Bob"}, now); err != nil {
@@ -105,16 +114,8 @@ func TestOnSentCatchesUpACardThatMissedAChange(t *testing.T) {
 // again if the hook runs a second time.
 func TestOnMigratedPostsEachCardOnce(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	a := testApp(t)
-	a.DB = db
-	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	a.Now = func() time.Time { return now }
-	a.Logger = slog.New(slog.DiscardHandler)
+	a, db, now := cardTestApp(t)
+	var err error
 	const to = -1_000_000_000_009
 	var posted, onItsWay int64
 	err = db.Tx(ctx, func(tx *sql.Tx) (err error) {
