@@ -241,6 +241,18 @@ func (a *App) reply(ctx context.Context, tx *sql.Tx, u *bot.Update, text string,
 // toast answers the callback query of u (the small notice over the chat;
 // an alert is a dialog the user must dismiss). Text is plain, at most 200
 // characters (longer is cut).
+// answerToast answers a button press with only the catalog message id as a
+// toast, committing the update: the answer to a stale or refused press.
+func (a *App) answerToast(ctx context.Context, u *bot.Update, lang, id string, alert bool) error {
+	return a.commit(ctx, u, func(tx *sql.Tx) error { return a.toast(ctx, tx, u, a.Catalog.T(lang, id), alert) })
+}
+
+// answerText replies to u with only the catalog message id, committing the
+// update.
+func (a *App) answerText(ctx context.Context, u *bot.Update, lang, id string) error {
+	return a.commit(ctx, u, func(tx *sql.Tx) error { return a.reply(ctx, tx, u, a.tr(lang, id), nil) })
+}
+
 func (a *App) toast(ctx context.Context, tx *sql.Tx, u *bot.Update, text string, alert bool) error {
 	if len([]rune(text)) > 200 {
 		text = string([]rune(text)[:199]) + "…"

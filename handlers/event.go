@@ -422,7 +422,7 @@ func (e *events) draftButton(ctx context.Context, u *bot.Update) error {
 	lang := e.userLang(ctx, u)
 	cq := u.CallbackQuery
 	stale := func() error {
-		return e.commit(ctx, u, func(tx *sql.Tx) error { return e.toast(ctx, tx, u, e.Catalog.T(lang, "event_draft_stale"), false) })
+		return e.answerToast(ctx, u, lang, "event_draft_stale", false)
 	}
 	conv, ok, err := store.GetConversation(ctx, e.DB.R, u.ChatID, u.UserID)
 	if err != nil {

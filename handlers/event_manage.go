@@ -45,19 +45,9 @@ func editFieldOf(s string) (string, bool) {
 	return "", false
 }
 
-// canManage reports whether user may edit or cancel ev. A failure to ask
-// Telegram for the chat's admins counts as "no": the organizer and bot
-// admins can still act.
+// canManage reports whether user may edit or cancel ev.
 func (e *events) canManage(ctx context.Context, ev store.Event, userID int64) bool {
-	if ev.CreatorID == userID || e.IsAdmin(userID) {
-		return true
-	}
-	ok, err := e.canAdministerChat(ctx, ev.ChatID, userID)
-	if err != nil {
-		e.Logger.Warn("checking chat admins", "chat", ev.ChatID, "err", err)
-		return false
-	}
-	return ok
+	return e.mayOrganize(ctx, ev.ChatID, ev.CreatorID, userID)
 }
 
 // manageButton handles "evm:<id>" (open the menu) and
@@ -233,30 +223,21 @@ func (e *events) parseEdit(lang string, ev store.Event, field, text string) (edi
 			}
 		}
 	case "where":
-		place := ""
-		if !e.isSkip(text) {
-			var err error
-			if place, err = checkPlace(text); err != nil {
-				return ed, e.fieldError(lang, err, loc)
-			}
+		place, err := unlessSkipped(e.isSkip(text), text, checkPlace)
+		if err != nil {
+			return ed, e.fieldError(lang, err, loc)
 		}
 		ed.apply = func(ev *store.Event) { ev.Place = place }
 	case "capacity":
-		capacity := 0
-		if !e.isSkip(text) {
-			var err error
-			if capacity, err = parseCapacity(text); err != nil {
-				return ed, e.tr(lang, "event_err_capacity_skip", locales.Args{"Skip": e.Catalog.T(lang, "event_skip_word")})
-			}
+		capacity, err := unlessSkipped(e.isSkip(text), text, parseCapacity)
+		if err != nil {
+			return ed, e.tr(lang, "event_err_capacity_skip", locales.Args{"Skip": e.Catalog.T(lang, "event_skip_word")})
 		}
 		ed.apply = func(ev *store.Event) { ev.Capacity = capacity }
 	case "description":
-		desc := ""
-		if !e.isSkip(text) {
-			var err error
-			if desc, err = checkDescription(text); err != nil {
-				return ed, e.fieldError(lang, err, loc)
-			}
+		desc, err := unlessSkipped(e.isSkip(text), text, checkDescription)
+		if err != nil {
+			return ed, e.fieldError(lang, err, loc)
 		}
 		ed.apply = func(ev *store.Event) { ev.Description = desc }
 	case "deadline":
@@ -275,6 +256,16 @@ func (e *events) parseEdit(lang string, ev store.Event, field, text string) (edi
 		return ed, e.tr(lang, "editevent_usage", locales.Args{"Desc": e.Catalog.T(lang, "cmd_editevent_desc")})
 	}
 	return ed, ""
+}
+
+// unlessSkipped is parse(text), or T's zero value (the field cleared) when
+// the user answered with the skip word.
+func unlessSkipped[T any](skipped bool, text string, parse func(string) (T, error)) (T, error) {
+	if skipped {
+		var zero T
+		return zero, nil
+	}
+	return parse(text)
 }
 
 // applyEdit stores a change in tx, refreshes every card, promotes from
@@ -486,7 +477,7 @@ func (e *events) manageLink(ctx context.Context, u *bot.Update, payload string) 
 	}
 	lang := e.userLang(ctx, u)
 	if !e.canManage(ctx, ev, u.UserID) {
-		return e.commit(ctx, u, func(tx *sql.Tx) error { return e.reply(ctx, tx, u, e.tr(lang, "manage_not_allowed"), nil) })
+		return e.answerText(ctx, u, lang, "manage_not_allowed")
 	}
 	menu, kb := e.manageMenu(lang, ev)
 	return e.commit(ctx, u, func(tx *sql.Tx) error { return e.reply(ctx, tx, u, menu, kb) })

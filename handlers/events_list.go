@@ -54,7 +54,7 @@ func (e *events) list(ctx context.Context, u *bot.Update) error {
 func (e *events) myEvents(ctx context.Context, u *bot.Update) error {
 	lang := e.userLang(ctx, u)
 	if !isPrivate(u) {
-		return e.commit(ctx, u, func(tx *sql.Tx) error { return e.reply(ctx, tx, u, e.tr(lang, "myevents_private"), nil) })
+		return e.answerText(ctx, u, lang, "myevents_private")
 	}
 	evs, err := store.UserUpcomingEvents(ctx, e.DB.R, u.UserID, e.Now(), listLimit)
 	if err != nil {

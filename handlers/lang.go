@@ -43,7 +43,7 @@ func (a *App) lang(ctx context.Context, u *bot.Update) error {
 			return err
 		}
 		if !ok {
-			return a.commit(ctx, u, func(tx *sql.Tx) error { return a.reply(ctx, tx, u, a.tr(lang, "chat_admins_only"), nil) })
+			return a.answerText(ctx, u, lang, "chat_admins_only")
 		}
 	}
 	return a.commit(ctx, u, func(tx *sql.Tx) error { return a.setLang(ctx, tx, u, group, arg) })
@@ -77,7 +77,7 @@ func (a *App) langButton(ctx context.Context, u *bot.Update) error {
 	_, l, _ := strings.Cut(cq.Data, ":")
 	lang := a.userLang(ctx, u)
 	if !a.Catalog.Supported(l) {
-		return a.commit(ctx, u, func(tx *sql.Tx) error { return a.toast(ctx, tx, u, a.Catalog.T(lang, "button_stale"), false) })
+		return a.answerToast(ctx, u, lang, "button_stale", false)
 	}
 	group := u.Chat() != nil && u.Chat().Type != models.ChatTypePrivate
 	if group {

@@ -163,16 +163,9 @@ func (a *App) RenderReminder(ctx context.Context, q store.Querier, n scheduler.N
 // muteButton handles "rem:<event>:mute" and "rem:<event>:unmute".
 func (r *reminders) muteButton(ctx context.Context, u *bot.Update) error {
 	lang := r.userLang(ctx, u)
-	id, action, ok := parseButton(u.CallbackQuery.Data)
-	if !ok || (action != "mute" && action != "unmute") {
-		return r.commit(ctx, u, func(tx *sql.Tx) error { return r.toast(ctx, tx, u, r.Catalog.T(lang, "button_stale"), false) })
-	}
-	ev, found, err := store.GetEvent(ctx, r.DB.R, id)
-	if err != nil {
+	ev, action, ok, err := r.buttonEvent(ctx, u, lang, "reminder_gone", "mute", "unmute")
+	if err != nil || !ok {
 		return err
-	}
-	if !found {
-		return r.commit(ctx, u, func(tx *sql.Tx) error { return r.toast(ctx, tx, u, r.Catalog.T(lang, "reminder_gone"), false) })
 	}
 	muted := action == "mute"
 	text := r.Catalog.T(lang, "reminder_unmuted", locales.Args{"Title": ev.Title})
@@ -203,8 +196,10 @@ func (r *reminders) muteButton(ctx context.Context, u *bot.Update) error {
 	})
 }
 
-// mayOrganize reports whether user may change ev's reminders: its
-// organizer, bot admins, and the Telegram admins of its chat.
+// mayOrganize reports whether user may manage what creatorID organized in
+// chatID (an event, its reminders, a series): the organizer, bot admins,
+// and the Telegram admins of the chat. A failure to ask Telegram for the
+// chat's admins counts as "no": the organizer and bot admins can still act.
 func (a *App) mayOrganize(ctx context.Context, chatID, creatorID, userID int64) bool {
 	if creatorID == userID || a.IsAdmin(userID) {
 		return true

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,24 @@ func rsvpAction(s string) (store.RSVPAction, bool) {
 	return 0, false
 }
 
+// buttonEvent reads a "<prefix>:<event id>:<action>" press whose action is
+// one of actions, and its event. A stale or forged press, or an event that
+// is gone, is answered with a toast (gone: its catalog id) and ok is false.
+func (a *App) buttonEvent(ctx context.Context, u *bot.Update, lang, gone string, actions ...string) (ev store.Event, action string, ok bool, err error) {
+	id, action, parsed := parseButton(u.CallbackQuery.Data)
+	if !parsed || !slices.Contains(actions, action) {
+		return ev, "", false, a.answerToast(ctx, u, lang, "button_stale", false)
+	}
+	ev, found, err := store.GetEvent(ctx, a.DB.R, id)
+	if err != nil {
+		return ev, "", false, err
+	}
+	if !found {
+		return ev, "", false, a.answerToast(ctx, u, lang, gone, false)
+	}
+	return ev, action, true, nil
+}
+
 // parseButton splits "<prefix>:<id>[:<action>]".
 func parseButton(data string) (id int64, action string, ok bool) {
 	parts := strings.Split(data, ":")
@@ -67,7 +86,7 @@ func (e *events) rsvpButton(ctx context.Context, u *bot.Update) error {
 	id, action, ok := parseButton(u.CallbackQuery.Data)
 	act, known := rsvpAction(action)
 	if !ok || !known {
-		return e.commit(ctx, u, func(tx *sql.Tx) error { return e.toast(ctx, tx, u, e.Catalog.T(lang, "button_stale"), false) })
+		return e.answerToast(ctx, u, lang, "button_stale", false)
 	}
 	now := e.Now()
 	return e.commit(ctx, u, func(tx *sql.Tx) error {
@@ -293,17 +312,11 @@ func (a *App) answerWithURL(ctx context.Context, tx *sql.Tx, u *bot.Update, url 
 // opens it.
 func (e *events) eventButton(ctx context.Context, u *bot.Update) error {
 	lang := e.userLang(ctx, u)
-	id, action, ok := parseButton(u.CallbackQuery.Data)
-	if !ok || (action != "ics" && action != "who") {
-		return e.commit(ctx, u, func(tx *sql.Tx) error { return e.toast(ctx, tx, u, e.Catalog.T(lang, "button_stale"), false) })
-	}
-	ev, found, err := store.GetEvent(ctx, e.DB.R, id)
-	if err != nil {
+	ev, action, ok, err := e.buttonEvent(ctx, u, lang, "event_gone", "ics", "who")
+	if err != nil || !ok {
 		return err
 	}
-	if !found {
-		return e.commit(ctx, u, func(tx *sql.Tx) error { return e.toast(ctx, tx, u, e.Catalog.T(lang, "event_gone"), false) })
-	}
+	id := ev.ID
 	su, _, err := store.GetUser(ctx, e.DB.R, u.UserID)
 	if err != nil {
 		return err
@@ -529,7 +542,7 @@ func (e *events) linkedEvent(ctx context.Context, u *bot.Update, payload string)
 
 func (e *events) linkGone(ctx context.Context, u *bot.Update) error {
 	lang := e.userLang(ctx, u)
-	return e.commit(ctx, u, func(tx *sql.Tx) error { return e.reply(ctx, tx, u, e.tr(lang, "event_link_gone"), nil) })
+	return e.answerText(ctx, u, lang, "event_link_gone")
 }
 
 // eventRef is how lists name an event: its title, linked to its deep

@@ -233,7 +233,7 @@ func (r *reminders) seriesButton(ctx context.Context, u *bot.Update) error {
 	lang := r.userLang(ctx, u)
 	id, action, ok := parseButton(u.CallbackQuery.Data)
 	if !ok || (action != "skip" && action != "stop") {
-		return r.commit(ctx, u, func(tx *sql.Tx) error { return r.toast(ctx, tx, u, r.Catalog.T(lang, "button_stale"), false) })
+		return r.answerToast(ctx, u, lang, "button_stale", false)
 	}
 	return r.seriesAction(ctx, u, lang, id, action)
 }

@@ -29,7 +29,7 @@ func (a *App) timezone(ctx context.Context, u *bot.Update) error {
 			return err
 		}
 		if !ok && arg != "" {
-			return a.commit(ctx, u, func(tx *sql.Tx) error { return a.reply(ctx, tx, u, a.tr(lang, "chat_admins_only"), nil) })
+			return a.answerText(ctx, u, lang, "chat_admins_only")
 		}
 	}
 	if arg == "" {

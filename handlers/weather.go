@@ -39,7 +39,7 @@ func (a *App) weather(ctx context.Context, u *bot.Update) error {
 		if errors.Is(err, weather.ErrPlaceTooLong) {
 			id = weather.MsgUsage
 		}
-		return a.commit(ctx, u, func(tx *sql.Tx) error { return a.reply(ctx, tx, u, a.tr(lang, id), nil) })
+		return a.answerText(ctx, u, lang, id)
 	}
 	if place == "" {
 		ev, ok, err := a.nextEventPlace(ctx, u.ChatID, now)
@@ -47,7 +47,7 @@ func (a *App) weather(ctx context.Context, u *bot.Update) error {
 			return err
 		}
 		if !ok {
-			return a.commit(ctx, u, func(tx *sql.Tx) error { return a.reply(ctx, tx, u, a.tr(lang, weather.MsgUsage), nil) })
+			return a.answerText(ctx, u, lang, weather.MsgUsage)
 		}
 		place = ev.place
 		if !hasDate {
