@@ -57,7 +57,6 @@ type Dispatcher struct {
 	queues map[int64][]store.InboxUpdate // per chat, not yet handled, in order
 	queued map[int64]bool                // chat is in ready or held by a worker
 	ready  []int64                       // chats with work and no worker
-	known  map[int64]bool                // update_ids queued or being handled, to drop re-sent ones
 	closed bool
 	wg     sync.WaitGroup
 }
@@ -82,8 +81,7 @@ func NewDispatcher(db *store.DB, h Handler, cfg DispatcherConfig) *Dispatcher {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	d := &Dispatcher{db: db, h: h, cfg: cfg, queues: map[int64][]store.InboxUpdate{}, queued: map[int64]bool{},
-		known: map[int64]bool{}}
+	d := &Dispatcher{db: db, h: h, cfg: cfg, queues: map[int64][]store.InboxUpdate{}, queued: map[int64]bool{}}
 	d.cond = sync.NewCond(&d.mu)
 	return d
 }
@@ -108,15 +106,13 @@ func (d *Dispatcher) Load(ctx context.Context) (int, error) {
 	}
 }
 
-// Add queues committed inbox updates, in update_id order.
+// Add queues committed inbox updates, in update_id order. It is given each
+// update once: Load's at start, before the intake runs, then only the rows
+// the intake newly inserted (InsertUpdates ignores re-sent ones).
 func (d *Dispatcher) Add(ups []store.InboxUpdate) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, u := range ups {
-		if d.known[u.UpdateID] {
-			continue // already queued (loaded at start and re-sent)
-		}
-		d.known[u.UpdateID] = true
 		// Keep the chat's queue in update_id order even if an update is
 		// committed after a later one (concurrent webhook requests). The
 		// head may be in a worker's hands, so nothing goes before it.
@@ -132,17 +128,6 @@ func (d *Dispatcher) Add(ups []store.InboxUpdate) {
 			d.cond.Signal()
 		}
 	}
-}
-
-// Pending is the number of queued updates not yet handled.
-func (d *Dispatcher) Pending() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	n := 0
-	for _, q := range d.queues {
-		n += len(q)
-	}
-	return n
 }
 
 // Run serves queued updates until ctx is cancelled, then lets handlers in
@@ -193,7 +178,6 @@ func (d *Dispatcher) worker(ctx context.Context) {
 
 		d.mu.Lock()
 		if !retry {
-			delete(d.known, head.UpdateID)
 			q := d.queues[chat][1:]
 			if len(q) == 0 {
 				delete(d.queues, chat)

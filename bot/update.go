@@ -72,9 +72,6 @@ func (u *Update) Commit(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return err
 }
 
-// Committed reports whether Commit succeeded.
-func (u *Update) Committed() bool { return u.committed }
-
 // Message returns the message of the update (new or edited), or nil.
 func (u *Update) Msg() *models.Message {
 	switch {

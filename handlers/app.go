@@ -55,9 +55,6 @@ type App struct {
 	deepLinks map[string]func(ctx context.Context, u *bot.Update, payload string) error
 }
 
-// adminCommands are shown in /help only to bot admins.
-var adminCommands = []string{"stats"}
-
 // New builds the handlers and registers them on a router.
 func New(d Deps) *App {
 	if d.Now == nil {
@@ -254,9 +251,7 @@ func (a *App) answerText(ctx context.Context, u *bot.Update, lang, id string) er
 }
 
 func (a *App) toast(ctx context.Context, tx *sql.Tx, u *bot.Update, text string, alert bool) error {
-	if len([]rune(text)) > 200 {
-		text = string([]rune(text)[:199]) + "…"
-	}
+	text = shorten(text, 200) // Telegram's limit for callback answers
 	_, err := outbox.Enqueue(ctx, tx, outbox.Message{ChatID: u.ChatID, Method: "answerCallbackQuery", Lane: outbox.Interactive,
 		Params: &tg.AnswerCallbackQueryParams{CallbackQueryID: u.CallbackQuery.ID, Text: text, ShowAlert: alert}})
 	return err

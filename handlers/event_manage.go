@@ -54,9 +54,7 @@ func (e *events) canManage(ctx context.Context, ev store.Event, userID int64) bo
 // "evm:<id>:<action>" (an edit field, cancel, cancelyes, keep).
 func (e *events) manageButton(ctx context.Context, u *bot.Update) error {
 	lang := e.userLang(ctx, u)
-	toast := func(id string) error {
-		return e.commit(ctx, u, func(tx *sql.Tx) error { return e.toast(ctx, tx, u, e.Catalog.T(lang, id), false) })
-	}
+	toast := func(id string) error { return e.answerToast(ctx, u, lang, id, false) }
 	id, action, ok := parseButton(u.CallbackQuery.Data)
 	if !ok {
 		return toast("button_stale")

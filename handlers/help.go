@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"database/sql"
-	"slices"
 	"strings"
 
 	"github.com/rsvpbot/rsvpbot/bot"
@@ -25,7 +24,7 @@ func (a *App) help(ctx context.Context, u *bot.Update) error {
 			continue
 		}
 		line := "/" + c.Command + " — " + esc(c.Description) + "\n"
-		if slices.Contains(adminCommands, c.Command) {
+		if c.Admin {
 			admin.WriteString(line)
 		} else {
 			b.WriteString(line)

@@ -29,7 +29,7 @@ func (a *App) lang(ctx context.Context, u *bot.Update) error {
 		if group {
 			cur = a.chatLang(ctx, u)
 		}
-		text := a.tr(lang, "lang_current", locales.Args{"Lang": a.Catalog.T(cur, "lang_name_"+cur)}) + "\n" + a.tr(lang, "lang_choose")
+		text := a.tr(lang, "lang_current", locales.Args{"Lang": a.Catalog.LanguageName(cur)}) + "\n" + a.tr(lang, "lang_choose")
 		return a.commit(ctx, u, func(tx *sql.Tx) error { return a.reply(ctx, tx, u, text, a.langKeyboard()) })
 	}
 	if !a.Catalog.Supported(arg) {
@@ -66,7 +66,7 @@ func (a *App) setLang(ctx context.Context, tx *sql.Tx, u *bot.Update, group bool
 func (a *App) langKeyboard() *models.InlineKeyboardMarkup {
 	var row []models.InlineKeyboardButton
 	for _, l := range a.Catalog.Languages() {
-		row = append(row, models.InlineKeyboardButton{Text: a.Catalog.T(l, "lang_name_"+l), CallbackData: "lang:" + l})
+		row = append(row, models.InlineKeyboardButton{Text: a.Catalog.LanguageName(l), CallbackData: "lang:" + l})
 	}
 	return &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{row}}
 }
@@ -86,13 +86,11 @@ func (a *App) langButton(ctx context.Context, u *bot.Update) error {
 			return err
 		}
 		if !ok {
-			return a.commit(ctx, u, func(tx *sql.Tx) error {
-				return a.toast(ctx, tx, u, a.Catalog.T(lang, "chat_admins_only"), false)
-			})
+			return a.answerToast(ctx, u, lang, "chat_admins_only", false)
 		}
 	}
 	return a.commit(ctx, u, func(tx *sql.Tx) error {
-		if err := a.toast(ctx, tx, u, a.Catalog.T(l, "lang_name_"+l), false); err != nil {
+		if err := a.toast(ctx, tx, u, a.Catalog.LanguageName(l), false); err != nil {
 			return err
 		}
 		return a.setLang(ctx, tx, u, group, l)

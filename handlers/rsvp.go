@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
@@ -184,7 +185,7 @@ func (e *events) adoptCard(ctx context.Context, tx *sql.Tx, eventID int64, u *bo
 		return err
 	}
 	_, err := store.AddEventCard(ctx, tx, store.EventCard{EventID: eventID, ChatID: m.Chat.ID, MessageID: m.ID,
-		Lang: e.cardLangFor(ctx, u)}, e.Now())
+		Lang: e.chatLang(ctx, u)}, e.Now())
 	return err
 }
 
@@ -197,14 +198,6 @@ func hasButton(kb *models.InlineKeyboardMarkup, data string) bool {
 		}
 	}
 	return false
-}
-
-// cardLangFor is the language of a card posted in u's chat.
-func (e *events) cardLangFor(ctx context.Context, u *bot.Update) string {
-	if isPrivate(u) {
-		return e.userLang(ctx, u)
-	}
-	return e.chatLang(ctx, u)
 }
 
 // userLangOf is the language of messages to a user who did not cause the
@@ -327,12 +320,13 @@ func (e *events) eventButton(ctx context.Context, u *bot.Update) error {
 		if err != nil {
 			return err
 		}
+		plain := html.UnescapeString(stripTags(who)) // as a toast shows it
 		return e.commit(ctx, u, func(tx *sql.Tx) error {
 			switch {
 			case private || reachable(su):
 				return e.privately(ctx, tx, u, lang, private, func() error { return e.sendChunks(ctx, tx, u.UserID, who) })
-			case utf8Len(html.UnescapeString(stripTags(who))) <= 190:
-				return e.toast(ctx, tx, u, html.UnescapeString(stripTags(who)), true)
+			case utf8.RuneCountInString(plain) <= 190:
+				return e.toast(ctx, tx, u, plain, true)
 			case e.deepLink("") != "":
 				return e.answerWithURL(ctx, tx, u, e.deepLink("evw_"+strconv.FormatInt(id, 10)))
 			}
@@ -367,8 +361,6 @@ func (e *events) privately(ctx context.Context, tx *sql.Tx, u *bot.Update, lang 
 	}
 	return send()
 }
-
-func utf8Len(s string) int { return len([]rune(s)) }
 
 // stripTags removes the tags of the simple HTML this file writes.
 func stripTags(s string) string {
@@ -461,7 +453,7 @@ func (e *events) openLink(ctx context.Context, u *bot.Update, payload string) er
 				return err
 			}
 		}
-		return e.postCard(ctx, tx, ev.ID, u.ChatID, e.cardLangFor(ctx, u))
+		return e.postCard(ctx, tx, ev.ID, u.ChatID, e.chatLang(ctx, u))
 	})
 }
 

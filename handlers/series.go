@@ -179,8 +179,8 @@ func (r *reminders) seriesCommand(ctx context.Context, u *bot.Update) error {
 	if len(args) != want {
 		return reply(r.tr(lang, "series_usage"))
 	}
-	id, err := strconv.ParseInt(strings.TrimPrefix(args[1], "#"), 10, 64)
-	if err != nil || id <= 0 || (action != "skip" && action != "stop" && action != "lead") {
+	id, err := parseEventID(args[1])
+	if err != nil || (action != "skip" && action != "stop" && action != "lead") {
 		return reply(r.tr(lang, "series_usage"))
 	}
 	if action == "lead" {
@@ -305,10 +305,8 @@ func (r *reminders) skipNext(ctx context.Context, tx *sql.Tx, lang string, x sto
 	if ok && !cur.Cancelled() && now.Before(cur.StartsAt) {
 		// Posted and ahead: cancel it the way /cancelevent does (cards,
 		// people who answered), then post the next one.
+		// (cancelEvent also deletes its pending reminders.)
 		if _, err := (&events{App: r.App}).cancelEvent(ctx, tx, cur.ID, u.UserID); err != nil {
-			return err
-		}
-		if _, err := store.DeleteReminders(ctx, tx, cur.ID); err != nil {
 			return err
 		}
 		if _, err := r.series.Advance(ctx, tx, x.ID, now); err != nil {

@@ -23,12 +23,13 @@ func (a *App) registerTimezone() {
 func (a *App) timezone(ctx context.Context, u *bot.Update) error {
 	lang := a.userLang(ctx, u)
 	arg := strings.TrimSpace(u.Args)
-	if u.Msg() != nil && u.Msg().Chat.Type != models.ChatTypePrivate {
+	// Only setting the zone asks Telegram who the chat's admins are.
+	if arg != "" && u.Msg() != nil && u.Msg().Chat.Type != models.ChatTypePrivate {
 		ok, err := a.canAdministerChat(ctx, u.ChatID, u.UserID)
 		if err != nil {
 			return err
 		}
-		if !ok && arg != "" {
+		if !ok {
 			return a.answerText(ctx, u, lang, "chat_admins_only")
 		}
 	}

@@ -14,9 +14,7 @@ import (
 func (a *App) unknown(ctx context.Context, u *bot.Update) error {
 	lang := a.userLang(ctx, u)
 	if cq := u.CallbackQuery; cq != nil {
-		return a.commit(ctx, u, func(tx *sql.Tx) error {
-			return a.toast(ctx, tx, u, a.Catalog.T(lang, "button_stale"), false)
-		})
+		return a.answerToast(ctx, u, lang, "button_stale", false)
 	}
 	if m := u.Msg(); m != nil && m.Chat.Type != "private" {
 		// In groups, unknown commands are often meant for another bot:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rsvpbot/rsvpbot/bot"
 	"github.com/rsvpbot/rsvpbot/locales"
+	"github.com/rsvpbot/rsvpbot/store"
 	"github.com/rsvpbot/rsvpbot/weather"
 )
 
@@ -42,16 +43,16 @@ func (a *App) weather(ctx context.Context, u *bot.Update) error {
 		return a.answerText(ctx, u, lang, id)
 	}
 	if place == "" {
-		ev, ok, err := a.nextEventPlace(ctx, u.ChatID, now)
+		ev, ok, err := a.nextEventWithPlace(ctx, u.ChatID, now)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return a.answerText(ctx, u, lang, weather.MsgUsage)
 		}
-		place = ev.place
+		place = ev.Place
 		if !hasDate {
-			day = ev.start.In(loc)
+			day = ev.StartsAt.In(ev.Zone()) // the day where the event is
 		}
 	}
 	fc, err := a.Weather.Forecast(ctx, place, weather.DateOf(day), lang)
@@ -89,27 +90,17 @@ func (a *App) forecastText(lang string, fc weather.Forecast, id, idNoPrecip stri
 	return a.tr(lang, id, args)
 }
 
-// eventPlace is the place and start of an event, for /weather without a
-// place.
-type eventPlace struct {
-	place string
-	start time.Time
-}
-
-// nextEventPlace finds the chat's next upcoming event that has a place.
-func (a *App) nextEventPlace(ctx context.Context, chatID int64, now time.Time) (eventPlace, bool, error) {
-	var ev eventPlace
-	var ms int64
-	err := a.DB.R.QueryRowContext(ctx, `
-SELECT place, starts_at FROM events
-WHERE chat_id = ? AND status = 'active' AND starts_at >= ? AND place <> ''
-ORDER BY starts_at LIMIT 1`, chatID, now.UnixMilli()).Scan(&ev.place, &ms)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ev, false, nil
-	}
+// nextEventWithPlace is the chat's next event (among the upcoming ones
+// /events lists) that has a place.
+func (a *App) nextEventWithPlace(ctx context.Context, chatID int64, now time.Time) (store.Event, bool, error) {
+	evs, err := store.UpcomingChatEvents(ctx, a.DB.R, chatID, now, listLimit)
 	if err != nil {
-		return ev, false, err
+		return store.Event{}, false, err
 	}
-	ev.start = time.UnixMilli(ms)
-	return ev, true, nil
+	for _, ev := range evs {
+		if ev.Place != "" {
+			return ev, true, nil
+		}
+	}
+	return store.Event{}, false, nil
 }

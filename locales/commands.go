@@ -52,14 +52,3 @@ func (c *Catalog) Commands(lang string, admin bool) []Command {
 
 // commandDescID is the catalog id of a command's description.
 func commandDescID(name string) string { return "cmd_" + name + "_desc" }
-
-// IsAdminCommand reports whether the command (without the slash) is for bot
-// admins only, so that routing and /help agree with the menu.
-func (c *Catalog) IsAdminCommand(name string) bool {
-	for _, cmd := range commands {
-		if cmd.name == name {
-			return cmd.admin
-		}
-	}
-	return false
-}

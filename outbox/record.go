@@ -192,8 +192,8 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 		// pins) cannot follow it: the supergroup's copy of that message has
 		// another id. They are dropped, not dead-lettered, and OnMigrated
 		// lets their owner post afresh.
-		if _, err := tx.ExecContext(ctx, sqlDropMessageBound, now, fmt.Sprintf("the group moved to %d; its old messages cannot be edited", out.migrateTo),
-			out.migrateTo, j.id); err != nil {
+		gone := fmt.Sprintf("the group moved to %d; its old messages cannot be edited", out.migrateTo)
+		if _, err := tx.ExecContext(ctx, sqlDropMessageBound, now, gone, out.migrateTo, j.id); err != nil {
 			return e, err
 		}
 		if s.cfg.OnMigrated != nil {
@@ -201,27 +201,22 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 				return e, err
 			}
 		}
+		var err error
 		if messageIDOf(j.params) != 0 {
-			// Finish first: promote picks the first queued row of a line,
-			// and this one is still 'sending' until then.
-			if err := finish(stateDropped, fmt.Sprintf("the group moved to %d; its old messages cannot be edited", out.migrateTo)); err != nil {
-				return e, err
-			}
-			for l := range numLanes {
-				if err := promote(ctx, tx, out.migrateTo, Lane(l)); err != nil {
-					return e, err
-				}
-			}
-			return e, nil
-		}
-		// MigrateChat moved this row too; send it again at once, to the
-		// new chat (the worker rewrites chat_id in the params).
-		e.state = statePending
-		if _, err := tx.ExecContext(ctx, `
+			err = finish(stateDropped, gone)
+		} else {
+			// MigrateChat moved this row too; send it again at once, to
+			// the new chat (the worker rewrites chat_id in the params).
+			e.state = statePending
+			_, err = tx.ExecContext(ctx, `
 UPDATE outbox SET state = 'pending', attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?`,
-			attempt, now, fmt.Sprintf("migrated to %d", out.migrateTo), j.id); err != nil {
+				attempt, now, fmt.Sprintf("migrated to %d", out.migrateTo), j.id)
+		}
+		if err != nil {
 			return e, err
 		}
+		// After this row has left 'sending': promote picks the first
+		// queued row of each line, in the lines the migration merged.
 		for l := range numLanes {
 			if err := promote(ctx, tx, out.migrateTo, Lane(l)); err != nil {
 				return e, err
@@ -369,10 +364,7 @@ VALUES (?, ?, ?, ?, 'interrupted', 'the process stopped during the call; outcome
 func (s *Sender) repairHeads(ctx context.Context) error {
 	rows, err := s.db.R.QueryContext(ctx, `
 SELECT DISTINCT o.chat_id, o.lane FROM outbox o
-WHERE o.state = 'pending' AND o.head = 0
-  AND NOT EXISTS (SELECT 1 FROM outbox e
-                  WHERE e.chat_id = o.chat_id AND e.lane = o.lane
-                    AND e.state IN ('pending', 'sending') AND e.id < o.id)`)
+WHERE o.state = 'pending' AND o.head = 0 AND `+firstInLine)
 	if err != nil {
 		return err
 	}

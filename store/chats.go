@@ -22,11 +22,6 @@ type Chat struct {
 	LastSeen       time.Time
 }
 
-// IsGroup reports whether messages to the chat fall under the group limits.
-func (c Chat) IsGroup() bool {
-	return c.Type == "group" || c.Type == "supergroup" || c.Type == "channel"
-}
-
 // UpsertChat records a chat seen in an update. Seeing a chat again does not
 // reactivate it: only an explicit SetChatActive does (a user writing to the
 // bot, the bot being added back), because a stale update can still arrive

@@ -240,13 +240,6 @@ func SetEventReminderOffsets(ctx context.Context, q Querier, id int64, offsets s
 	return err
 }
 
-// SetEventSeries links an event to a recurring series (0 unlinks it).
-func SetEventSeries(ctx context.Context, q Querier, id, seriesID int64, now time.Time) error {
-	_, err := q.ExecContext(ctx, `UPDATE events SET series_id = ?, updated_at = ? WHERE id = ?`,
-		nullID(seriesID), Millis(now), id)
-	return err
-}
-
 // TouchEvent bumps an event's version (something its cards show changed)
 // and returns the new one.
 func TouchEvent(ctx context.Context, q Querier, id int64, now time.Time) (int64, error) {

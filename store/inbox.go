@@ -16,20 +16,19 @@ type InboxUpdate struct {
 	ReceivedAt time.Time
 }
 
+const sqlInsertUpdate = `
+INSERT INTO inbox (update_id, chat_id, user_id, kind, payload, received_at)
+VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(update_id) DO NOTHING`
+
 // InsertUpdates stores a batch of updates in one transaction's worth of
 // statements and returns those that were new. An update_id already present
 // (Telegram redelivery, a retried webhook) is ignored, which is what makes
 // intake idempotent.
 func InsertUpdates(ctx context.Context, tx *sql.Tx, ups []InboxUpdate) (inserted []InboxUpdate, err error) {
-	stmt, err := tx.PrepareContext(ctx, `
-INSERT INTO inbox (update_id, chat_id, user_id, kind, payload, received_at)
-VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(update_id) DO NOTHING`)
-	if err != nil {
-		return nil, err
-	}
-	defer stmt.Close()
 	for _, u := range ups {
-		res, err := stmt.ExecContext(ctx, u.UpdateID, u.ChatID, u.UserID, u.Kind, u.Payload, Millis(u.ReceivedAt))
+		// One constant statement: the connection's statement cache
+		// prepares it once (tx.Prepare would bypass the cache).
+		res, err := tx.ExecContext(ctx, sqlInsertUpdate, u.UpdateID, u.ChatID, u.UserID, u.Kind, u.Payload, Millis(u.ReceivedAt))
 		if err != nil {
 			return nil, err
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -19,26 +18,24 @@ import (
 // Config is everything the bot reads from its environment. The variable
 // names are a contract with operators and test harnesses: do not rename.
 type Config struct {
-	Token           string
-	APIURL          string
-	DB              string
-	Admins          []int64
-	HTTPAddr        string
-	APIToken        string
-	WebhookURL      string
-	WebhookSecret   string
-	RateGlobal      float64 // messages per second, 0 = unlimited
-	RateChat        float64 // messages per second per private chat
-	RateGroup       float64 // messages per minute per group
-	Reminders       []time.Duration
-	Timezone        *time.Location
-	TimezoneName    string
-	GeocodingURL    string
-	ForecastURL     string
-	LogFormat       string // "", text or json ("" = text on a terminal, json otherwise)
-	LogLevel        string
-	WebhookPath     string // path part of WebhookURL, served on HTTPAddr
-	RemindersString string
+	Token         string
+	APIURL        string
+	DB            string
+	Admins        []int64
+	HTTPAddr      string
+	APIToken      string
+	WebhookURL    string
+	WebhookSecret string
+	RateGlobal    float64 // messages per second, 0 = unlimited
+	RateChat      float64 // messages per second per private chat
+	RateGroup     float64 // messages per minute per group
+	Reminders     []time.Duration
+	Timezone      *time.Location
+	GeocodingURL  string
+	ForecastURL   string
+	LogFormat     string // "", text or json ("" = text on a terminal, json otherwise)
+	LogLevel      string
+	WebhookPath   string // path part of WebhookURL, served on HTTPAddr
 	// LedgerRetention is how long ledger rows are kept; 0 keeps them.
 	LedgerRetention time.Duration
 }
@@ -193,8 +190,7 @@ func LoadConfig(lookupEnv func(string) (string, bool), requireToken bool) (*Conf
 		return nil, bad("RSVPBOT_RATE_GROUP", "%v; use messages per minute, e.g. 20", err)
 	}
 
-	c.RemindersString = get("RSVPBOT_REMINDERS")
-	if c.Reminders, err = scheduler.ParseOffsets(c.RemindersString); err != nil {
+	if c.Reminders, err = scheduler.ParseOffsets(get("RSVPBOT_REMINDERS")); err != nil {
 		return nil, bad("RSVPBOT_REMINDERS", "%v; use durations like 24h,1h or 30m, or off", err)
 	}
 
@@ -202,9 +198,9 @@ func LoadConfig(lookupEnv func(string) (string, bool), requireToken bool) (*Conf
 		return nil, bad("RSVPBOT_LEDGER_RETENTION", "%v; use days like 90d, hours like 720h, or off", err)
 	}
 
-	c.TimezoneName = get("RSVPBOT_TIMEZONE")
-	if c.Timezone, err = time.LoadLocation(c.TimezoneName); err != nil || strings.EqualFold(c.TimezoneName, "local") {
-		return nil, bad("RSVPBOT_TIMEZONE", "%q is not a known IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)", c.TimezoneName)
+	tz := get("RSVPBOT_TIMEZONE")
+	if c.Timezone, err = time.LoadLocation(tz); err != nil || strings.EqualFold(tz, "local") {
+		return nil, bad("RSVPBOT_TIMEZONE", "%q is not a known IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)", tz)
 	}
 
 	if c.GeocodingURL, err = httpURL(get("OPEN_METEO_GEOCODING_URL")); err != nil {
@@ -267,17 +263,7 @@ func parseRetention(s string) (time.Duration, error) {
 	if s == "off" {
 		return 0, nil
 	}
-	var d time.Duration
-	var err error
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		var n int
-		if n, err = strconv.Atoi(days); err == nil && (n < 0 || n > 36500) {
-			err = errors.New("out of range") // and time.Duration would overflow
-		}
-		d = time.Duration(n) * 24 * time.Hour
-	} else {
-		d, err = time.ParseDuration(s)
-	}
+	d, err := scheduler.ParseDuration(s)
 	if err != nil || d < time.Hour || d > 100*365*24*time.Hour {
 		return 0, fmt.Errorf("%q is not a duration of at least 1h", s)
 	}

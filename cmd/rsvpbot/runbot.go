@@ -324,9 +324,6 @@ func housekeeping(jobs *scheduler.Jobs, db *store.DB, app *handlers.App, ledgerR
 // what fell due while the bot was down) and recurring series (the next
 // occurrence, every minute). defaults is RSVPBOT_REMINDERS.
 func remindersAndSeries(jobs *scheduler.Jobs, db *store.DB, app *handlers.App, defaults []time.Duration, log *slog.Logger) {
-	if defaults == nil {
-		defaults = []time.Duration{} // "off": no default reminders
-	}
 	app.EnableReminders(defaults)
 	rem := scheduler.NewReminders(scheduler.ReminderConfig{DB: db, Render: app, Defaults: defaults, Logger: log})
 	series := scheduler.NewSeries(scheduler.SeriesConfig{DB: db, Poster: app, Plan: rem.Plan, Logger: log})
