@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/rsvpbot/rsvpbot/bot"
 	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
 )
@@ -78,11 +79,12 @@ Configuration (environment variables):
 }
 
 // configOrExit loads the configuration, printing a one-line error naming
-// the variable at fault (exit status 2) if it is wrong.
+// the variable at fault (exit status 2) if it is wrong. The error may quote
+// a value: it is scrubbed of URL passwords, as logs are.
 func configOrExit(lookupEnv func(string) (string, bool), requireToken bool, stderr io.Writer) (*Config, int) {
 	cfg, err := LoadConfig(lookupEnv, requireToken)
 	if err != nil {
-		fmt.Fprintf(stderr, "rsvpbot: %v\n", err)
+		fmt.Fprintf(stderr, "rsvpbot: %s\n", bot.NewRedactor().String(err.Error()))
 		return nil, 2
 	}
 	return cfg, 0
