@@ -8,18 +8,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf16"
 
+	"github.com/rsvpbot/rsvpbot/bot/tghtml"
 	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
 )
@@ -348,9 +346,12 @@ func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
 func (a *API) decodeMessage(w http.ResponseWriter, r *http.Request) (messageRequest, *requestError) {
 	var req messageRequest
 	if ct := r.Header.Get("Content-Type"); ct != "" {
+		// No Content-Type is read as JSON; a different one is a mistake
+		// worth naming (curl -d sends a form type unless told otherwise).
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return req, &requestError{http.StatusUnsupportedMediaType,
-				apiError{Code: "unsupported_media_type", Message: "the body must be JSON: send it with Content-Type: application/json"}}
+			return req, &requestError{http.StatusUnsupportedMediaType, apiError{Code: "unsupported_media_type",
+				Message: fmt.Sprintf("the body must be JSON, but Content-Type is %q: send Content-Type: application/json "+
+					"(curl: -H 'Content-Type: application/json' or --json; curl -d alone sends a form type)", ct)}}
 		}
 	}
 	tooLarge := &requestError{http.StatusRequestEntityTooLarge, apiError{Code: "body_too_large",
@@ -382,13 +383,29 @@ func (a *API) decodeMessage(w http.ResponseWriter, r *http.Request) (messageRequ
 	if text == "" {
 		return req, badField("text", "invalid_field", "text is empty (once leading and trailing spaces are trimmed)")
 	}
-	if n := textLength(text, req.ParseMode); n > MaxTextLength {
-		return req, badField("text", "invalid_field", "text is %d characters long (UTF-16 units, markup not counted); Telegram allows at most %d", n, MaxTextLength)
-	}
 	switch req.ParseMode {
 	case "", "HTML", "MarkdownV2":
 	default:
 		return req, badField("parse_mode", "invalid_field", `parse_mode must be "HTML", "MarkdownV2" or empty, not %q`, req.ParseMode)
+	}
+	// What Telegram would refuse is refused now, with its reason, rather
+	// than queued to become a dead letter. HTML is parsed as Telegram
+	// parses it; MarkdownV2 is counted as sent, which errs on the safe side.
+	shown := text
+	if req.ParseMode == "HTML" {
+		plain, _, err := tghtml.Parse(text)
+		if err != nil {
+			return req, badField("text", "invalid_html", "text is not valid Telegram HTML, Telegram would refuse it: %v. "+
+				"Write a literal <, > or & as &lt; &gt; &amp;; the tags Telegram knows are b, strong, i, em, u, ins, s, strike, del, "+
+				`tg-spoiler, span class="tg-spoiler", a href, tg-emoji, code, pre and blockquote`, err)
+		}
+		if strings.TrimSpace(plain) == "" {
+			return req, badField("text", "invalid_field", "text is empty once its HTML tags are removed")
+		}
+		shown = plain
+	}
+	if n := tghtml.UTF16Len(shown); n > MaxTextLength {
+		return req, badField("text", "invalid_field", "text is %d characters long (UTF-16 units, markup not counted); Telegram allows at most %d", n, MaxTextLength)
 	}
 	if _, ok := priorities[req.Priority]; !ok {
 		return req, badField("priority", "invalid_field", `priority must be "interactive", "edit" or "bulk", not %q`, req.Priority)
@@ -604,18 +621,4 @@ func (a *API) requeueAll(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, struct {
 		Requeued int64 `json:"requeued"`
 	}{n})
-}
-
-// htmlTag matches the tags of Telegram's HTML parse mode.
-var htmlTag = regexp.MustCompile(`<[^<>]*>`)
-
-// textLength is the length Telegram checks against MaxTextLength: UTF-16
-// code units of the text as shown. HTML tags and entities are parsed away
-// first; MarkdownV2 is counted as sent, which errs on the safe side.
-// Rejecting here is better than a dead letter later.
-func textLength(text, parseMode string) int {
-	if parseMode == "HTML" {
-		text = html.UnescapeString(htmlTag.ReplaceAllString(text, ""))
-	}
-	return len(utf16.Encode([]rune(text)))
 }
