@@ -92,6 +92,13 @@ func CLI(ctx context.Context, db *store.DB, args []string, stdout io.Writer) err
 	}
 }
 
+// CLIReadOnly reports whether the subcommand in args only reads (all but
+// requeue): the caller opens the database read-only for it, so that it
+// works on a read-only file or mount and cannot change anything.
+func CLIReadOnly(args []string) bool {
+	return len(args) == 0 || args[0] != "requeue"
+}
+
 func usageErr(msg string) error {
 	return fmt.Errorf("%w: %s\n\n%s", ErrUsage, msg, CLIUsage)
 }

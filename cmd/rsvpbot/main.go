@@ -127,7 +127,13 @@ func runOutbox(ctx context.Context, args []string, lookupEnv func(string) (strin
 		fmt.Fprintf(stderr, "rsvpbot outbox: no database at %s (RSVPBOT_DB): %v\n", cfg.DB, errors.Unwrap(err))
 		return 1
 	}
-	db, err := store.OpenNoMigrate(ctx, cfg.DB, store.Options{})
+	// Reading commands open it read-only: they work on a read-only file or
+	// mount, and leave the file exactly as it was.
+	open := store.OpenNoMigrate
+	if outbox.CLIReadOnly(args) {
+		open = store.OpenReadOnly
+	}
+	db, err := open(ctx, cfg.DB, store.Options{})
 	if err != nil {
 		fmt.Fprintf(stderr, "rsvpbot: %v\n", err)
 		return 1
