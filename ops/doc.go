@@ -114,7 +114,9 @@
 //	chat_id          integer, required: a chat the bot knows (table chats) and may write to
 //	text             string, required: 1 to 4,096 characters once leading and trailing space is trimmed
 //	                 (the trimmed text is sent)
-//	parse_mode       "HTML", "MarkdownV2" or "" (plain text, the default)
+//	parse_mode       "HTML", "MarkdownV2" or "" (plain text, the default); HTML is parsed as
+//	                 Telegram parses it (package bot/tghtml) and what Telegram would refuse is
+//	                 400 (code "invalid_html") with Telegram's reason, e.g. a bare "<"
 //	priority         "interactive", "edit" or "bulk" (the default): the outbox lane
 //	idempotency_key  optional, 1 to 255 characters; or the Idempotency-Key header (both: they must agree)
 //
@@ -127,7 +129,9 @@
 // Idempotency-Key draft. Keys are remembered as long as the outbox keeps
 // the message (the retention period, 90 days, after it was sent; dead
 // letters forever). Bad input is 400 naming the field, a body over 64 KiB
-// is 413, a Content-Type other than JSON is 415.
+// is 413. A body without Content-Type is read as JSON; any other type
+// than application/json is 415 (curl -d sends a form type: add
+// -H "Content-Type: application/json", or use --json).
 //
 // GET /v1/messages/{id} answers the message's state — pending, sending,
 // sent, failed (the last attempt failed; another is scheduled at
