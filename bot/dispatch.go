@@ -21,7 +21,10 @@ import (
 type Handler interface {
 	// Handle processes an update. It writes only through u.Commit. A nil
 	// return without a Commit means "nothing to change": the dispatcher
-	// marks the update done.
+	// marks the update done. An error the store calls unavailable
+	// (store.IsUnavailable: a full disk, an I/O error, a lock held too
+	// long) is not the update's fault: the update stays pending and is
+	// handled again, in its chat's order, without an apology.
 	Handle(ctx context.Context, u *Update) error
 	// Failed runs inside the transaction that marks a failed update done
 	// (error recorded): it enqueues the apology to the user.
@@ -236,6 +239,13 @@ func (d *Dispatcher) process(ctx context.Context, row store.InboxUpdate) (retry 
 	case u.committed:
 		log.Error("handler failed after committing its effects", "err", err)
 		return false
+	case store.IsUnavailable(err):
+		// The database could not take the write (a full disk, an I/O
+		// error, a lock held too long): not the update's fault, so it is
+		// neither failed nor apologised for; it stays pending, its chat
+		// waits, and it runs again once the database writes again.
+		log.Warn("the database cannot take this update's writes; it stays pending and runs again", "err", err)
+		return true
 	}
 	log.Error("handler failed; apologising and marking the update done", "err", err, "command", u.Command)
 	return d.markFailed(ctx, u, err, true)
@@ -263,6 +273,12 @@ func (d *Dispatcher) markFailed(ctx context.Context, u *Update, cause error, apo
 		})
 		if err == nil || errors.Is(err, errAlreadyDone) {
 			return false
+		}
+		if store.IsUnavailable(err) {
+			// Marking it done without the apology would leave the user
+			// unanswered for a passing database fault: try again later.
+			d.cfg.Logger.Error("cannot record the failed update; will retry", "update_id", u.ID, "err", err)
+			return true
 		}
 		d.cfg.Logger.Error("cannot enqueue the apology; marking the update done without it", "update_id", u.ID, "err", err)
 	}

@@ -40,6 +40,9 @@ type IntakeConfig struct {
 	// OnCall, if set, is told about each getUpdates round trip (for
 	// readiness: "last successful Telegram call").
 	OnCall func(err error)
+	// Sleep pauses Poll for d, or until ctx ends (default: a timer). Tests
+	// inject it to see the backoff chosen without waiting for it.
+	Sleep func(ctx context.Context, d time.Duration)
 }
 
 // Intake takes updates from Telegram into the inbox, by long polling or as
@@ -69,6 +72,16 @@ func NewIntake(db *store.DB, client *Client, cfg IntakeConfig) *Intake {
 	}
 	if cfg.Stored == nil {
 		cfg.Stored = func([]store.InboxUpdate) {}
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = func(ctx context.Context, d time.Duration) {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+		}
 	}
 	return &Intake{db: db, client: client, cfg: cfg}
 }
@@ -123,6 +136,10 @@ func (in *Intake) Save(ctx context.Context, raws []json.RawMessage) ([]store.Inb
 // committed, so a crash at any point loses nothing: Telegram re-sends
 // what was not confirmed, and the inbox ignores what it already has.
 // It returns ErrUnauthorized if Telegram rejects the token.
+//
+// A failure (Telegram unreachable, the inbox cannot be written) pauses
+// the loop, doubling from MinBackoff to MaxBackoff while failures follow
+// each other; any success, a poll or a save, ends the pause at once.
 func (in *Intake) Poll(ctx context.Context) error {
 	offset, err := store.NextUpdateOffset(ctx, in.db.R)
 	if err != nil {
@@ -132,10 +149,9 @@ func (in *Intake) Poll(ctx context.Context) error {
 	var failing, conflicted bool
 	for ctx.Err() == nil {
 		if backoff > 0 {
-			select {
-			case <-ctx.Done():
+			in.cfg.Sleep(ctx, backoff)
+			if ctx.Err() != nil {
 				return nil
-			case <-time.After(backoff):
 			}
 		}
 		raws, err := in.getUpdates(ctx, offset)
@@ -164,18 +180,20 @@ func (in *Intake) Poll(ctx context.Context) error {
 		}
 		if failing {
 			in.cfg.Logger.Info("Telegram API reachable again")
-			failing, conflicted, backoff = false, false, 0
+			failing, conflicted = false, false
 		}
 		if len(raws) == 0 {
+			backoff = 0
 			continue
 		}
 		if _, err := in.Save(ctx, raws); err != nil {
 			// Not confirming the batch is the safe answer: the same offset
 			// fetches it again.
-			in.cfg.Logger.Error("cannot store updates; fetching them again", "err", err)
 			backoff = min(max(backoff*2, in.cfg.MinBackoff), in.cfg.MaxBackoff)
+			in.cfg.Logger.Error("cannot store updates; fetching them again", "err", err, "retry_in", backoff.String())
 			continue
 		}
+		backoff = 0
 		var last struct {
 			ID int64 `json:"update_id"`
 		}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -282,4 +283,87 @@ func TestSavedPayloadIsRaw(t *testing.T) {
 		t.Fatalf("%s %s %d %d", payload, kind, chat, user)
 	}
 	_ = sql.ErrNoRows
+}
+
+// sleeps records the pauses Poll chooses instead of taking them.
+type sleeps struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (s *sleeps) sleep(ctx context.Context, d time.Duration) {
+	s.mu.Lock()
+	s.d = append(s.d, d)
+	s.mu.Unlock()
+	// Yield a little so a failing loop does not spin the CPU flat out.
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Millisecond):
+	}
+}
+
+func (s *sleeps) taken() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.d)
+}
+
+// A failed save backs off (doubling), but once a save succeeds the poller
+// is back at full speed: the next updates are fetched without any pause.
+// (It used to keep the doubled pause until a getUpdates error cleared, so
+// one full-disk episode or one backup holding the lock slowed every later
+// poll, up to 60 s each, until restart.)
+func TestPollBackoffEndsWithTheFirstSuccessfulSave(t *testing.T) {
+	fake := bottest.NewServer()
+	defer fake.Close()
+	path := filepath.Join(t.TempDir(), "backoff.db")
+	db, err := store.Open(context.Background(), path, store.Options{BusyTimeout: 20 * time.Millisecond, TxRetries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var sl sleeps
+	in := bot.NewIntake(db, newClient(t, fake), bot.IntakeConfig{PollTimeout: time.Second,
+		MinBackoff: time.Second, MaxBackoff: time.Minute, Sleep: sl.sleep})
+
+	// Another process (a backup, the CLI) holds the write lock: saves fail.
+	other, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	lock, err := other.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.Exec(`INSERT INTO users (id, first_seen, last_seen) VALUES (1, 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	fake.PushCommand(bottest.PrivateChat(ann), ann, "/help 1")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- in.Poll(ctx) }()
+	waitFor(t, "three failed saves", func() bool { return len(sl.taken()) >= 3 })
+	if err := lock.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first update stored", func() bool { return countInbox(t, db) == 1 })
+	failed := sl.taken()
+	for i, d := range failed[:3] {
+		if want := time.Second << i; d != want {
+			t.Fatalf("pause %d after failed saves: %v, want %v (all %v)", i, d, want, failed)
+		}
+	}
+	for i := 2; i <= 4; i++ {
+		fake.PushCommand(bottest.PrivateChat(ann), ann, fmt.Sprintf("/help %d", i))
+		waitFor(t, "the next update stored", func() bool { return countInbox(t, db) == i })
+	}
+	if after := sl.taken()[len(failed):]; len(after) != 0 {
+		t.Fatalf("pauses after a successful save: %v", after)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }

@@ -35,16 +35,22 @@
 //   - the database takes a write: a write transaction is begun (taking the
 //     writer's lock, as every handler does) and a schema change is made and
 //     rolled back, within a few seconds. A closed database, a file another
-//     process keeps locked, or a connection that cannot write fails it. (A
-//     full disk only shows at commit; commits that fail show up as handler
-//     errors and as rsvpbot_handler_errors_total.)
+//     process keeps locked, or a connection that cannot write fails it. A
+//     full disk only shows at commit (a rolled-back change needs no space),
+//     so the check also fails while the latest real commit failed
+//     (store.DB.WriteState): it then tries a real one-page commit, and is
+//     ok again as soon as one succeeds;
 //   - every migration this binary knows is applied;
 //   - Telegram answered a call recently (Health.StaleAfter, default 3 min).
 //     Long polling calls getUpdates every 25 s, but in webhook mode a quiet
 //     bot may make no call for hours, so Health.Run probes with getMe
 //     whenever no call has succeeded for ProbeIdle (default 1 min): an idle
 //     bot stays ready, and a bot whose token was revoked or whose network is
-//     down turns unready within StaleAfter whatever the traffic.
+//     down turns unready within StaleAfter whatever the traffic;
+//   - getUpdates is not answered 409 Conflict (Health.Polled): another
+//     process polling with the same token splits the updates with this one
+//     ("another process is polling this bot token (409 Conflict)"); ready
+//     again once a poll succeeds.
 //
 // # Metrics
 //

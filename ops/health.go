@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
+
+	tg "github.com/go-telegram/bot"
 
 	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
@@ -47,6 +50,10 @@ type Health struct {
 	lastOK    time.Time
 	lastErr   string
 	lastErrAt time.Time
+	// conflictSince is when getUpdates began answering 409 Conflict (zero
+	// while it does not); conflictErr is its latest answer.
+	conflictSince time.Time
+	conflictErr   string
 }
 
 // NewHealth makes a Health. Until a call is reported (TelegramCall), the
@@ -84,6 +91,27 @@ func (h *Health) TelegramCall(err error) {
 		return
 	}
 	h.lastErr, h.lastErrAt = err.Error(), now
+}
+
+// Polled records the outcome of a getUpdates call (wired with TelegramCall
+// as bot.IntakeConfig.OnCall). While Telegram answers 409 Conflict, another
+// process is polling with this bot's token (or a webhook is set for it):
+// Telegram splits the updates between the two, and this bot is not ready
+// until a poll succeeds again. Other errors say nothing about a conflict
+// and leave it as it was.
+func (h *Health) Polled(err error) {
+	now := h.cfg.Now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case err == nil:
+		h.conflictSince, h.conflictErr = time.Time{}, ""
+	case errors.Is(err, tg.ErrorConflict):
+		if h.conflictSince.IsZero() {
+			h.conflictSince = now
+		}
+		h.conflictErr = err.Error()
+	}
 }
 
 // Attempt implements outbox.Observer: a call Telegram answered, whatever
@@ -148,7 +176,7 @@ type Check struct {
 func (h *Health) Ready(ctx context.Context) (ok bool, checks []Check) {
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.CheckTimeout)
 	defer cancel()
-	checks = []Check{h.checkDatabase(ctx), h.checkMigrations(ctx), h.checkTelegram()}
+	checks = []Check{h.checkDatabase(ctx), h.checkMigrations(ctx), h.checkTelegram(), h.checkPolling()}
 	ok = true
 	for _, c := range checks {
 		ok = ok && c.OK
@@ -162,7 +190,11 @@ var errProbeDone = errors.New("write probe done")
 // checkDatabase begins a write transaction, as every handler does, and
 // makes a change that is rolled back: it fails if the writer's lock
 // cannot be had in time (another process holds it, a write is stuck) or
-// the connection cannot write (closed, read-only).
+// the connection cannot write (closed, read-only). A rolled-back change
+// needs no disk space, so it cannot see a full disk: it fails too while
+// the latest real write failed (store.DB.WriteState), which is checked
+// again with a real one-page commit (ProbeWrite), so that readiness turns
+// back as soon as the disk takes writes again, traffic or not.
 func (h *Health) checkDatabase(ctx context.Context) Check {
 	c := Check{Name: "database"}
 	if h.cfg.DB == nil {
@@ -170,6 +202,15 @@ func (h *Health) checkDatabase(ctx context.Context) Check {
 		return c
 	}
 	start := time.Now()
+	if h.cfg.DB.WriteState().Err != nil {
+		if h.cfg.DB.ProbeWrite(ctx) != nil {
+			if st := h.cfg.DB.WriteState(); st.Err != nil {
+				c.Detail = fmt.Sprintf("not writable: commits fail since %s ago: %v",
+					time.Since(st.FailingSince).Round(time.Second), st.Err)
+				return c
+			}
+		}
+	}
 	err := h.cfg.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE _ops_ready_probe(x)`); err != nil {
 			return err
@@ -221,5 +262,23 @@ func (h *Health) checkTelegram() Check {
 	if lastErr != "" {
 		c.Detail += fmt.Sprintf(" (last error %s ago: %s)", now.Sub(lastErrAt).Round(time.Second), lastErr)
 	}
+	return c
+}
+
+// checkPolling fails while getUpdates answers 409 Conflict (see Polled).
+func (h *Health) checkPolling() Check {
+	c := Check{Name: "polling"}
+	h.mu.Lock()
+	since, lastErr := h.conflictSince, h.conflictErr
+	h.mu.Unlock()
+	if since.IsZero() {
+		c.OK, c.Detail = true, "no conflict"
+		return c
+	}
+	who := "another process is polling this bot token (409 Conflict)"
+	if strings.Contains(lastErr, "webhook") {
+		who = "a webhook is set for this bot token (409 Conflict)"
+	}
+	c.Detail = fmt.Sprintf("%s for %s; stop the other instance: %s", who, h.cfg.Now().Sub(since).Round(time.Second), lastErr)
 	return c
 }

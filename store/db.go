@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -30,6 +31,10 @@ type DB struct {
 	afterCommit func()
 	// group batches concurrent transactions into one commit (groupcommit.go).
 	group groupCommit
+
+	// writes is the outcome of the latest real write (WriteState).
+	writesMu sync.Mutex
+	writes   WriteState
 }
 
 // SetAfterCommit registers f to run after every committed Tx (set during
@@ -49,6 +54,12 @@ type Options struct {
 	// TxRetries is how many times Tx retries a transaction that failed with
 	// SQLITE_BUSY or SQLITE_LOCKED (default 5).
 	TxRetries int
+	// CommitFault, if set, is asked before every COMMIT; an error from it
+	// fails that COMMIT (the transaction is rolled back and the error is
+	// what COMMIT would have returned), as a full disk fails the commit of a
+	// transaction whose statements all ran in memory. It is the seam tests
+	// inject write failures through; production leaves it nil.
+	CommitFault func() error
 }
 
 func (o Options) withDefaults() Options {
@@ -214,6 +225,87 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		db.afterCommit()
 	}
 	return err
+}
+
+// IsUnavailable reports whether err means that the database could not take
+// a write through no fault of what was written: the disk is full, an I/O
+// error, the file turned read-only or could not be opened, memory ran out,
+// another process kept the lock (busy/locked), or the transaction was rolled
+// back with the others of its group. The same transaction may well succeed
+// later, unchanged, so a caller keeps its work for a retry rather than
+// recording it as failed.
+func IsUnavailable(err error) bool {
+	if errors.Is(err, errGroupAborted) || IsBusy(err) {
+		return true
+	}
+	return isStorageFault(err)
+}
+
+// isStorageFault reports whether err is SQLite failing to write the file
+// itself (as opposed to lock contention or a statement's own error).
+func isStorageFault(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN,
+			sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_PROTOCOL:
+			return true
+		}
+	}
+	return false
+}
+
+// WriteState is what the latest real writes did. The readiness check
+// reports it: a write probe that is rolled back never needs disk space, so
+// it cannot see a full disk; commits can.
+type WriteState struct {
+	// LastOK is when a transaction last committed (zero if none has yet).
+	LastOK time.Time
+	// Err is why the latest write failed, nil if the latest write committed.
+	Err error
+	// FailingSince is when the current run of failed writes began (zero
+	// while Err is nil).
+	FailingSince time.Time
+}
+
+// WriteState returns the outcome of the latest write: a COMMIT, or a
+// statement that failed because the file could not be written (disk full,
+// I/O error, read-only). A success clears an earlier failure.
+func (db *DB) WriteState() WriteState {
+	db.writesMu.Lock()
+	defer db.writesMu.Unlock()
+	return db.writes
+}
+
+// noteWrite records the outcome of one write (see WriteState).
+func (db *DB) noteWrite(err error) {
+	now := time.Now()
+	db.writesMu.Lock()
+	defer db.writesMu.Unlock()
+	if err == nil {
+		db.writes = WriteState{LastOK: now}
+		return
+	}
+	if db.writes.Err == nil {
+		db.writes.FailingSince = now
+	}
+	db.writes.Err = err
+}
+
+// ProbeWrite commits a real write of one page (the header's user_version,
+// rewritten with its own value), so it needs what any commit needs: the
+// lock, and space for the write-ahead log to grow. Its outcome is recorded
+// like any other commit's, so it turns WriteState back to ok once the disk
+// has room again, even if nothing else writes.
+func (db *DB) ProbeWrite(ctx context.Context) error {
+	return db.Tx(ctx, func(tx *sql.Tx) error {
+		var v int64
+		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, v))
+		return err
+	})
 }
 
 // IsBusy reports whether err is SQLite's "database is locked/busy".

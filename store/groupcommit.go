@@ -134,6 +134,7 @@ func (db *DB) runGroup(batch []*txRequest) {
 	}()
 	committed := 0
 	broken := false
+	var brokenErr error
 	// A lone member needs no savepoint: if it fails, the whole (its own)
 	// transaction is rolled back.
 	alone := len(batch) == 1
@@ -149,7 +150,7 @@ func (db *DB) runGroup(batch []*txRequest) {
 			break
 		}
 		if _, err := tx.ExecContext(context.Background(), "SAVEPOINT member"); err != nil {
-			broken = true // this member never ran: it keeps errGroupAborted
+			broken, brokenErr = true, err // this member never ran: it keeps errGroupAborted
 			break
 		}
 		results[i] = runMember(tx, req)
@@ -157,7 +158,7 @@ func (db *DB) runGroup(batch []*txRequest) {
 		if err := endMember(tx, failed); err != nil {
 			// SQLite rolled the whole transaction back (an interrupted
 			// statement, an I/O error): everyone else's work went too.
-			broken = true
+			broken, brokenErr = true, err
 			break
 		}
 		if !failed {
@@ -165,6 +166,18 @@ func (db *DB) runGroup(batch []*txRequest) {
 		}
 	}
 	finished = true
+	// A member whose statement could not write the file (a full disk, an
+	// I/O error) is a failed write for readiness, as a failed COMMIT is.
+	if isStorageFault(brokenErr) {
+		db.noteWrite(brokenErr)
+	} else {
+		for _, r := range results {
+			if isStorageFault(r.err) {
+				db.noteWrite(r.err)
+				break
+			}
+		}
+	}
 	switch {
 	case broken:
 		tx.Rollback()
@@ -176,7 +189,9 @@ func (db *DB) runGroup(batch []*txRequest) {
 	case committed == 0:
 		tx.Rollback()
 	default:
-		if err := tx.Commit(); err != nil {
+		err := db.commit(tx)
+		db.noteWrite(err)
+		if err != nil {
 			for i := range results {
 				if results[i].err == nil && results[i].panicked == nil {
 					results[i].err = fmt.Errorf("%w: commit: %w", errGroupAborted, err)
@@ -184,6 +199,17 @@ func (db *DB) runGroup(batch []*txRequest) {
 			}
 		}
 	}
+}
+
+// commit commits tx, unless Options.CommitFault fails it first.
+func (db *DB) commit(tx *sql.Tx) error {
+	if f := db.opts.CommitFault; f != nil {
+		if err := f(); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // runMember runs one caller's fn, turning a panic into a result so that

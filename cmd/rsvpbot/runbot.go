@@ -34,6 +34,15 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 	if cfg == nil {
 		return code
 	}
+	// One bot per database: a second would reset the rows the first is
+	// sending and answer its updates again. Refused before anything is
+	// opened, like a wrong setting: one line naming the file and the pid.
+	lock, err := store.LockDatabase(cfg.DB)
+	if err != nil {
+		fmt.Fprintf(stderr, "rsvpbot: %v\n", &ConfigError{Var: "RSVPBOT_DB", Problem: err.Error()})
+		return 2
+	}
+	defer lock.Release()
 	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel, isTerminal(stderr), cfg.Token, cfg.APIToken, cfg.WebhookSecret)
 	ctx, stop := signalContext(parent)
 	defer stop()
@@ -122,7 +131,7 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 	intake := bot.NewIntake(db, client, bot.IntakeConfig{
 		Logger: log.With("component", "intake"),
 		Stored: metrics.CountReceived(disp.Add),
-		OnCall: func(err error) { health.TelegramCall(err); metrics.IntakeCall(err) },
+		OnCall: func(err error) { health.TelegramCall(err); health.Polled(err); metrics.IntakeCall(err) },
 	})
 
 	jobs := scheduler.NewJobs(log.With("component", "scheduler"), time.UTC)
