@@ -1,4 +1,4 @@
-package bottest
+package tgtext
 
 import (
 	"fmt"
@@ -12,14 +12,103 @@ import (
 	"github.com/go-telegram/bot/models"
 )
 
-// parseHTML implements Telegram's parse_mode=HTML: the supported tags become
-// entities (offsets in UTF-16 units) and the text loses its markup. Like
-// Telegram it rejects unknown or unbalanced tags and a bare '<', which is how
-// an unescaped user name breaks a real bot; a bare '&' is kept literally.
-func parseHTML(src string) (string, []models.MessageEntity, error) {
+// tokKind is what a token of message source is.
+type tokKind uint8
+
+const (
+	tokText  tokKind = iota // one visible character (a rune or an HTML entity such as &lt;)
+	tokOpen                 // a start tag
+	tokClose                // an end tag
+)
+
+// token is one piece of message source: raw is its source text, so that
+// concatenating the raw of every token gives the source back.
+type token struct {
+	kind tokKind
+	raw  string
+	r    rune   // tokText: the character shown
+	u16  int    // tokText: its length in UTF-16 code units
+	name string // tokOpen, tokClose: lower-cased tag name
+	// tokOpen: the entity the tag opens (Type "" for a <code> that only
+	// sets the language of the <pre> around it).
+	entity models.MessageEntity
+}
+
+// tokenize splits src into tokens. With isHTML, tags and entities are
+// parsed the way Telegram's parse_mode=HTML does, and malformed markup is
+// an error worded like Telegram's; without it every rune is text.
+func tokenize(src string, isHTML bool) ([]token, error) {
+	toks := make([]token, 0, len(src))
+	var stack []int // indexes of open tags in toks
+	for i := 0; i < len(src); {
+		c := src[i]
+		switch {
+		case isHTML && c == '<':
+			end := strings.IndexByte(src[i:], '>')
+			if end < 0 {
+				return nil, fmt.Errorf("can't parse entities: Unclosed start tag at byte offset %d", i)
+			}
+			raw, inner, at := src[i:i+end+1], src[i+1:i+end], i
+			i += end + 1
+			if closing, isEnd := strings.CutPrefix(inner, "/"); isEnd {
+				name := strings.ToLower(strings.TrimSpace(closing))
+				if len(stack) == 0 {
+					return nil, fmt.Errorf("can't parse entities: Unexpected end tag at byte offset %d", at)
+				}
+				top := toks[stack[len(stack)-1]].name
+				if name != top {
+					return nil, fmt.Errorf("can't parse entities: Unmatched end tag at byte offset %d, expected \"</%s>\", found \"</%s>\"", at, top, name)
+				}
+				stack = stack[:len(stack)-1]
+				toks = append(toks, token{kind: tokClose, raw: raw, name: name})
+				continue
+			}
+			name, attrs := splitTag(inner)
+			e, supported := tagEntity(name, attrs)
+			if !supported {
+				return nil, fmt.Errorf("can't parse entities: Unsupported start tag \"%s\" at byte offset %d", name, at)
+			}
+			// <pre><code class="language-x"> is one pre entity with a language.
+			if name == "code" && len(stack) > 0 && toks[stack[len(stack)-1]].name == "pre" {
+				if lang, found := strings.CutPrefix(attrs["class"], "language-"); found {
+					toks[stack[len(stack)-1]].entity.Language = lang
+					e = models.MessageEntity{}
+				}
+			}
+			stack = append(stack, len(toks))
+			toks = append(toks, token{kind: tokOpen, raw: raw, name: name, entity: e})
+		case isHTML && c == '&':
+			if r, n := htmlEntity(src[i:]); n > 0 {
+				toks = append(toks, token{kind: tokText, raw: src[i : i+n], r: r, u16: utf16.RuneLen(r)})
+				i += n
+				continue
+			}
+			toks = append(toks, token{kind: tokText, raw: "&", r: '&', u16: 1})
+			i++
+		default:
+			r, size := utf8.DecodeRuneInString(src[i:])
+			toks = append(toks, token{kind: tokText, raw: src[i : i+size], r: r, u16: max(1, utf16.RuneLen(r))})
+			i += size
+		}
+	}
+	if len(stack) > 0 {
+		return nil, fmt.Errorf("can't parse entities: Can't find end tag corresponding to start tag \"%s\"", toks[stack[len(stack)-1]].name)
+	}
+	return toks, nil
+}
+
+// ParseHTML implements Telegram's parse_mode=HTML: the supported tags
+// become entities (offsets in UTF-16 units) and the text loses its markup.
+// Like Telegram it rejects unknown or unbalanced tags and a bare '<', which
+// is how an unescaped user name breaks a real bot; a bare '&' is kept
+// literally.
+func ParseHTML(src string) (string, []models.MessageEntity, error) {
+	toks, err := tokenize(src, true)
+	if err != nil {
+		return "", nil, err
+	}
 	type open struct {
-		tag    string
-		start  int // UTF-16 offset in the output
+		start  int
 		entity models.MessageEntity
 	}
 	var (
@@ -28,63 +117,25 @@ func parseHTML(src string) (string, []models.MessageEntity, error) {
 		stack []open
 		ents  []models.MessageEntity
 	)
-	for i := 0; i < len(src); {
-		switch src[i] {
-		case '<':
-			end := strings.IndexByte(src[i:], '>')
-			if end < 0 {
-				return "", nil, fmt.Errorf("can't parse entities: Unclosed start tag at byte offset %d", i)
+	for _, t := range toks {
+		switch t.kind {
+		case tokText:
+			if t.raw[0] == '&' {
+				out.WriteRune(t.r)
+			} else {
+				out.WriteString(t.raw)
 			}
-			raw, at := src[i+1:i+end], i
-			i += end + 1
-			if closing, isEnd := strings.CutPrefix(raw, "/"); isEnd {
-				name := strings.ToLower(strings.TrimSpace(closing))
-				if len(stack) == 0 {
-					return "", nil, fmt.Errorf("can't parse entities: Unexpected end tag at byte offset %d", at)
-				}
-				top := stack[len(stack)-1]
-				if name != top.tag {
-					return "", nil, fmt.Errorf("can't parse entities: Unmatched end tag at byte offset %d, expected \"</%s>\", found \"</%s>\"", at, top.tag, name)
-				}
-				stack = stack[:len(stack)-1]
-				if e := top.entity; e.Type != "" && u16 > top.start {
-					e.Offset, e.Length = top.start, u16-top.start
-					ents = append(ents, e)
-				}
-				continue
+			u16 += t.u16
+		case tokOpen:
+			stack = append(stack, open{start: u16, entity: t.entity})
+		case tokClose:
+			top := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if e := top.entity; e.Type != "" && u16 > top.start {
+				e.Offset, e.Length = top.start, u16-top.start
+				ents = append(ents, e)
 			}
-			name, attrs := splitTag(raw)
-			e, supported := tagEntity(name, attrs)
-			if !supported {
-				return "", nil, fmt.Errorf("can't parse entities: Unsupported start tag \"%s\" at byte offset %d", name, at)
-			}
-			// <pre><code class="language-x"> is one pre entity with a language.
-			if name == "code" && len(stack) > 0 && stack[len(stack)-1].tag == "pre" {
-				if lang, found := strings.CutPrefix(attrs["class"], "language-"); found {
-					stack[len(stack)-1].entity.Language = lang
-					e = models.MessageEntity{}
-				}
-			}
-			stack = append(stack, open{tag: name, start: u16, entity: e})
-		case '&':
-			if r, n := htmlEntity(src[i:]); n > 0 {
-				out.WriteRune(r)
-				u16 += utf16.RuneLen(r)
-				i += n
-				continue
-			}
-			out.WriteByte('&')
-			u16++
-			i++
-		default:
-			r, size := utf8.DecodeRuneInString(src[i:])
-			out.WriteString(src[i : i+size])
-			u16 += max(1, utf16.RuneLen(r))
-			i += size
 		}
-	}
-	if len(stack) > 0 {
-		return "", nil, fmt.Errorf("can't parse entities: Can't find end tag corresponding to start tag \"%s\"", stack[len(stack)-1].tag)
 	}
 	slices.SortStableFunc(ents, func(a, b models.MessageEntity) int {
 		if a.Offset != b.Offset {
