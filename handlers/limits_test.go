@@ -174,3 +174,45 @@ func waitIdle(t testing.TB, h *handlerstest.Harness) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A card's keyboard reaches Telegram exactly as the outbox stored it, and
+// what is stored has one action per button (no library-made copy_text).
+func TestCardButtonsArriveAsStored(t *testing.T) {
+	h := startLimits(t)
+	h.Send(party, alice, "/event Board games | 2026-12-05 19:00 | Cafe | 12")
+	var stored string
+	if err := h.DB.R.QueryRow(`SELECT params ->> '$.reply_markup' FROM outbox WHERE method = 'sendMessage' AND on_sent LIKE 'card:%' ORDER BY id DESC LIMIT 1`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stored, `"callback_data":"rsvp:`) || strings.Contains(stored, "copy_text") {
+		t.Fatalf("stored markup: %s", stored)
+	}
+	var sent string
+	for _, c := range h.Fake.CallsTo("sendMessage") {
+		if c.ChatID == party.ID && strings.Contains(c.Params["reply_markup"], "rsvp:") {
+			if !c.OK() {
+				t.Fatalf("card refused: %s", c.Description)
+			}
+			sent = c.Params["reply_markup"]
+		}
+	}
+	var a, b any
+	if err := json.Unmarshal([]byte(stored), &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(sent), &b); err != nil {
+		t.Fatal(err)
+	}
+	if ja, jb := mustJSON(t, a), mustJSON(t, b); ja != jb || sent != stored {
+		t.Errorf("the card's keyboard changed on the way:\nstored %s\nsent   %s", stored, sent)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
