@@ -45,54 +45,46 @@ func fitLimits(method string, params json.RawMessage) (lead []json.RawMessage, _
 	case p.Caption != nil:
 		field, limit, text = "caption", tgtext.MaxCaption, *p.Caption
 	}
-	emptyCopy := bytes.Contains(params, []byte(`"copy_text":{"text":""}`))
+	params = dropEmptyCopyText(params)
 	// UTF-16 units never outnumber UTF-8 bytes: short text needs no parsing.
-	long := field != "" && len(text) > limit
-	if !emptyCopy && !long {
+	if field == "" || len(text) <= limit {
 		return nil, params, nil
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(params, &m); err != nil {
 		return nil, nil, fmt.Errorf("%w: %s params: %v", ErrInvalid, method, err)
 	}
-	if emptyCopy {
-		if err := dropEmptyCopyText(m); err != nil {
-			return nil, nil, fmt.Errorf("%w: %s reply_markup: %v", ErrInvalid, method, err)
-		}
-	}
+	// Only HTML is parsed; Markdown is counted as sent, which errs on the
+	// safe side.
+	isHTML := method != "answerCallbackQuery" && strings.EqualFold(p.ParseMode, "HTML")
 	parts := []string{text}
-	if long {
-		// Only HTML is parsed; Markdown is counted as sent, which errs
-		// on the safe side.
-		isHTML := method != "answerCallbackQuery" && strings.EqualFold(p.ParseMode, "HTML")
-		if method == "sendMessage" {
-			parts, err = tgtext.Split(text, isHTML, limit)
-		} else {
-			parts[0], err = tgtext.Cut(text, isHTML, limit)
-		}
-		if err != nil || len(parts) == 0 {
-			parts, err = []string{text}, nil // see above: Telegram will say why
-		}
+	if method == "sendMessage" {
+		parts, err = tgtext.Split(text, isHTML, limit)
+	} else {
+		parts[0], err = tgtext.Cut(text, isHTML, limit)
+	}
+	if err != nil || len(parts) == 0 {
+		return nil, params, nil // see above: Telegram will say why
+	}
+	if len(parts) == 1 && parts[0] == text {
+		return nil, params, nil // fits once parsed
 	}
 	out := make([]json.RawMessage, len(parts))
 	for i, part := range parts {
-		pm := m
-		if long {
-			pm = make(map[string]json.RawMessage, len(m))
-			for k, v := range m {
-				if k == "entities" || k == "caption_entities" {
-					continue // offsets into the uncut text; the rsvpbot never sends these
-				}
-				if i < len(parts)-1 && k == "reply_markup" {
-					continue // the keyboard goes under the last part
-				}
-				if i > 0 && (k == "reply_parameters" || k == "reply_to_message_id") {
-					continue // the first part is the reply
-				}
-				pm[k] = v
+		pm := make(map[string]json.RawMessage, len(m))
+		for k, v := range m {
+			if k == "entities" || k == "caption_entities" {
+				continue // offsets into the uncut text; rsvpbot never sends these
 			}
-			pm[field], _ = json.Marshal(part)
+			if i < len(parts)-1 && k == "reply_markup" {
+				continue // the keyboard goes under the last part
+			}
+			if i > 0 && (k == "reply_parameters" || k == "reply_to_message_id") {
+				continue // the first part is the reply
+			}
+			pm[k] = v
 		}
+		pm[field], _ = json.Marshal(part)
 		if out[i], err = json.Marshal(pm); err != nil {
 			return nil, nil, fmt.Errorf("%w: %s params: %v", ErrInvalid, method, err)
 		}
@@ -100,37 +92,17 @@ func fitLimits(method string, params json.RawMessage) (lead []json.RawMessage, _
 	return out[:len(out)-1], out[len(out)-1], nil
 }
 
-// dropEmptyCopyText removes "copy_text":{"text":""} from the buttons of an
-// inline keyboard in m["reply_markup"].
-func dropEmptyCopyText(m map[string]json.RawMessage) error {
-	raw, ok := m["reply_markup"]
-	if !ok {
-		return nil
-	}
-	var markup map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &markup); err != nil || markup == nil {
-		return err
-	}
-	rows, ok := markup["inline_keyboard"]
-	if !ok {
-		return nil
-	}
-	var kb [][]map[string]json.RawMessage
-	if err := json.Unmarshal(rows, &kb); err != nil || kb == nil {
-		return err
-	}
-	for _, row := range kb {
-		for _, b := range row {
-			var ct struct{ Text *string }
-			if v, has := b["copy_text"]; has && json.Unmarshal(v, &ct) == nil && ct.Text != nil && *ct.Text == "" {
-				delete(b, "copy_text")
-			}
-		}
-	}
-	var err error
-	if markup["inline_keyboard"], err = json.Marshal(kb); err != nil {
-		return err
-	}
-	m["reply_markup"], err = json.Marshal(markup)
-	return err
+// Empty copy texts as go-telegram/bot encodes them. In valid JSON these
+// bytes can only be an object key and its value (a quote inside a string is
+// escaped), and only buttons have copy_text.
+var (
+	emptyCopyAfter  = []byte(`,"copy_text":{"text":""}`)
+	emptyCopyBefore = []byte(`"copy_text":{"text":""},`)
+)
+
+// dropEmptyCopyText removes "copy_text":{"text":""} from every button,
+// leaving the rest of the JSON as it was.
+func dropEmptyCopyText(params json.RawMessage) json.RawMessage {
+	params = bytes.ReplaceAll(params, emptyCopyAfter, nil)
+	return bytes.ReplaceAll(params, emptyCopyBefore, nil)
 }
