@@ -147,6 +147,11 @@ func (c *Client) dispatch(ctx context.Context, method string, raw json.RawMessag
 	if err != nil {
 		return 0, err
 	}
+	// reply_markup goes out as the JSON stored, never through the library's
+	// structs: models.InlineKeyboardButton would add "copy_text":{"text":""}
+	// to every button (a second action and an empty copy text, both against
+	// the spec), and would drop any field it does not know. The library
+	// marshals a json.RawMessage as it is.
 	var markup models.ReplyMarkup
 	if w.markup != nil {
 		markup = w.markup
@@ -216,7 +221,7 @@ func (c *Client) dispatch(ctx context.Context, method string, raw json.RawMessag
 
 type wireParams struct {
 	chatID   int64
-	markup   *models.InlineKeyboardMarkup
+	markup   json.RawMessage // a JSON object, or nil
 	document *WireFile
 	rest     json.RawMessage
 }
@@ -234,8 +239,12 @@ func splitWire(raw json.RawMessage) (wireParams, error) {
 		delete(m, "chat_id")
 	}
 	if v, ok := m["reply_markup"]; ok {
-		if err := json.Unmarshal(v, &w.markup); err != nil {
+		var probe map[string]json.RawMessage
+		if err := json.Unmarshal(v, &probe); err != nil {
 			return w, fmt.Errorf("%w: reply_markup: %v", ErrBadParams, err)
+		}
+		if probe != nil { // null is no markup
+			w.markup = v
 		}
 		delete(m, "reply_markup")
 	}

@@ -236,8 +236,8 @@ func (a *App) reply(ctx context.Context, tx *sql.Tx, u *bot.Update, text string,
 }
 
 // toast answers the callback query of u (the small notice over the chat;
-// an alert is a dialog the user must dismiss). Text is plain, at most 200
-// characters (longer is cut).
+// an alert is a dialog the user must dismiss). Text is plain; over
+// Telegram's 200 characters the outbox cuts it.
 // answerToast answers a button press with only the catalog message id as a
 // toast, committing the update: the answer to a stale or refused press.
 func (a *App) answerToast(ctx context.Context, u *bot.Update, lang, id string, alert bool) error {
@@ -251,7 +251,6 @@ func (a *App) answerText(ctx context.Context, u *bot.Update, lang, id string) er
 }
 
 func (a *App) toast(ctx context.Context, tx *sql.Tx, u *bot.Update, text string, alert bool) error {
-	text = shorten(text, 200) // Telegram's limit for callback answers
 	_, err := outbox.Enqueue(ctx, tx, outbox.Message{ChatID: u.ChatID, Method: "answerCallbackQuery", Lane: outbox.Interactive,
 		Params: &tg.AnswerCallbackQueryParams{CallbackQueryID: u.CallbackQuery.ID, Text: text, ShowAlert: alert}})
 	return err

@@ -40,6 +40,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/rsvpbot/rsvpbot/bot"
+	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/locales"
 	"github.com/rsvpbot/rsvpbot/store"
 )
@@ -504,7 +505,7 @@ func (e *events) currentDraftValue(lang string, c *convo, field string) string {
 			return c.Data["capacity"]
 		}
 	case "description":
-		return shorten(c.Data["description"], 100)
+		return tgtext.Shorten(c.Data["description"], 100)
 	}
 	return ""
 }

@@ -24,6 +24,7 @@ import (
 	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
+	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/locales"
 	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
@@ -77,19 +78,10 @@ func (a *App) loadCard(ctx context.Context, q store.Querier, eventID int64) (car
 // utf16Len measures text the way Telegram's limits do.
 func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
 
-// shorten cuts s to n runes, marking the cut.
-func shorten(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}
-
 // personName is how a person is named in lists: display name, plus their
 // guests, HTML-escaped.
 func personName(u store.User, guests int) string {
-	s := esc(shorten(u.DisplayName(), nameMaxRunes))
+	s := esc(tgtext.Shorten(u.DisplayName(), nameMaxRunes))
 	if guests > 0 {
 		s += " (+" + strconv.Itoa(guests) + ")"
 	}
@@ -196,7 +188,7 @@ func (a *App) cardKeyboard(lang string, ev store.Event) *models.InlineKeyboardMa
 	}
 	last := []models.InlineKeyboardButton{}
 	if link := a.deepLink(eventLink(ev.ID)); link != "" {
-		share := "https://t.me/share/url?url=" + url.QueryEscape(link) + "&text=" + url.QueryEscape(shorten(ev.Title, 100))
+		share := "https://t.me/share/url?url=" + url.QueryEscape(link) + "&text=" + url.QueryEscape(tgtext.Shorten(ev.Title, 100))
 		last = append(last, models.InlineKeyboardButton{Text: a.Catalog.T(lang, "event_btn_share"), URL: share})
 	}
 	last = append(last, cb("event_btn_manage", "evm:"+id))

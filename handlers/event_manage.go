@@ -22,6 +22,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/rsvpbot/rsvpbot/bot"
+	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/locales"
 	"github.com/rsvpbot/rsvpbot/store"
 )
@@ -175,7 +176,7 @@ func (e *events) editQuestion(lang string, ev store.Event, field string) string 
 			cur = strconv.Itoa(ev.Capacity)
 		}
 	case "description":
-		q, cur = e.tr(lang, "event_ask_description", locales.Args{"Skip": skip}), shorten(ev.Description, 100)
+		q, cur = e.tr(lang, "event_ask_description", locales.Args{"Skip": skip}), tgtext.Shorten(ev.Description, 100)
 	case "deadline":
 		q = e.tr(lang, "event_ask_deadline", locales.Args{"Skip": skip, "Example": e.exampleWhen(ev.Zone())})
 		if !ev.RSVPDeadline.IsZero() {

@@ -16,6 +16,7 @@ import (
 	ics "github.com/arran4/golang-ical"
 
 	"github.com/rsvpbot/rsvpbot/bot"
+	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/locales"
 	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
@@ -52,7 +53,7 @@ func (a *App) calendarFile(_ context.Context, ev store.Event) ([]byte, error) {
 
 // sendCalendar sends the file to chatID with a short caption.
 func (a *App) sendCalendar(ctx context.Context, tx *sql.Tx, chatID int64, lang string, ev store.Event, data []byte) error {
-	caption := a.tr(lang, "event_ics_caption", locales.Args{"Title": shorten(ev.Title, 100)})
+	caption := a.tr(lang, "event_ics_caption", locales.Args{"Title": tgtext.Shorten(ev.Title, 100)})
 	// The library's SendDocumentParams cannot carry bytes through JSON;
 	// bot.WireFile is the outbox's form of an upload.
 	p := map[string]any{

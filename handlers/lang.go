@@ -8,6 +8,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/rsvpbot/rsvpbot/bot"
+	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/locales"
 	"github.com/rsvpbot/rsvpbot/store"
 )
@@ -34,7 +35,7 @@ func (a *App) lang(ctx context.Context, u *bot.Update) error {
 	}
 	if !a.Catalog.Supported(arg) {
 		return a.commit(ctx, u, func(tx *sql.Tx) error {
-			return a.reply(ctx, tx, u, a.tr(lang, "lang_unknown", locales.Args{"Lang": arg}), a.langKeyboard())
+			return a.reply(ctx, tx, u, a.tr(lang, "lang_unknown", locales.Args{"Lang": tgtext.Echo(arg)}), a.langKeyboard())
 		})
 	}
 	if group {

@@ -19,6 +19,7 @@ package handlers
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/rsvpbot/rsvpbot/bot"
+	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/locales"
 	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/scheduler"
@@ -272,8 +274,11 @@ func (r *reminders) remind(ctx context.Context, u *bot.Update) error {
 		spec, offsets = "", r.defaults
 	default:
 		offsets, err = scheduler.ParseOffsets(value)
+		if errors.Is(err, scheduler.ErrTooManyOffsets) {
+			return reply(r.tr(lang, "remind_err_too_many", locales.Args{"Max": scheduler.MaxOffsets}))
+		}
 		if err != nil {
-			return reply(r.tr(lang, "remind_err_offsets", locales.Args{"Text": value}))
+			return reply(r.tr(lang, "remind_err_offsets", locales.Args{"Text": tgtext.Echo(value)}))
 		}
 		spec = scheduler.FormatOffsets(offsets)
 	}

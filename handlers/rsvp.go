@@ -25,6 +25,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/rsvpbot/rsvpbot/bot"
+	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/locales"
 	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
@@ -209,7 +210,7 @@ func reachable(u store.User) bool { return u.Started && !u.Blocked }
 
 // mention is an HTML link that notifies the user in a group.
 func mention(u store.User) string {
-	return `<a href="tg://user?id=` + strconv.FormatInt(u.ID, 10) + `">` + esc(shorten(u.DisplayName(), nameMaxRunes)) + `</a>`
+	return `<a href="tg://user?id=` + strconv.FormatInt(u.ID, 10) + `">` + esc(tgtext.Shorten(u.DisplayName(), nameMaxRunes)) + `</a>`
 }
 
 // notifyPromoted tells people moved from the waitlist to going: privately

@@ -33,6 +33,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/rsvpbot/rsvpbot/bot"
+	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/locales"
 	"github.com/rsvpbot/rsvpbot/scheduler"
 	"github.com/rsvpbot/rsvpbot/store"
@@ -74,7 +75,7 @@ func (a *App) scheduleError(lang string, err error, text string, loc *time.Locat
 	case errors.Is(err, scheduler.ErrScheduleCron):
 		return a.tr(lang, "series_err_cron")
 	}
-	return a.tr(lang, "series_err_unknown", locales.Args{"Text": shorten(text, 60)})
+	return a.tr(lang, "series_err_unknown", locales.Args{"Text": tgtext.Echo(text)})
 }
 
 // describeSchedule is a schedule in words: "every Monday at 19:00".
@@ -198,7 +199,7 @@ func (r *reminders) seriesLead(ctx context.Context, u *bot.Update, lang string, 
 	}
 	offs, err := scheduler.ParseOffsets(value)
 	if err != nil || len(offs) > 1 {
-		return reply(r.tr(lang, "series_err_lead", locales.Args{"Text": shorten(value, 30)}))
+		return reply(r.tr(lang, "series_err_lead", locales.Args{"Text": tgtext.Echo(value)}))
 	}
 	var lead time.Duration
 	if len(offs) == 1 {

@@ -9,6 +9,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/rsvpbot/rsvpbot/bot"
+	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/locales"
 	"github.com/rsvpbot/rsvpbot/store"
 )
@@ -41,7 +42,7 @@ func (a *App) timezone(ctx context.Context, u *bot.Update) error {
 	loc, ok := parseZone(arg)
 	if !ok {
 		return a.commit(ctx, u, func(tx *sql.Tx) error {
-			return a.reply(ctx, tx, u, a.tr(lang, "timezone_unknown", locales.Args{"Zone": arg}), nil)
+			return a.reply(ctx, tx, u, a.tr(lang, "timezone_unknown", locales.Args{"Zone": tgtext.Echo(arg)}), nil)
 		})
 	}
 	return a.commit(ctx, u, func(tx *sql.Tx) error {
@@ -55,7 +56,7 @@ func (a *App) timezone(ctx context.Context, u *bot.Update) error {
 func (a *App) timezoneAnswer(ctx context.Context, u *bot.Update, c *convo, text string) (stepResult, error) {
 	loc, ok := parseZone(text)
 	if !ok {
-		return stepResult{Next: "zone", Reply: a.tr(c.lang, "timezone_unknown", locales.Args{"Zone": text})}, nil
+		return stepResult{Next: "zone", Reply: a.tr(c.lang, "timezone_unknown", locales.Args{"Zone": tgtext.Echo(text)})}, nil
 	}
 	return stepResult{
 		Reply:   a.tr(c.lang, "timezone_set", locales.Args{"Zone": loc.String()}),

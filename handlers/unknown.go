@@ -5,6 +5,7 @@ import (
 	"database/sql"
 
 	"github.com/rsvpbot/rsvpbot/bot"
+	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/locales"
 )
 
@@ -22,6 +23,6 @@ func (a *App) unknown(ctx context.Context, u *bot.Update) error {
 		return a.commit(ctx, u, nil)
 	}
 	return a.commit(ctx, u, func(tx *sql.Tx) error {
-		return a.reply(ctx, tx, u, a.tr(lang, "unknown_command", locales.Args{"Command": "/" + u.Command}), nil)
+		return a.reply(ctx, tx, u, a.tr(lang, "unknown_command", locales.Args{"Command": tgtext.Echo("/" + u.Command)}), nil)
 	})
 }

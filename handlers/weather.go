@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rsvpbot/rsvpbot/bot"
+	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/locales"
 	"github.com/rsvpbot/rsvpbot/store"
 	"github.com/rsvpbot/rsvpbot/weather"
@@ -61,7 +62,7 @@ func (a *App) weather(ctx context.Context, u *bot.Update) error {
 	case err == nil:
 		text = a.forecastText(lang, fc, weather.MsgForecast, weather.MsgForecastNoPrecip) + "\n\n<i>" + a.tr(lang, weather.MsgAttribution) + "</i>"
 	case errors.Is(err, weather.ErrPlaceNotFound):
-		text = a.tr(lang, weather.MsgNotFound, locales.Args{"Place": place})
+		text = a.tr(lang, weather.MsgNotFound, locales.Args{"Place": tgtext.Echo(place)})
 	case errors.Is(err, weather.ErrOutOfRange):
 		text = a.tr(lang, weather.MsgOutOfRange)
 	default:

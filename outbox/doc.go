@@ -61,6 +61,18 @@
 // evicted otherwise, so memory follows the chats active in the last few
 // seconds, not all chats ever seen.
 //
+// # Telegram's limits on content
+//
+// Enqueue fits every call to what Telegram accepts before it is stored
+// (limits.go, measuring with bot/tgtext as Telegram does: UTF-16 units
+// after HTML parsing): a sendMessage over 4,096 is split into several
+// rows of one line, at paragraph or line breaks with HTML kept valid (the
+// caller's keys, hook and keyboard go with the last part); an edit, a
+// caption over 1,024 or a callback answer over 200 is cut with "…". The
+// empty copy_text that go-telegram/bot's button struct adds is removed,
+// and bot.Client sends reply_markup exactly as stored. A message is never
+// a dead letter for its length.
+//
 // # 429 scopes
 //
 // A 429 is applied the moment a worker sees it, before it is recorded. On

@@ -95,6 +95,10 @@ func Enqueue(ctx context.Context, tx *sql.Tx, m Message) (id int64, err error) {
 	if err != nil {
 		return 0, err
 	}
+	lead, params, err := fitLimits(m.Method, params) // limits.go
+	if err != nil {
+		return 0, err
+	}
 	if m.DedupKey != "" {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM outbox WHERE dedup_key = ?`, m.DedupKey).Scan(&id)
 		if err == nil {
@@ -135,7 +139,29 @@ RETURNING chat_id, lane`, now, m.CoalesceKey)
 		}
 	}
 
-	// The new row heads its line if nothing else of the line is queued.
+	// A message split for length: the earlier parts go first, in the same
+	// line, carrying only the coalesce key (a newer message replaces all of
+	// them); the last part is the row the caller's keys and hook are about.
+	for _, p := range lead {
+		if _, err := insertRow(ctx, tx, Message{ChatID: m.ChatID, Method: m.Method, Lane: m.Lane, CoalesceKey: m.CoalesceKey}, p, now); err != nil {
+			return 0, err
+		}
+	}
+	if id, err = insertRow(ctx, tx, m, params, now); err != nil {
+		return 0, err
+	}
+	// A replaced head hands its line to the next row (often this one).
+	for _, l := range lines {
+		if err := promote(ctx, tx, l.chat, l.lane); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
+// insertRow adds one row; it heads its line if nothing else of the line
+// is queued.
+func insertRow(ctx context.Context, tx *sql.Tx, m Message, params json.RawMessage, now int64) (id int64, err error) {
 	err = tx.QueryRowContext(ctx, `
 INSERT INTO outbox (chat_id, lane, method, params, dedup_key, coalesce_key, on_sent, next_attempt_at, created_at, head)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8,
@@ -145,12 +171,6 @@ RETURNING id`,
 		m.OnSent, now).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("outbox: enqueue %s to %d: %w", m.Method, m.ChatID, err)
-	}
-	// A replaced head hands its line to the next row (often this one).
-	for _, l := range lines {
-		if err := promote(ctx, tx, l.chat, l.lane); err != nil {
-			return 0, err
-		}
 	}
 	return id, nil
 }

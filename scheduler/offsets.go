@@ -25,9 +25,17 @@ func ParseDuration(s string) (time.Duration, error) {
 	return time.Duration(n * float64(24*time.Hour)), nil
 }
 
+// MaxOffsets is the most reminders one event may have: enough for any
+// real plan, and it keeps a reply that lists them short.
+const MaxOffsets = 10
+
+// ErrTooManyOffsets is ParseOffsets' error for a list of more than
+// MaxOffsets different offsets.
+var ErrTooManyOffsets = fmt.Errorf("more than %d reminders", MaxOffsets)
+
 // ParseOffsets reads a reminder offset list such as "24h,1h", "2d,90m" or
 // "off" (no reminders). Offsets are positive, at most 60 days, de-duplicated
-// and sorted longest first.
+// and sorted longest first; more than MaxOffsets is ErrTooManyOffsets.
 func ParseOffsets(s string) ([]time.Duration, error) {
 	s = strings.TrimSpace(strings.ToLower(s))
 	if s == "off" || s == "none" {
@@ -47,6 +55,9 @@ func ParseOffsets(s string) ([]time.Duration, error) {
 		}
 		if !slices.Contains(out, d) {
 			out = append(out, d)
+		}
+		if len(out) > MaxOffsets {
+			return nil, ErrTooManyOffsets
 		}
 	}
 	slices.SortFunc(out, func(a, b time.Duration) int { return int(b - a) })

@@ -22,6 +22,9 @@ func FuzzParseOffsets(f *testing.F) {
 				t.Fatalf("ParseOffsets(%q) = %v", s, offs)
 			}
 		}
+		if len(offs) > MaxOffsets {
+			t.Fatalf("ParseOffsets(%q) = %d offsets", s, len(offs))
+		}
 		if len(slices.Compact(slices.Clone(offs))) != len(offs) {
 			t.Fatalf("ParseOffsets(%q) repeats: %v", s, offs)
 		}

@@ -143,10 +143,18 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-func inlineKeyboard(data ...string) *models.InlineKeyboardMarkup {
-	row := []models.InlineKeyboardButton{}
-	for _, d := range data {
-		row = append(row, models.InlineKeyboardButton{Text: strings.ToUpper(d), CallbackData: d})
+// inlineKeyboard is a row of callback buttons as raw JSON: the library's
+// InlineKeyboardButton would add "copy_text":{"text":""} to each, which
+// the fake refuses as Telegram's spec does.
+func inlineKeyboard(data ...string) json.RawMessage {
+	type button struct {
+		Text         string `json:"text"`
+		CallbackData string `json:"callback_data"`
 	}
-	return &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{row}}
+	row := []button{}
+	for _, d := range data {
+		row = append(row, button{Text: strings.ToUpper(d), CallbackData: d})
+	}
+	raw, _ := json.Marshal(map[string]any{"inline_keyboard": [][]button{row}})
+	return raw
 }

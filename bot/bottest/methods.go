@@ -13,6 +13,8 @@ import (
 	"unicode/utf16"
 
 	"github.com/go-telegram/bot/models"
+
+	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 )
 
 // method describes one Bot API method the fake implements.
@@ -496,7 +498,7 @@ func (s *Server) getChatAdministrators(c *Call) reply {
 func formatText(text, parseMode, entitiesJSON string) (string, []models.MessageEntity, error) {
 	switch strings.ToLower(parseMode) {
 	case "html":
-		return parseHTML(text)
+		return tgtext.ParseHTML(text)
 	case "markdown", "markdownv2":
 		return text, nil, nil
 	case "":
@@ -529,15 +531,8 @@ func parseMarkup(raw string) (*models.InlineKeyboardMarkup, error) {
 	}
 	for _, row := range probe.InlineKeyboard {
 		for _, b := range row {
-			if _, hasText := b["text"]; !hasText {
-				return nil, errors.New("can't parse inline keyboard button: Text is not specified")
-			}
-			if len(b) < 2 {
-				return nil, errors.New("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
-			}
-			var data string
-			if raw, ok := b["callback_data"]; ok && (json.Unmarshal(raw, &data) != nil || len(data) == 0 || len(data) > 64) {
-				return nil, errors.New("BUTTON_DATA_INVALID")
+			if err := checkButton(b); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -546,6 +541,49 @@ func parseMarkup(raw string) (*models.InlineKeyboardMarkup, error) {
 		return nil, errors.New("can't parse reply keyboard markup JSON object")
 	}
 	return &kb, nil
+}
+
+// buttonActions are InlineKeyboardButton's fields that say what a button
+// does; the Bot API wants exactly one of them ("Exactly one of the fields
+// other than text, icon_custom_emoji_id, and style must be used").
+var buttonActions = []string{"url", "callback_data", "web_app", "login_url", "switch_inline_query",
+	"switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text", "callback_game", "pay"}
+
+// checkButton reads the spec strictly where Telegram is lenient today: a
+// button with two actions is refused (real Telegram lets callback_data win),
+// and so is a copy_text whose text is not 1-256 characters.
+func checkButton(b map[string]json.RawMessage) error {
+	if _, hasText := b["text"]; !hasText {
+		return errors.New("can't parse inline keyboard button: Text is not specified")
+	}
+	var actions []string
+	for _, f := range buttonActions {
+		if _, ok := b[f]; ok {
+			actions = append(actions, f)
+		}
+	}
+	switch {
+	case len(actions) == 0:
+		return errors.New("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+	case len(actions) > 1:
+		return fmt.Errorf("can't parse inline keyboard button: exactly one of the optional fields must be used, found %s", strings.Join(actions, ", "))
+	}
+	var data string
+	if raw, ok := b["callback_data"]; ok && (json.Unmarshal(raw, &data) != nil || len(data) == 0 || len(data) > 64) {
+		return errors.New("BUTTON_DATA_INVALID")
+	}
+	if raw, ok := b["copy_text"]; ok {
+		var ct struct {
+			Text *string `json:"text"`
+		}
+		if json.Unmarshal(raw, &ct) != nil || ct.Text == nil {
+			return errors.New("can't parse inline keyboard button: copy_text must be an object with a text field")
+		}
+		if n := utf16Len(*ct.Text); n < 1 || n > 256 {
+			return errors.New("can't parse inline keyboard button: copy_text text must be 1-256 characters")
+		}
+	}
+	return nil
 }
 
 func sameJSON(a, b any) bool {
