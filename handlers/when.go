@@ -48,6 +48,9 @@ var (
 	errWhenNoTime       = errors.New("date without a time of day")
 	errWhenPast         = errors.New("date in the past")
 	errWhenTooFar       = errors.New("date too far ahead")
+	// errWhenYear: a year was written out but is none anyone plans in
+	// ("0000-01-01"); see minWhenYear.
+	errWhenYear = errors.New("year out of range")
 	// errRecurring means the text is a schedule ("every monday 19:00", a
 	// cron spec), not one date (recurrence.IsSchedule decides). Recurring
 	// series are handled elsewhere: callers check errors.Is(err,
@@ -297,17 +300,42 @@ func daysBetween(a, b time.Time) int {
 	return int(ub.Sub(ua).Hours() / 24)
 }
 
-func applyDate(c *rules.Context, ref time.Time, day int, month time.Month, yearText string) bool {
-	year := 0
-	if yearText != "" {
-		year, _ = strconv.Atoi(yearText)
+// minWhenYear is the first year a written-out year may be: "0000" or
+// "0999" is a slip, not a date anyone plans for (and year 0 must never
+// fall back to "no year").
+const minWhenYear = 1000
+
+// yearOf reads a written year: "" is none (0), two digits are this
+// century's, four digits that year if it is not before minWhenYear.
+func yearOf(text string) (int, error) {
+	if text == "" {
+		return 0, nil
+	}
+	y, err := strconv.Atoi(text)
+	switch {
+	case err != nil:
+		return 0, errWhenUnrecognised
+	case len(text) == 2:
+		return 2000 + y, nil
+	case y < minWhenYear:
+		return 0, errWhenYear
+	}
+	return y, nil
+}
+
+// applyDate moves the context to day.month.year; it refuses impossible
+// dates and fails for a year out of range.
+func applyDate(c *rules.Context, ref time.Time, day int, month time.Month, yearText string) (bool, error) {
+	year, err := yearOf(yearText)
+	if err != nil {
+		return false, err
 	}
 	d, ok := dateFor(ref, day, month, year)
 	if !ok {
-		return false
+		return false, nil
 	}
 	moveDays(c, daysBetween(ref, d))
-	return true
+	return true, nil
 }
 
 // dayMonthRule: "5 December", "5. Dez.", "5 de diciembre de 2026", "5 декабря".
@@ -317,7 +345,7 @@ func dayMonthRule(months map[string]time.Month) rules.Rule {
 			alternation(slices.Collect(maps.Keys(months))) + `)\.?(?:,?\s*(?:de\s+)?(\d{4}))?` + wordEnd),
 		Applier: func(m *rules.Match, c *rules.Context, _ *rules.Options, ref time.Time) (bool, error) {
 			day, _ := strconv.Atoi(m.Captures[0])
-			return applyDate(c, ref, day, months[m.Captures[1]], m.Captures[2]), nil
+			return applyDate(c, ref, day, months[m.Captures[1]], m.Captures[2])
 		},
 	}
 }
@@ -329,7 +357,7 @@ func monthDayRule(months map[string]time.Month) rules.Rule {
 			`(?:,?\s*(\d{4}))?(?:$|[\s,)])`),
 		Applier: func(m *rules.Match, c *rules.Context, _ *rules.Options, ref time.Time) (bool, error) {
 			day, _ := strconv.Atoi(m.Captures[1])
-			return applyDate(c, ref, day, months[m.Captures[0]], m.Captures[2]), nil
+			return applyDate(c, ref, day, months[m.Captures[0]], m.Captures[2])
 		},
 	}
 }
@@ -424,9 +452,9 @@ func (p *whenParser) parse(text string, now time.Time, loc *time.Location, lang 
 	now = now.In(loc)
 	base := time.Date(now.Year(), now.Month(), now.Day(), 12, 0, 0, 0, loc)
 	explicitDate := false
-	if d, rest, ok, matched := p.numericDate(s, base); matched {
-		if !ok {
-			return time.Time{}, errWhenUnrecognised
+	if d, rest, matched, err := p.numericDate(s, base); matched {
+		if err != nil {
+			return time.Time{}, err
 		}
 		base, s, explicitDate = d, rest, true
 		if s == "" {
@@ -443,7 +471,7 @@ func (p *whenParser) parse(text string, now time.Time, loc *time.Location, lang 
 		}
 		t, tr, err := p.parseIn(cl, s, base)
 		if err != nil {
-			if errors.Is(err, errWhenNoTime) {
+			if errors.Is(err, errWhenNoTime) || errors.Is(err, errWhenYear) {
 				lastErr = err
 			}
 			continue
@@ -491,6 +519,9 @@ func (p *whenParser) parseIn(cl *compiledLang, s string, base time.Time) (time.T
 		wp.Add(tracer{tracedRule: r, tr: &tr})
 	}
 	res, err := wp.Parse(s, base)
+	if errors.Is(err, errWhenYear) {
+		return time.Time{}, tr, err
+	}
 	if err != nil || res == nil || tr.refused {
 		return time.Time{}, tr, errWhenUnrecognised
 	}
@@ -516,31 +547,35 @@ func (p *whenParser) parseIn(cl *compiledLang, s string, base time.Time) (time.T
 
 // numericDate reads a leading "2026-12-05" or "5.12.2026" / "5.12." and
 // returns noon of that date and the rest of the text. matched is false if
-// s does not start with a numeric date; ok is false if it does but the
-// date is impossible.
-func (p *whenParser) numericDate(s string, base time.Time) (date time.Time, rest string, ok, matched bool) {
-	var y, mo, d int
+// s does not start with a numeric date; err is errWhenUnrecognised if it
+// does but the date is impossible, errWhenYear if its year is out of
+// range.
+func (p *whenParser) numericDate(s string, base time.Time) (date time.Time, rest string, matched bool, err error) {
+	var yearText string
+	var mo, d int
 	if m := p.iso.FindStringSubmatch(s); m != nil {
-		y, _ = strconv.Atoi(m[1])
+		yearText = m[1]
 		mo, _ = strconv.Atoi(m[2])
 		d, _ = strconv.Atoi(m[3])
 		rest = s[len(m[0]):]
 	} else if m := p.dotted.FindStringSubmatch(s); m != nil {
 		d, _ = strconv.Atoi(m[1])
 		mo, _ = strconv.Atoi(m[2])
-		if m[3] != "" {
-			y, _ = strconv.Atoi(m[3])
-			if y < 100 {
-				y += 2000
-			}
-		}
+		yearText = m[3]
 		rest = s[len(m[0]):]
 	} else {
-		return time.Time{}, "", false, false
+		return time.Time{}, "", false, nil
+	}
+	y, err := yearOf(yearText)
+	if err != nil {
+		return time.Time{}, "", true, err
 	}
 	if mo < 1 || mo > 12 {
-		return time.Time{}, "", false, true
+		return time.Time{}, "", true, errWhenUnrecognised
 	}
-	date, ok = dateFor(base, d, time.Month(mo), y)
-	return date, strings.TrimSpace(rest), ok, true
+	date, ok := dateFor(base, d, time.Month(mo), y)
+	if !ok {
+		return time.Time{}, "", true, errWhenUnrecognised
+	}
+	return date, strings.TrimSpace(rest), true, nil
 }

@@ -152,3 +152,24 @@ func FuzzParseRecurrence(f *testing.F) {
 		}
 	})
 }
+
+// IsSchedule tells a schedule from one date, for the one-line /event:
+// marker words in any language, cron specs with or without a time zone
+// (which ParseRecurrence then refuses with its own answer).
+func TestIsSchedule(t *testing.T) {
+	for in, want := range map[string]bool{
+		"every monday 19:00": true, "Mondays at 7pm": true, "каждую пятницу в 19": true, "jeden Montag 19 Uhr": true,
+		"cada lunes 19:00": true, "todos los sábados 10h": true, "entre semana a las 8:30": true, "monthly 19:00": true,
+		"0 19 * * 1": true, "@weekly": true, "CRON_TZ=Europe/Berlin 0 19 * * 1": true, "TZ=UTC 0 19 * * 1": true,
+		"cron_tz=utc": true, "0 19 ? * mon#2": true,
+		"tomorrow 19:00": false, "monday 19:00": false, "2026-12-05 19:00": false, "5 mar 10:00": false,
+		"el sábado a las 19:00": false, "nächsten Freitag 19 Uhr": false, "": false,
+	} {
+		if got := IsSchedule(in); got != want {
+			t.Errorf("IsSchedule(%q) = %v, want %v", in, got, want)
+		}
+	}
+	if _, err := ParseRecurrence("CRON_TZ=Europe/Berlin 0 19 * * 1"); !errors.Is(err, ErrScheduleTimeZone) {
+		t.Errorf("CRON_TZ: %v", err)
+	}
+}
