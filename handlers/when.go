@@ -12,6 +12,10 @@ package handlers
 // of ours, because the library's have quirks an event bot cannot live with
 // (it reads "fri" on a Friday as next week, knows no German or Spanish, and
 // its Russian date rule uses the wall clock instead of the reference time).
+// The words those rules read (weekdays, months, "tomorrow", "next",
+// filler) are locales/datewords', for its Event use; only the clock rules
+// are here. Whether a text is a schedule rather than a date is
+// recurrence.IsSchedule's call.
 //
 // Rules only move whole days (as multiples of 24 h from a noon reference,
 // which no DST change can push into another day) and set the clock. Each

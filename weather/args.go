@@ -87,10 +87,10 @@ func ParseArgs(args string, now time.Time, loc *time.Location) (place string, da
 // ErrBadDate when it looks like one but is not valid.
 func parseDay(word string, today Date) (d Date, ok bool, err error) {
 	w := strings.ToLower(strings.TrimRight(word, ".,!?;:"))
-	if off, ok := relativeDay(w); ok {
+	if off, ok := relativeDays[w]; ok {
 		return today.AddDays(off), true, nil
 	}
-	if wd, ok := weekday(w); ok {
+	if wd, ok := weekdays[w]; ok {
 		return today.AddDays((int(wd) - int(today.In(time.UTC).Weekday()) + 7) % 7), true, nil
 	}
 	if !looksNumericDate(w) {
@@ -118,29 +118,18 @@ func parseDay(word string, today Date) (d Date, ok bool, err error) {
 	return Date{}, false, ErrBadDate
 }
 
-// dayWords are the words /weather reads as a day: relative days and
-// weekdays from locales/datewords, in every language, as its Weather use
-// has them. Read-only once built.
-var dayWords = func() (w struct {
-	relative map[string]int
-	weekdays map[string]time.Weekday
-}) {
-	w.relative, w.weekdays = map[string]int{}, map[string]time.Weekday{}
+// relativeDays and weekdays are the words /weather reads as a day, in
+// every language: locales/datewords' relative days, and its weekdays as
+// the Weather use has them. Read-only once built.
+var relativeDays, weekdays = dayWords()
+
+func dayWords() (map[string]int, map[string]time.Weekday) {
+	rel, wd := map[string]int{}, map[string]time.Weekday{}
 	for _, l := range datewords.Languages() {
-		maps.Copy(w.relative, l.RelativeDayWords())
-		maps.Copy(w.weekdays, l.WeekdayWords(datewords.Weather))
+		maps.Copy(rel, l.RelativeDayWords())
+		maps.Copy(wd, l.WeekdayWords(datewords.Weather))
 	}
-	return w
-}()
-
-func relativeDay(w string) (int, bool) {
-	d, ok := dayWords.relative[w]
-	return d, ok
-}
-
-func weekday(w string) (time.Weekday, bool) {
-	d, ok := dayWords.weekdays[w]
-	return d, ok
+	return rel, wd
 }
 
 // looksNumericDate: digits and date separators only, with at least one of
