@@ -12,27 +12,42 @@ import (
 	"github.com/rsvpbot/rsvpbot/handlers/handlerstest"
 )
 
-// "0000-01-01 10:00" was read as 1 January of next year; now the year is
-// refused as out of range, in the user's language, and nothing is created.
-func TestEventYearOutOfRange(t *testing.T) {
+// Dates that got the wrong answer, answered in the user's language, with
+// nothing created:
+//   - year: "0000-01-01 10:00" was read as 1 January of next year; a
+//     written-out year before 1000 is refused as out of range.
+//   - cron_tz: a cron spec with a time zone got "couldn't read that date";
+//     it gets its own answer (the chat's zone is used, /timezone changes
+//     it).
+func TestEventDateAnswers(t *testing.T) {
 	h := startEvents(t, handlerstest.Options{})
 	for _, c := range []struct {
-		user       models.User
-		line, want string
+		name  string
+		user  models.User
+		line  string
+		wants []string
 	}{
-		{alice, "/event Games | 0000-01-01 10:00", "year is out of range"},
-		{alice, "/event Games | 1.1.0000 10:00", "year is out of range"},
-		{alice, "/event Games | 5 December 0000 19:00", "year is out of range"},
-		{oleg, "/event Игры | 0000-01-01 10:00", "Год указан неверно"},
-		{jonas, "/event Spiele | 0000-01-01 10:00", "Jahreszahl"},
-		{lucia, "/event Juegos | 0000-01-01 10:00", "fuera de rango"},
+		{"year", alice, "/event Games | 0000-01-01 10:00", []string{"year is out of range", "2026-12-11 19:00"}},
+		{"year", alice, "/event Games | 1.1.0000 10:00", []string{"year is out of range"}},
+		{"year", alice, "/event Games | 5 December 0000 19:00", []string{"year is out of range"}},
+		{"year", oleg, "/event Игры | 0000-01-01 10:00", []string{"Год указан неверно", "2026-12-11 19:00"}},
+		{"year", jonas, "/event Spiele | 0000-01-01 10:00", []string{"Jahreszahl"}},
+		{"year", lucia, "/event Juegos | 0000-01-01 10:00", []string{"fuera de rango"}},
+		{"cron_tz", alice, "/event X | CRON_TZ=Europe/Berlin 0 19 * * 1 | Park",
+			[]string{"leave the time zone out", "/timezone", "Europe/Berlin"}},
+		{"cron_tz", alice, "/event X | TZ=UTC 0 19 * * 1", []string{"leave the time zone out"}},
+		{"cron_tz", oleg, "/event X | CRON_TZ=Europe/Moscow 0 19 * * 1 | Парк", []string{"Часовой пояс указывать не нужно"}},
+		{"cron_tz", jonas, "/event X | CRON_TZ=Europe/Berlin 0 19 * * 1", []string{"Zeitzone weg"}},
+		{"cron_tz", lucia, "/event X | CRON_TZ=Europe/Madrid 0 19 * * 1", []string{"No indiques la zona horaria"}},
 	} {
-		chat := bottest.PrivateChat(c.user)
-		h.Send(chat, c.user, c.line)
-		mustContain(t, c.line, h.LastText(chat.ID), c.want, "2026-12-11 19:00")
+		t.Run(c.name, func(t *testing.T) {
+			chat := bottest.PrivateChat(c.user)
+			h.Send(chat, c.user, c.line)
+			mustContain(t, c.line, h.LastText(chat.ID), c.wants...)
+		})
 	}
-	if h.lastEventID() != 0 {
-		t.Fatal("an out-of-range year created an event")
+	if h.lastEventID() != 0 || h.Count(`SELECT count(*) FROM series`) != 0 {
+		t.Fatal("a refused date created an event or a series")
 	}
 }
 
@@ -56,28 +71,4 @@ func TestEventInvisibleTitle(t *testing.T) {
 	// A title with something to see is kept as typed.
 	h.Send(chat, alice, "/event \u200bGames\u200d | tomorrow 19:00")
 	mustContain(t, "visible title", h.card(chat.ID).Text, "Games")
-}
-
-// A cron spec with a time zone gets its own answer (the chat's zone is
-// used; /timezone changes it) in every language, not "couldn't read that
-// date".
-func TestEventCronTimeZone(t *testing.T) {
-	h := startEvents(t, handlerstest.Options{})
-	for _, c := range []struct {
-		user       models.User
-		line, want string
-	}{
-		{alice, "/event X | CRON_TZ=Europe/Berlin 0 19 * * 1 | Park", "leave the time zone out"},
-		{alice, "/event X | TZ=UTC 0 19 * * 1", "leave the time zone out"},
-		{oleg, "/event X | CRON_TZ=Europe/Moscow 0 19 * * 1 | Парк", "Часовой пояс указывать не нужно"},
-		{jonas, "/event X | CRON_TZ=Europe/Berlin 0 19 * * 1", "Zeitzone weg"},
-		{lucia, "/event X | CRON_TZ=Europe/Madrid 0 19 * * 1", "No indiques la zona horaria"},
-	} {
-		chat := bottest.PrivateChat(c.user)
-		h.Send(chat, c.user, c.line)
-		mustContain(t, c.line, h.LastText(chat.ID), c.want, "/timezone", "Europe/Berlin")
-	}
-	if h.lastEventID() != 0 {
-		t.Fatal("a schedule with a time zone created an event")
-	}
 }

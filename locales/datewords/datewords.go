@@ -144,12 +144,6 @@ type Lang struct {
 	Exclude []Exclusion
 }
 
-// Languages returns every language's words, English first (parsers try
-// the other languages in this order after the user's own).
-func Languages() []Lang {
-	return []Lang{english(), russian(), german(), spanish()}
-}
-
 // Read is how parsers see a written word: lower-cased, without a trailing
 // dot.
 func Read(w string) string { return strings.TrimSuffix(strings.ToLower(w), ".") }

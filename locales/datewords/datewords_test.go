@@ -42,7 +42,7 @@ func TestEveryLanguageHasEveryClass(t *testing.T) {
 				t.Errorf("%s: no %s words", l.Code, class)
 			}
 		}
-		for _, days := range [][]time.Weekday{allDays, workDays, weekend} {
+		for _, days := range [][]time.Weekday{{0, 1, 2, 3, 4, 5, 6}, {1, 2, 3, 4, 5}, {0, 6}} {
 			i := slices.IndexFunc(l.DayGroups, func(g DayGroup) bool { return slices.Equal(g.Days, days) })
 			if i < 0 || len(l.DayGroups[i].Words)+len(l.DayGroups[i].Markers) == 0 {
 				t.Errorf("%s: no words for the days %v", l.Code, days)
