@@ -12,8 +12,9 @@
 // The uses do not all read the same words, on purpose. Where one does not,
 // the language's Exclude says so in data, with the reason: Spanish "mar" is
 // March and Tuesday, so the /event date reads it as March only; "Santo
-// Domingo" and "Springfield, MO" are places, so /weather takes neither
-// "domingo" nor an abbreviated German weekday.
+// Domingo", "Springfield, MO" and "Viña del Mar" are places, so /weather
+// takes neither "domingo" nor an abbreviated German or Spanish weekday.
+// TestEveryLanguageHasEveryClass keeps the four languages complete.
 //
 // Words are written once, in the form people read: the formatter shows
 // Short, Long and Month.Date as they are; parsers read every word lower-cased
