@@ -145,7 +145,7 @@ func parseEventLine(s string) (eventLine, error) {
 func checkTitle(s string) (string, error) {
 	s = oneLine(s)
 	switch {
-	case s == "":
+	case invisible(s):
 		return "", errTitleEmpty
 	case utf8.RuneCountInString(s) > maxTitleLen:
 		return "", errTitleTooLong
@@ -231,6 +231,8 @@ func (a *App) fieldError(lang string, err error, loc *time.Location) string {
 		return a.tr(lang, "event_err_when_past", ex)
 	case errors.Is(err, errWhenTooFar):
 		return a.tr(lang, "event_err_when_far", ex)
+	case errors.Is(err, errWhenYear):
+		return a.tr(lang, "event_err_when_year", ex)
 	}
 	return a.tr(lang, "event_err_when", ex)
 }

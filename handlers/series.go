@@ -35,6 +35,7 @@ import (
 	"github.com/rsvpbot/rsvpbot/bot"
 	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/locales"
+	"github.com/rsvpbot/rsvpbot/recurrence"
 	"github.com/rsvpbot/rsvpbot/scheduler"
 	"github.com/rsvpbot/rsvpbot/store"
 )
@@ -58,28 +59,28 @@ func (a *App) seriesRunner() *scheduler.Series {
 // scheduleError explains a refused schedule.
 func (a *App) scheduleError(lang string, err error, text string, loc *time.Location) string {
 	switch {
-	case errors.Is(err, scheduler.ErrScheduleNoTime):
+	case errors.Is(err, recurrence.ErrScheduleNoTime):
 		return a.tr(lang, "series_err_no_time")
-	case errors.Is(err, scheduler.ErrScheduleNoDays):
+	case errors.Is(err, recurrence.ErrScheduleNoDays):
 		return a.tr(lang, "series_err_no_days")
-	case errors.Is(err, scheduler.ErrScheduleBadTime):
+	case errors.Is(err, recurrence.ErrScheduleBadTime):
 		return a.tr(lang, "series_err_bad_time")
-	case errors.Is(err, scheduler.ErrScheduleTimeZone):
+	case errors.Is(err, recurrence.ErrScheduleTimeZone):
 		return a.tr(lang, "series_err_timezone", locales.Args{"Zone": loc.String()})
-	case errors.Is(err, scheduler.ErrScheduleTooOften):
-		return a.tr(lang, "series_err_too_often", locales.Args{"Hours": int(scheduler.MinSeriesInterval / time.Hour)})
-	case errors.Is(err, scheduler.ErrScheduleNever):
+	case errors.Is(err, recurrence.ErrScheduleTooOften):
+		return a.tr(lang, "series_err_too_often", locales.Args{"Hours": int(recurrence.MinSeriesInterval / time.Hour)})
+	case errors.Is(err, recurrence.ErrScheduleNever):
 		return a.tr(lang, "series_err_never")
-	case errors.Is(err, scheduler.ErrScheduleMonthly):
+	case errors.Is(err, recurrence.ErrScheduleMonthly):
 		return a.tr(lang, "series_err_monthly")
-	case errors.Is(err, scheduler.ErrScheduleCron):
+	case errors.Is(err, recurrence.ErrScheduleCron):
 		return a.tr(lang, "series_err_cron")
 	}
 	return a.tr(lang, "series_err_unknown", locales.Args{"Text": tgtext.Echo(text)})
 }
 
 // describeSchedule is a schedule in words: "every Monday at 19:00".
-func (a *App) describeSchedule(lang string, rec scheduler.Recurrence) string {
+func (a *App) describeSchedule(lang string, rec recurrence.Recurrence) string {
 	clock := fmt.Sprintf("%02d:%02d", rec.Hour, rec.Minute)
 	switch {
 	case rec.Cron:
@@ -103,7 +104,7 @@ func (a *App) describeSchedule(lang string, rec scheduler.Recurrence) string {
 // series and its first occurrence (with its card) and explains what
 // happens next. lang is the user's language, loc the chat's zone.
 func (e *events) createSeries(ctx context.Context, u *bot.Update, line eventLine, lang string, loc *time.Location) error {
-	rec, err := scheduler.ParseRecurrence(line.When)
+	rec, err := recurrence.ParseRecurrence(line.When)
 	if err != nil {
 		msg := e.scheduleError(lang, err, line.When, loc)
 		return e.commit(ctx, u, func(tx *sql.Tx) error { return e.reply(ctx, tx, u, msg, nil) })
@@ -138,7 +139,7 @@ func (e *events) createSeries(ctx context.Context, u *bot.Update, line eventLine
 }
 
 // seriesKeyboard is the Skip / Stop row of a series (nil once stopped).
-func (a *App) seriesKeyboard(ctx context.Context, q store.Querier, lang string, x store.Series, rec scheduler.Recurrence) *models.InlineKeyboardMarkup {
+func (a *App) seriesKeyboard(ctx context.Context, q store.Querier, lang string, x store.Series, rec recurrence.Recurrence) *models.InlineKeyboardMarkup {
 	if !x.Active() {
 		return nil
 	}
@@ -155,7 +156,7 @@ func (a *App) seriesKeyboard(ctx context.Context, q store.Querier, lang string, 
 
 // nextOccurrence is the start of the occurrence "skip" would skip: the
 // posted one if it has not begun, else the next slot of the schedule.
-func (a *App) nextOccurrence(ctx context.Context, q store.Querier, x store.Series, rec scheduler.Recurrence) time.Time {
+func (a *App) nextOccurrence(ctx context.Context, q store.Querier, x store.Series, rec recurrence.Recurrence) time.Time {
 	if cur, ok, err := store.GetEvent(ctx, q, x.CurrentEventID); err == nil && ok && !cur.Cancelled() && a.Now().Before(cur.StartsAt) {
 		return cur.StartsAt
 	}
@@ -265,7 +266,7 @@ func (r *reminders) seriesAction(ctx context.Context, u *bot.Update, lang string
 			return r.reply(ctx, tx, u, r.tr(lang, "series_not_allowed"), nil)
 		})
 	}
-	rec, err := scheduler.ParseStoredRecurrence(x.Schedule)
+	rec, err := recurrence.ParseStoredRecurrence(x.Schedule)
 	if err != nil {
 		return err
 	}
@@ -296,7 +297,7 @@ func (r *reminders) seriesAction(ctx context.Context, u *bot.Update, lang string
 }
 
 // skipNext skips the next occurrence of x inside tx.
-func (r *reminders) skipNext(ctx context.Context, tx *sql.Tx, lang string, x store.Series, rec scheduler.Recurrence, u *bot.Update,
+func (r *reminders) skipNext(ctx context.Context, tx *sql.Tx, lang string, x store.Series, rec recurrence.Recurrence, u *bot.Update,
 	answer func(tx *sql.Tx, text string, markup *models.InlineKeyboardMarkup) error) error {
 	now := r.Now()
 	cur, ok, err := store.GetEvent(ctx, tx, x.CurrentEventID)
@@ -351,7 +352,7 @@ func (r *reminders) seriesList(ctx context.Context, u *bot.Update, lang string) 
 			return err
 		}
 		for _, x := range list {
-			rec, err := scheduler.ParseStoredRecurrence(x.Schedule)
+			rec, err := recurrence.ParseStoredRecurrence(x.Schedule)
 			if err != nil {
 				continue
 			}

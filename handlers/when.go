@@ -12,6 +12,10 @@ package handlers
 // of ours, because the library's have quirks an event bot cannot live with
 // (it reads "fri" on a Friday as next week, knows no German or Spanish, and
 // its Russian date rule uses the wall clock instead of the reference time).
+// The words those rules read (weekdays, months, "tomorrow", "next",
+// filler) are locales/datewords', for its Event use; only the clock rules
+// are here. Whether a text is a schedule rather than a date is
+// recurrence.IsSchedule's call.
 //
 // Rules only move whole days (as multiples of 24 h from a noon reference,
 // which no DST change can push into another day) and set the clock. Each
@@ -35,6 +39,9 @@ import (
 	"github.com/olebedev/when/rules"
 	"github.com/olebedev/when/rules/en"
 	"github.com/olebedev/when/rules/ru"
+
+	"github.com/rsvpbot/rsvpbot/locales/datewords"
+	"github.com/rsvpbot/rsvpbot/recurrence"
 )
 
 // Why a <when> was not accepted. errWhenPast comes with the time it read,
@@ -45,11 +52,13 @@ var (
 	errWhenNoTime       = errors.New("date without a time of day")
 	errWhenPast         = errors.New("date in the past")
 	errWhenTooFar       = errors.New("date too far ahead")
+	// errWhenYear: a year was written out but is none anyone plans in
+	// ("0000-01-01"); see minWhenYear.
+	errWhenYear = errors.New("year out of range")
 	// errRecurring means the text is a schedule ("every monday 19:00", a
-	// cron spec), not one date. Recurring series are handled elsewhere:
-	// callers check errors.Is(err, errRecurring) and hand the text over
-	// (to scheduler.ParseRecurrence, whose marker words the recurring lists
-	// below follow).
+	// cron spec), not one date (recurrence.IsSchedule decides). Recurring
+	// series are handled elsewhere: callers check errors.Is(err,
+	// errRecurring) and hand the text to recurrence.ParseRecurrence.
 	errRecurring = errors.New("recurring schedule")
 )
 
@@ -67,21 +76,18 @@ type whenLang struct {
 	monthFirst          bool                // "December 5" as well as "5 December"
 	clocks              []rules.Rule        // rules that set the time of day
 	filler              []string            // words that may surround a date ("at")
-	recurring           []string            // words that make a schedule ("every")
 	rewrite             func(string) string // normalises before matching (may be nil)
 }
 
 // whenParser parses event times. It is immutable once built (the rules'
 // regular expressions are compiled once) and safe for concurrent use.
 type whenParser struct {
-	langs     map[string]*compiledLang
-	order     []string
-	filler    map[string]bool
-	recurring map[string]bool
-	cron      *regexp.Regexp
-	iso       *regexp.Regexp
-	dotted    *regexp.Regexp
-	options   rules.Options
+	langs   map[string]*compiledLang
+	order   []string
+	filler  map[string]bool
+	iso     *regexp.Regexp
+	dotted  *regexp.Regexp
+	options rules.Options
 }
 
 type compiledLang struct {
@@ -155,13 +161,8 @@ func (t tracer) Find(s string) *rules.Match {
 // newWhenParser builds the parser for every supported language.
 func newWhenParser() *whenParser {
 	p := &whenParser{
-		langs:     map[string]*compiledLang{},
-		order:     []string{"en", "ru", "de", "es"},
-		filler:    map[string]bool{},
-		recurring: map[string]bool{},
-		// Five or six cron fields, at least one of them a wildcard or
-		// step, or a @descriptor.
-		cron:   regexp.MustCompile(`^@(yearly|annually|monthly|weekly|daily|midnight|hourly|every\b.*)$|^(?:[0-9*/,?lw#-]+|[a-z]{3}(?:[,-][a-z]{3})*)(?:\s+(?:[0-9*/,?lw#-]+|[a-z]{3}(?:[,-][a-z]{3})*)){4,5}$`),
+		langs:  map[string]*compiledLang{},
+		filler: map[string]bool{},
 		iso:    regexp.MustCompile(`^(\d{4})-(\d{1,2})-(\d{1,2})(?:t|,?\s+|$)`),
 		dotted: regexp.MustCompile(`^(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})?(?:,?\s+|$)`),
 		// Matches up to 12 bytes apart form one time ("heute Abend um 20
@@ -180,11 +181,9 @@ func newWhenParser() *whenParser {
 			rs = append(rs, tracedRule{rule: c, kind: traceClock})
 		}
 		p.langs[l.name] = &compiledLang{name: l.name, rules: rs, rw: l.rewrite}
+		p.order = append(p.order, l.name)
 		for _, w := range l.filler {
 			p.filler[w] = true
-		}
-		for _, w := range l.recurring {
-			p.recurring[w] = true
 		}
 	}
 	return p
@@ -196,105 +195,42 @@ type namedLang struct {
 	whenLang
 }
 
+// whenLanguages reads each language's date words from locales/datewords
+// and adds its clock rules.
 func whenLanguages() []namedLang {
-	enWeekdays := map[string]time.Weekday{}
-	for k, v := range en.WEEKDAY_OFFSET {
-		enWeekdays[k] = time.Weekday(v)
-	}
-	ruWeekdays := map[string]time.Weekday{}
-	for k, v := range ru.WEEKDAY_OFFSET {
-		ruWeekdays[k] = time.Weekday(v)
-	}
-	enMonths := map[string]time.Month{}
-	for k, v := range en.MONTH_OFFSET {
-		enMonths[strings.TrimSuffix(k, ".")] = time.Month(v)
-	}
 	// Clock rules shared by every language: "19:00", "7:30pm", "7pm".
 	hourMinute, hour := en.HourMinute(rules.Override), en.Hour(rules.Override)
-	return []namedLang{
-		{"en", whenLang{
-			weekdays:      enWeekdays,
-			weekdayPrefix: []string{"on", "this", "coming", "next"},
-			next:          []string{"next"},
-			relDays:       map[string]int{"today": 0, "tonight": 0, "tomorrow": 1, "tmr": 1, "day after tomorrow": 2},
-			months:        enMonths,
-			monthFirst:    true,
-			clocks:        []rules.Rule{hourMinute, hour},
-			filler:        []string{"at", "on", "the", "of"},
-			recurring: []string{"every", "each", "daily", "weekly", "monthly", "weekdays", "weekends", "workdays",
-				"mondays", "tuesdays", "wednesdays", "thursdays", "fridays", "saturdays", "sundays"},
-		}},
-		{"ru", whenLang{
-			weekdays: ruWeekdays,
-			weekdayPrefix: []string{"в", "во", "на", "эту", "этот", "это", "эта", "ближайшую", "ближайший", "ближайшее",
-				"следующую", "следующий", "следующее", "следующая"},
-			next:    []string{"следующую", "следующий", "следующее", "следующая"},
-			relDays: map[string]int{"сегодня": 0, "завтра": 1, "послезавтра": 2},
-			months: map[string]time.Month{
-				"января": 1, "янв": 1, "февраля": 2, "фев": 2, "марта": 3, "мар": 3, "апреля": 4, "апр": 4,
-				"мая": 5, "июня": 6, "июн": 6, "июля": 7, "июл": 7, "августа": 8, "авг": 8,
-				"сентября": 9, "сен": 9, "сент": 9, "октября": 10, "окт": 10, "ноября": 11, "ноя": 11,
-				"декабря": 12, "дек": 12,
-			},
-			clocks: []rules.Rule{hourMinute, hour, ru.Hour(rules.Override), ru.HourMinute(rules.Override),
-				clockRule(`(?:^|\s)(?P<lead>в\s+)(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?(?P<tail>\s*час(?:а|ов)?)?(?:$|[\s,])`)},
-			filler: []string{"в", "во", "на"},
-			recurring: []string{"каждый", "каждую", "каждое", "каждые", "ежедневно", "еженедельно", "ежемесячно",
-				"по", "будни", "будням", "выходным",
-				"понедельникам", "вторникам", "средам", "четвергам", "пятницам", "субботам", "воскресеньям"},
-		}},
-		{"de", whenLang{
-			weekdays: map[string]time.Weekday{
-				"sonntag": 0, "so": 0, "montag": 1, "mo": 1, "dienstag": 2, "di": 2, "mittwoch": 3, "mi": 3,
-				"donnerstag": 4, "do": 4, "freitag": 5, "fr": 5, "samstag": 6, "sonnabend": 6, "sa": 6,
-			},
-			weekdayPrefix: []string{"am", "diesen", "kommenden", "nächsten", "naechsten", "nächster", "naechster"},
-			next:          []string{"nächsten", "naechsten", "nächster", "naechster"},
-			relDays:       map[string]int{"heute": 0, "morgen": 1, "übermorgen": 2, "uebermorgen": 2},
-			months: map[string]time.Month{
-				"januar": 1, "jan": 1, "februar": 2, "feb": 2, "märz": 3, "maerz": 3, "mär": 3, "mrz": 3,
-				"april": 4, "apr": 4, "mai": 5, "juni": 6, "jun": 6, "juli": 7, "jul": 7, "august": 8, "aug": 8,
-				"september": 9, "sep": 9, "sept": 9, "oktober": 10, "okt": 10, "november": 11, "nov": 11,
-				"dezember": 12, "dez": 12,
-			},
-			// "19 Uhr", "19:30 Uhr", "19.30 Uhr", "um 19", "um 19:30"
-			clocks: []rules.Rule{hourMinute, hour,
-				clockRule(`(?:^|\s)(?P<lead>um\s+)?(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?(?P<tail>\s*uhr)(?:$|[\s,.])`),
-				clockRule(`(?:^|\s)(?P<lead>um\s+)(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?(?:$|[\s,])`)},
-			filler: []string{"am", "um", "den", "abend", "abends"},
-			recurring: []string{"jeden", "jede", "jedes", "immer", "täglich", "taeglich", "wöchentlich", "woechentlich",
-				"monatlich", "werktags", "wochentags", "arbeitstags",
-				"montags", "dienstags", "mittwochs", "donnerstags", "freitags", "samstags", "sonntags", "sonnabends"},
-		}},
-		{"es", whenLang{
-			weekdays: map[string]time.Weekday{
-				// "mar" (martes) is left out: it is also marzo.
-				"domingo": 0, "dom": 0, "lunes": 1, "lun": 1, "martes": 2, "miércoles": 3, "miercoles": 3,
-				"mié": 3, "mie": 3, "jueves": 4, "jue": 4, "viernes": 5, "vie": 5, "sábado": 6, "sabado": 6,
-				"sáb": 6, "sab": 6,
-			},
-			weekdayPrefix: []string{"el", "este", "esta", "próximo", "proximo"},
-			next:          []string{"próximo", "proximo"},
-			relDays: map[string]int{"hoy": 0, "esta noche": 0, "mañana": 1, "manana": 1,
-				"pasado mañana": 2, "pasado manana": 2},
-			months: map[string]time.Month{
-				"enero": 1, "ene": 1, "febrero": 2, "feb": 2, "marzo": 3, "mar": 3, "abril": 4, "abr": 4,
-				"mayo": 5, "may": 5, "junio": 6, "jun": 6, "julio": 7, "jul": 7, "agosto": 8, "ago": 8,
-				"septiembre": 9, "setiembre": 9, "sep": 9, "sept": 9, "set": 9, "octubre": 10, "oct": 10,
-				"noviembre": 11, "nov": 11, "diciembre": 12, "dic": 12,
-			},
-			// "a las 19", "a las 7:30 pm", "19h", "19:30 h"
-			clocks: []rules.Rule{hourMinute, hour,
-				clockRule(`(?:^|\s)(?P<lead>a\s+las?\s+)(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?(?:\s*(?P<ampm>am|pm))?(?P<tail>\s*(?:h|hs|horas))?(?:$|[\s,])`),
-				clockRule(`(?:^|\s)(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?(?P<tail>\s*(?:h|hs|horas))(?:$|[\s,.])`)},
-			filler: []string{"el", "la", "a", "las", "de", "en"},
-			recurring: []string{"cada", "todos", "todas", "diariamente", "semanalmente", "mensualmente", "laborables",
-				"entresemana", "domingos", "sábados", "sabados"},
-			// "9 de la mañana" must not read as "tomorrow at 9".
-			rewrite: strings.NewReplacer("de la mañana", "am", "de la manana", "am", "de la tarde", "pm",
-				"de la noche", "pm").Replace,
-		}},
+	clocks := map[string][]rules.Rule{
+		"en": {hourMinute, hour},
+		"ru": {hourMinute, hour, ru.Hour(rules.Override), ru.HourMinute(rules.Override),
+			clockRule(`(?:^|\s)(?P<lead>в\s+)(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?(?P<tail>\s*час(?:а|ов)?)?(?:$|[\s,])`)},
+		// "19 Uhr", "19:30 Uhr", "19.30 Uhr", "um 19", "um 19:30"
+		"de": {hourMinute, hour,
+			clockRule(`(?:^|\s)(?P<lead>um\s+)?(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?(?P<tail>\s*uhr)(?:$|[\s,.])`),
+			clockRule(`(?:^|\s)(?P<lead>um\s+)(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?(?:$|[\s,])`)},
+		// "a las 19", "a las 7:30 pm", "19h", "19:30 h"
+		"es": {hourMinute, hour,
+			clockRule(`(?:^|\s)(?P<lead>a\s+las?\s+)(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?(?:\s*(?P<ampm>am|pm))?(?P<tail>\s*(?:h|hs|horas))?(?:$|[\s,])`),
+			clockRule(`(?:^|\s)(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?(?P<tail>\s*(?:h|hs|horas))(?:$|[\s,.])`)},
 	}
+	var out []namedLang
+	for _, l := range datewords.Languages() {
+		wl := whenLang{
+			weekdays:      l.WeekdayWords(datewords.Event),
+			weekdayPrefix: append(l.ThisWords(), l.NextWords()...),
+			next:          l.NextWords(),
+			relDays:       l.RelativeDayWords(),
+			months:        l.MonthWords(),
+			monthFirst:    l.MonthFirst,
+			clocks:        clocks[l.Code],
+			filler:        l.FillerWords(datewords.Event),
+		}
+		if pairs := l.DayPeriodPairs(); len(pairs) > 0 {
+			wl.rewrite = strings.NewReplacer(pairs...).Replace
+		}
+		out = append(out, namedLang{l.Code, wl})
+	}
+	return out
 }
 
 // alternation is a regexp alternation of words, longest first so that
@@ -368,17 +304,42 @@ func daysBetween(a, b time.Time) int {
 	return int(ub.Sub(ua).Hours() / 24)
 }
 
-func applyDate(c *rules.Context, ref time.Time, day int, month time.Month, yearText string) bool {
-	year := 0
-	if yearText != "" {
-		year, _ = strconv.Atoi(yearText)
+// minWhenYear is the first year a written-out year may be: "0000" or
+// "0999" is a slip, not a date anyone plans for (and year 0 must never
+// fall back to "no year").
+const minWhenYear = 1000
+
+// yearOf reads a written year: "" is none (0), two digits are this
+// century's, four digits that year if it is not before minWhenYear.
+func yearOf(text string) (int, error) {
+	if text == "" {
+		return 0, nil
+	}
+	y, err := strconv.Atoi(text)
+	switch {
+	case err != nil:
+		return 0, errWhenUnrecognised
+	case len(text) == 2:
+		return 2000 + y, nil
+	case y < minWhenYear:
+		return 0, errWhenYear
+	}
+	return y, nil
+}
+
+// applyDate moves the context to day.month.year; it refuses impossible
+// dates and fails for a year out of range.
+func applyDate(c *rules.Context, ref time.Time, day int, month time.Month, yearText string) (bool, error) {
+	year, err := yearOf(yearText)
+	if err != nil {
+		return false, err
 	}
 	d, ok := dateFor(ref, day, month, year)
 	if !ok {
-		return false
+		return false, nil
 	}
 	moveDays(c, daysBetween(ref, d))
-	return true
+	return true, nil
 }
 
 // dayMonthRule: "5 December", "5. Dez.", "5 de diciembre de 2026", "5 декабря".
@@ -388,7 +349,7 @@ func dayMonthRule(months map[string]time.Month) rules.Rule {
 			alternation(slices.Collect(maps.Keys(months))) + `)\.?(?:,?\s*(?:de\s+)?(\d{4}))?` + wordEnd),
 		Applier: func(m *rules.Match, c *rules.Context, _ *rules.Options, ref time.Time) (bool, error) {
 			day, _ := strconv.Atoi(m.Captures[0])
-			return applyDate(c, ref, day, months[m.Captures[1]], m.Captures[2]), nil
+			return applyDate(c, ref, day, months[m.Captures[1]], m.Captures[2])
 		},
 	}
 }
@@ -400,7 +361,7 @@ func monthDayRule(months map[string]time.Month) rules.Rule {
 			`(?:,?\s*(\d{4}))?(?:$|[\s,)])`),
 		Applier: func(m *rules.Match, c *rules.Context, _ *rules.Options, ref time.Time) (bool, error) {
 			day, _ := strconv.Atoi(m.Captures[1])
-			return applyDate(c, ref, day, months[m.Captures[0]], m.Captures[2]), nil
+			return applyDate(c, ref, day, months[m.Captures[0]], m.Captures[2])
 		},
 	}
 }
@@ -489,15 +450,15 @@ func (p *whenParser) parse(text string, now time.Time, loc *time.Location, lang 
 	if len(s) > 120 {
 		return time.Time{}, errWhenUnrecognised
 	}
-	if p.isRecurring(s) {
+	if recurrence.IsSchedule(s) {
 		return time.Time{}, errRecurring
 	}
 	now = now.In(loc)
 	base := time.Date(now.Year(), now.Month(), now.Day(), 12, 0, 0, 0, loc)
 	explicitDate := false
-	if d, rest, ok, matched := p.numericDate(s, base); matched {
-		if !ok {
-			return time.Time{}, errWhenUnrecognised
+	if d, rest, matched, err := p.numericDate(s, base); matched {
+		if err != nil {
+			return time.Time{}, err
 		}
 		base, s, explicitDate = d, rest, true
 		if s == "" {
@@ -514,7 +475,7 @@ func (p *whenParser) parse(text string, now time.Time, loc *time.Location, lang 
 		}
 		t, tr, err := p.parseIn(cl, s, base)
 		if err != nil {
-			if errors.Is(err, errWhenNoTime) {
+			if errors.Is(err, errWhenNoTime) || errors.Is(err, errWhenYear) {
 				lastErr = err
 			}
 			continue
@@ -562,6 +523,9 @@ func (p *whenParser) parseIn(cl *compiledLang, s string, base time.Time) (time.T
 		wp.Add(tracer{tracedRule: r, tr: &tr})
 	}
 	res, err := wp.Parse(s, base)
+	if errors.Is(err, errWhenYear) {
+		return time.Time{}, tr, err
+	}
 	if err != nil || res == nil || tr.refused {
 		return time.Time{}, tr, errWhenUnrecognised
 	}
@@ -587,44 +551,35 @@ func (p *whenParser) parseIn(cl *compiledLang, s string, base time.Time) (time.T
 
 // numericDate reads a leading "2026-12-05" or "5.12.2026" / "5.12." and
 // returns noon of that date and the rest of the text. matched is false if
-// s does not start with a numeric date; ok is false if it does but the
-// date is impossible.
-func (p *whenParser) numericDate(s string, base time.Time) (date time.Time, rest string, ok, matched bool) {
-	var y, mo, d int
+// s does not start with a numeric date; err is errWhenUnrecognised if it
+// does but the date is impossible, errWhenYear if its year is out of
+// range.
+func (p *whenParser) numericDate(s string, base time.Time) (date time.Time, rest string, matched bool, err error) {
+	var yearText string
+	var mo, d int
 	if m := p.iso.FindStringSubmatch(s); m != nil {
-		y, _ = strconv.Atoi(m[1])
+		yearText = m[1]
 		mo, _ = strconv.Atoi(m[2])
 		d, _ = strconv.Atoi(m[3])
 		rest = s[len(m[0]):]
 	} else if m := p.dotted.FindStringSubmatch(s); m != nil {
 		d, _ = strconv.Atoi(m[1])
 		mo, _ = strconv.Atoi(m[2])
-		if m[3] != "" {
-			y, _ = strconv.Atoi(m[3])
-			if y < 100 {
-				y += 2000
-			}
-		}
+		yearText = m[3]
 		rest = s[len(m[0]):]
 	} else {
-		return time.Time{}, "", false, false
+		return time.Time{}, "", false, nil
+	}
+	y, err := yearOf(yearText)
+	if err != nil {
+		return time.Time{}, "", true, err
 	}
 	if mo < 1 || mo > 12 {
-		return time.Time{}, "", false, true
+		return time.Time{}, "", true, errWhenUnrecognised
 	}
-	date, ok = dateFor(base, d, time.Month(mo), y)
-	return date, strings.TrimSpace(rest), ok, true
-}
-
-// isRecurring reports whether s describes a schedule rather than a date.
-func (p *whenParser) isRecurring(s string) bool {
-	if strings.HasPrefix(s, "@") || (p.cron.MatchString(s) && strings.ContainsAny(s, "*/?")) {
-		return true
+	date, ok := dateFor(base, d, time.Month(mo), y)
+	if !ok {
+		return time.Time{}, "", true, errWhenUnrecognised
 	}
-	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) }) {
-		if p.recurring[w] {
-			return true
-		}
-	}
-	return false
+	return date, strings.TrimSpace(rest), true, nil
 }

@@ -145,7 +145,7 @@ func TestParseWhenAcrossDST(t *testing.T) {
 	}
 }
 
-var whenErrors = []error{errWhenEmpty, errWhenUnrecognised, errWhenNoTime, errWhenPast, errWhenTooFar, errRecurring}
+var whenErrors = []error{errWhenEmpty, errWhenUnrecognised, errWhenNoTime, errWhenPast, errWhenTooFar, errRecurring, errWhenYear}
 
 func FuzzParseWhen(f *testing.F) {
 	for _, s := range []string{"2026-12-05 19:00", "tomorrow 7pm", "fri 19:00", "завтра в 19", "morgen 19 Uhr",
@@ -179,4 +179,25 @@ func FuzzParseWhen(f *testing.F) {
 			t.Fatalf("%q: second parse %v %v", in, again, err)
 		}
 	})
+}
+
+// A year written out is that year, never "no year": "0000-01-01" was read
+// as the next 1 January. Years before minWhenYear are refused as out of
+// range, in every date form; real past and far years keep their answers.
+func TestParseWhenYearOutOfRange(t *testing.T) {
+	loc := berlin(t)
+	now := time.Date(2026, 12, 4, 10, 0, 0, 0, loc)
+	p := newWhenParser()
+	for _, in := range []string{"0000-01-01 10:00", "0000-12-05 19:00", "1.1.0000 10:00", "05.12.0999 19:00",
+		"5 december 0000 19:00", "December 5, 0000 19:00", "5 de diciembre de 0000 a las 19"} {
+		if got, err := p.parse(in, now, loc, "en"); !errors.Is(err, errWhenYear) {
+			t.Errorf("%q = %v, %v; want %v", in, got, err, errWhenYear)
+		}
+	}
+	for in, want := range map[string]error{"1999-12-05 19:00": errWhenPast, "2099-12-05 19:00": errWhenTooFar,
+		"5.12.00 19:00": errWhenPast} {
+		if _, err := p.parse(in, now, loc, "en"); !errors.Is(err, want) {
+			t.Errorf("%q: %v, want %v", in, err, want)
+		}
+	}
 }

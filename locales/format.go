@@ -7,11 +7,15 @@ import (
 
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/rsvpbot/rsvpbot/locales/datewords"
 )
 
 // dateLocale is how a language writes dates. It is locale data (from CLDR),
-// not UI text, which is why it is a Go table and not a catalog: translators
-// never need to touch it, and it must exist for every language.
+// not UI text, which is why it is Go tables and not a catalog: translators
+// never need to touch it, and it must exist for every language. The names
+// are locales/datewords' (the parsers read the same words); the layout is
+// here.
 type dateLocale struct {
 	weekdayShort [7]string // indexed by time.Weekday, Sunday first
 	weekdayLong  [7]string
@@ -23,35 +27,29 @@ type dateLocale struct {
 	dateLayout string
 }
 
-// dateLocales is read-only.
-var dateLocales = map[string]dateLocale{
-	"en": {
-		weekdayShort: [7]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"},
-		weekdayLong:  [7]string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"},
-		dateMonths:   [12]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"},
-		dateLayout:   "%[1]s, %[2]d %[3]s %[4]d",
-	},
-	"ru": {
-		weekdayShort: [7]string{"вс", "пн", "вт", "ср", "чт", "пт", "сб"},
-		weekdayLong:  [7]string{"воскресенье", "понедельник", "вторник", "среда", "четверг", "пятница", "суббота"},
-		dateMonths: [12]string{"января", "февраля", "марта", "апреля", "мая", "июня",
-			"июля", "августа", "сентября", "октября", "ноября", "декабря"},
-		dateLayout: "%[1]s, %[2]d %[3]s %[4]d",
-	},
-	"de": {
-		weekdayShort: [7]string{"So.", "Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa."},
-		weekdayLong:  [7]string{"Sonntag", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag"},
-		// CLDR abbreviates only the long names, so "Mai" and "Juni" have no dot.
-		dateMonths: [12]string{"Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sept.", "Okt.", "Nov.", "Dez."},
-		dateLayout: "%[1]s, %[2]d. %[3]s %[4]d",
-	},
-	"es": {
-		weekdayShort: [7]string{"dom", "lun", "mar", "mié", "jue", "vie", "sáb"},
-		weekdayLong:  [7]string{"domingo", "lunes", "martes", "miércoles", "jueves", "viernes", "sábado"},
-		dateMonths:   [12]string{"ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"},
-		dateLayout:   "%[1]s, %[2]d %[3]s %[4]d",
-	},
+// dateLayouts are the fmt layouts of FormatDate by language.
+var dateLayouts = map[string]string{
+	"en": "%[1]s, %[2]d %[3]s %[4]d",
+	"ru": "%[1]s, %[2]d %[3]s %[4]d",
+	"de": "%[1]s, %[2]d. %[3]s %[4]d",
+	"es": "%[1]s, %[2]d %[3]s %[4]d",
 }
+
+// dateLocales is read-only.
+var dateLocales = func() map[string]dateLocale {
+	m := map[string]dateLocale{}
+	for _, l := range datewords.Languages() {
+		d := dateLocale{dateLayout: dateLayouts[l.Code]}
+		for i, w := range l.Days {
+			d.weekdayShort[i], d.weekdayLong[i] = w.Short, w.Long
+		}
+		for i, mo := range l.Months {
+			d.dateMonths[i] = mo.Date
+		}
+		m[l.Code] = d
+	}
+	return m
+}()
 
 func (c *Catalog) dateLocale(lang string) dateLocale {
 	if d, ok := dateLocales[c.Resolve(lang)]; ok {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/rsvpbot/rsvpbot/recurrence"
 )
 
 // Job is periodic work. It returns a short summary of what it did ("purged
@@ -41,7 +43,7 @@ func NewJobs(log *slog.Logger, loc *time.Location) *Jobs {
 // The spec is ours, not a user's, but it is still checked: robfig/cron
 // panics on some malformed specs.
 func (j *Jobs) Add(name, spec string, job Job) error {
-	if _, err := ParseSpec(spec); err != nil {
+	if _, err := recurrence.ParseSpec(spec); err != nil {
 		return fmt.Errorf("job %s: %w", name, err)
 	}
 	_, err := j.cron.AddFunc(spec, func() { j.RunNow(name, job) })
@@ -90,20 +92,4 @@ func (j *Jobs) Run(ctx context.Context) error {
 	<-j.cron.Stop().Done()
 	j.wg.Wait()
 	return nil
-}
-
-// ParseSpec parses a standard 5-field cron spec (or a descriptor such as
-// "@every 1h"), turning robfig/cron's panics on malformed input — it panics
-// on "CRON_TZ=UTC" without fields, for one — into errors.
-func ParseSpec(spec string) (s cron.Schedule, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			s, err = nil, fmt.Errorf("invalid schedule %q", spec)
-		}
-	}()
-	s, err = cron.ParseStandard(spec)
-	if err != nil {
-		return nil, fmt.Errorf("invalid schedule %q: %v", spec, err)
-	}
-	return s, nil
 }

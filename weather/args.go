@@ -2,11 +2,14 @@ package weather
 
 import (
 	"errors"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/rsvpbot/rsvpbot/locales/datewords"
 )
 
 // MaxPlaceLen is the longest place ParseArgs accepts, in characters. No
@@ -28,13 +31,14 @@ var (
 //
 //   - YYYY-MM-DD, DD.MM.YYYY, or DD.MM (its next occurrence, today
 //     included);
-//   - today, tomorrow and their Russian, German and Spanish forms
-//     (сегодня, завтра, heute, morgen, hoy, mañana);
+//   - a relative day of one word in any language (today, tomorrow,
+//     сегодня, завтра, heute, übermorgen, hoy, mañana, …);
 //   - a weekday (mon, monday, пт, пятница, freitag, viernes, …): its next
 //     occurrence, today included.
 //
-// Spanish "domingo" and German two-letter abbreviations are deliberately
-// not weekdays: "Santo Domingo" and "Springfield, MO" are places.
+// The words are locales/datewords', for its Weather use, which states
+// what it deliberately leaves out ("Santo Domingo" and "Springfield, MO"
+// are places, not a Sunday and a Monday).
 //
 // Everything before the date is the place, with whitespace collapsed and
 // surrounding commas dropped; an empty place is allowed (the caller
@@ -83,10 +87,10 @@ func ParseArgs(args string, now time.Time, loc *time.Location) (place string, da
 // ErrBadDate when it looks like one but is not valid.
 func parseDay(word string, today Date) (d Date, ok bool, err error) {
 	w := strings.ToLower(strings.TrimRight(word, ".,!?;:"))
-	if off, ok := relativeDay(w); ok {
+	if off, ok := relativeDays[w]; ok {
 		return today.AddDays(off), true, nil
 	}
-	if wd, ok := weekday(w); ok {
+	if wd, ok := weekdays[w]; ok {
 		return today.AddDays((int(wd) - int(today.In(time.UTC).Weekday()) + 7) % 7), true, nil
 	}
 	if !looksNumericDate(w) {
@@ -114,34 +118,18 @@ func parseDay(word string, today Date) (d Date, ok bool, err error) {
 	return Date{}, false, ErrBadDate
 }
 
-func relativeDay(w string) (int, bool) {
-	switch w {
-	case "today", "сегодня", "heute", "hoy":
-		return 0, true
-	case "tomorrow", "завтра", "morgen", "mañana", "manana":
-		return 1, true
-	}
-	return 0, false
-}
+// relativeDays and weekdays are the words /weather reads as a day, in
+// every language: locales/datewords' relative days, and its weekdays as
+// the Weather use has them. Read-only once built.
+var relativeDays, weekdays = dayWords()
 
-func weekday(w string) (time.Weekday, bool) {
-	switch w {
-	case "mon", "monday", "пн", "понедельник", "montag", "lunes":
-		return time.Monday, true
-	case "tue", "tues", "tuesday", "вт", "вторник", "dienstag", "martes":
-		return time.Tuesday, true
-	case "wed", "weds", "wednesday", "ср", "среда", "среду", "mittwoch", "miércoles", "miercoles":
-		return time.Wednesday, true
-	case "thu", "thur", "thurs", "thursday", "чт", "четверг", "donnerstag", "jueves":
-		return time.Thursday, true
-	case "fri", "friday", "пт", "пятница", "пятницу", "freitag", "viernes":
-		return time.Friday, true
-	case "sat", "saturday", "сб", "суббота", "субботу", "samstag", "sonnabend", "sábado", "sabado":
-		return time.Saturday, true
-	case "sun", "sunday", "вс", "воскресенье", "sonntag":
-		return time.Sunday, true
+func dayWords() (map[string]int, map[string]time.Weekday) {
+	rel, wd := map[string]int{}, map[string]time.Weekday{}
+	for _, l := range datewords.Languages() {
+		maps.Copy(rel, l.RelativeDayWords())
+		maps.Copy(wd, l.WeekdayWords(datewords.Weather))
 	}
-	return 0, false
+	return rel, wd
 }
 
 // looksNumericDate: digits and date separators only, with at least one of
