@@ -56,7 +56,7 @@ func GetEventByShareCode(ctx context.Context, q Querier, code string) (e Event, 
 	if !ValidShareCode(code) {
 		return Event{}, false, nil
 	}
-	e, err = scanEvent(q.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE share_code = ?`, code))
+	e, err = scanEvent(q.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE share_code = ? AND share_code <> ''`, code))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Event{}, false, nil
 	}

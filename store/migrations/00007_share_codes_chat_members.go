@@ -24,7 +24,8 @@ func ShareCodes(newCode func() (string, error)) *goose.Migration {
 		if _, err := tx.ExecContext(ctx, `
 -- The code in links that open an event (t.me/<bot>?start=ev_<code>): 10
 -- base62 characters from crypto/rand, replaced when the organizer asks for
--- a new link. Anyone holding it may see the event and answer.
+-- a new link. Anyone holding it may see the event and answer. '' (a row
+-- written outside the store) is no code: nothing opens it.
 ALTER TABLE events ADD COLUMN share_code TEXT NOT NULL DEFAULT '';
 
 -- People the bot has seen in a group (they wrote there, pressed a button
@@ -65,7 +66,7 @@ CREATE TABLE chat_members (
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, `CREATE UNIQUE INDEX events_share_code ON events(share_code)`)
+		_, err = tx.ExecContext(ctx, `CREATE UNIQUE INDEX events_share_code ON events(share_code) WHERE share_code <> ''`)
 		return err
 	}
 	down := func(ctx context.Context, tx *sql.Tx) error {
