@@ -107,11 +107,28 @@ func (a *App) visibleSeries(ctx context.Context, u *bot.Update, id int64) (store
 // share code opens its event for anyone; an old numbered link only for
 // whoever may see the event anyway. ok is false otherwise.
 func (a *App) linkedEventFor(ctx context.Context, u *bot.Update, payload string) (store.Event, bool, error) {
-	payload = strings.TrimSpace(payload)
-	if id, err := strconv.ParseInt(payload, 10, 64); err == nil && id > 0 && len(payload) < store.ShareCodeLen {
+	id, code := parseLinkPayload(payload)
+	switch {
+	case id > 0:
 		return a.visibleEvent(ctx, u, id)
+	case code != "":
+		return store.GetEventByShareCode(ctx, a.DB.R, code)
 	}
-	return store.GetEventByShareCode(ctx, a.DB.R, payload)
+	return store.Event{}, false, nil
+}
+
+// parseLinkPayload reads what follows "ev_" (or evw_, evi_, evm_) in a
+// deep link: a share code, or the event number of a link made before share
+// codes. At most one of id and code is set; neither for anything else.
+func parseLinkPayload(s string) (id int64, code string) {
+	s = strings.TrimSpace(s)
+	if store.ValidShareCode(s) {
+		return 0, s
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 && len(s) < store.ShareCodeLen {
+		return n, ""
+	}
+	return 0, ""
 }
 
 // cardPress checks that a button press on a card (rsvp:<id>:…, ev:<id>:…,
