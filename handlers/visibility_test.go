@@ -100,27 +100,37 @@ func TestStrangerWithGuessedIDGetsNothing(t *testing.T) {
 	h.press(party, bob, h.card(party.ID), "Going")
 	id := h.lastEventID()
 	before, _, _ := store.GetEvent(context.Background(), h.DB.R, id)
+	h.Send(party, alice, "/event Weekly run | every monday 19:00 | Park")
+	var seriesID int64
+	h.DB.R.QueryRow(`SELECT max(id) FROM series`).Scan(&seriesID)
+	if seriesID == 0 {
+		t.Fatalf("no series: %q", h.LastText(party.ID))
+	}
 
 	priv := bottest.PrivateChat(mallory)
 	// Each probe with the real id, then with an id nobody has: the answers
 	// must be the same (with the number swapped), so ids cannot be probed.
 	probes := []string{"/start ev_%d", "/start evw_%d", "/start evi_%d", "/start evm_%d", "/remind %d", "/remind %d 1m",
-		"/editevent %d title Hacked", "/editevent %d title", "/cancelevent %d"}
+		"/editevent %d title Hacked", "/editevent %d title", "/cancelevent %d", "/series stop %d", "/series skip %d", "/series lead %d 3d"}
 	for _, chat := range []models.Chat{priv, strangers} {
 		for _, p := range probes {
 			if chat.ID != priv.ID && strings.HasPrefix(p, "/start") {
 				continue
 			}
-			h.Send(chat, mallory, fmt.Sprintf(p, id))
+			n := id
+			if strings.HasPrefix(p, "/series") {
+				n = seriesID
+			}
+			h.Send(chat, mallory, fmt.Sprintf(p, n))
 			got := h.LastText(chat.ID)
 			h.Send(chat, mallory, fmt.Sprintf(p, 999))
-			missing := strings.ReplaceAll(h.LastText(chat.ID), "999", fmt.Sprint(id))
+			missing := strings.ReplaceAll(h.LastText(chat.ID), "999", fmt.Sprint(n))
 			if got != missing {
-				t.Errorf("%s in %s: %q, but for a missing event %q", fmt.Sprintf(p, id), chat.Title, got, missing)
+				t.Errorf("%s in %s: %q, but for a missing event %q", fmt.Sprintf(p, n), chat.Title, got, missing)
 			}
 		}
 		said := h.botSaid(chat.ID)
-		for _, leak := range []string{"Secret", "Hidden Garden", "Bob", "Alice", ".ics"} {
+		for _, leak := range []string{"Secret", "Hidden Garden", "Weekly run", "Bob", "Alice", ".ics"} {
 			if strings.Contains(said, leak) {
 				t.Errorf("the bot told a stranger %q:\n%s", leak, said)
 			}
@@ -134,6 +144,10 @@ func TestStrangerWithGuessedIDGetsNothing(t *testing.T) {
 	after, _, _ := store.GetEvent(context.Background(), h.DB.R, id)
 	if after.Title != before.Title || after.Cancelled() || after.ReminderOffsets != before.ReminderOffsets {
 		t.Errorf("a stranger changed the event: %+v", after)
+	}
+	x, _, _ := store.GetSeries(context.Background(), h.DB.R, seriesID)
+	if !x.Active() || x.Lead != 0 || !x.SkipSlot.IsZero() {
+		t.Errorf("a stranger changed the series: %+v", x)
 	}
 	if n := h.Count(`SELECT count(*) FROM conversations WHERE user_id = ?`, mallory.ID); n != 0 {
 		t.Errorf("a stranger started %d conversations about the event", n)
