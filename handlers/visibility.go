@@ -31,7 +31,9 @@ package handlers
 // The message a press comes from must be a recorded copy of that event's
 // card (event_cards); a message not recorded (its on-sent record was lost,
 // or an old private copy was forgotten) counts only if it carries that very
-// button and the presser may see the event (then it is recorded again).
+// button, and either the chat has a copy of the event's card (its message
+// id not recorded yet) or the presser may see the event; it is then
+// recorded.
 //
 // Whoever may not see an event gets the same answer as for an event that
 // does not exist, so ids cannot be probed.
@@ -156,6 +158,13 @@ func (a *App) cardPress(ctx context.Context, u *bot.Update, ev store.Event) (ok,
 	m := cq.Message.Message
 	if m == nil || m.ReplyMarkup == nil || !hasButton(m.ReplyMarkup, cq.Data) {
 		return false, false, nil
+	}
+	// The bot's own card of this event, not recorded: one whose message id
+	// is still on its way (the chat has a copy of the event), or an older
+	// copy, which counts for someone who may see the event.
+	posted, err := store.HasEventCardInChat(ctx, a.DB.R, ev.ID, chatID)
+	if err != nil || posted {
+		return posted, posted, err
 	}
 	see, err := a.maySeeEvent(ctx, a.DB.R, u, ev)
 	return see, see, err

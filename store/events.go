@@ -810,6 +810,14 @@ func EventCards(ctx context.Context, q Querier, eventID int64) ([]EventCard, err
 	return queryCards(ctx, q, `SELECT `+cardColumns+` FROM event_cards WHERE event_id = ? ORDER BY id`, eventID)
 }
 
+// HasEventCardInChat reports whether a copy of the event's card was posted
+// (or is on its way) in the chat.
+func HasEventCardInChat(ctx context.Context, q Querier, eventID, chatID int64) (bool, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT count(*) FROM event_cards WHERE event_id = ? AND chat_id = ?`, eventID, chatID).Scan(&n)
+	return n > 0, err
+}
+
 // PostedCardsInChat lists the posted cards in a chat of events that are
 // active and have not ended: what a group's migration to a supergroup
 // must post again.
