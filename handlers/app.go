@@ -153,6 +153,9 @@ func (a *App) touch(ctx context.Context, tx *sql.Tx, u *bot.Update) error {
 	if err := store.UpsertChat(ctx, tx, store.Chat{ID: c.ID, Type: string(c.Type), Title: c.Title, Username: c.Username}, now); err != nil {
 		return err
 	}
+	if err := a.noteMembers(ctx, tx, u); err != nil {
+		return err
+	}
 	// A user writing to the bot privately (not the bot being blocked, which
 	// arrives as my_chat_member) means the bot may write to them again.
 	if c.Type == models.ChatTypePrivate && u.MyChatMember == nil && from != nil {

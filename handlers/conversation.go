@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/go-telegram/bot/models"
+
 	"github.com/rsvpbot/rsvpbot/bot"
 	"github.com/rsvpbot/rsvpbot/locales"
 	"github.com/rsvpbot/rsvpbot/store"
@@ -16,9 +18,36 @@ import (
 // state (flow, step, collected data) is one row, written in the same
 // transaction as the reply that asks the next question, so a restart
 // resumes exactly where the user was.
+//
+// A conversation answers to the permission of the command that started
+// it: guard, if set, is asked again before every step (a conversation can
+// be started by someone the command would have refused, or outlive their
+// rights), and a refusal ends the conversation. Steps never check rights
+// themselves.
 type flow struct {
 	name  string
 	steps map[string]stepFunc
+	guard guardFunc
+}
+
+// guardFunc re-checks a flow's permission for the user who caused u. It
+// returns the catalog id of the refusal to send, or "" to go on. A failed
+// lookup is an error, never a yes: the step does not run and the
+// conversation stays for the next try.
+type guardFunc func(ctx context.Context, u *bot.Update, c *convo) (refusal string, err error)
+
+// chatAdminsInGroups is the guard of a group's settings (/timezone,
+// /lang): in a group only its Telegram admins and bot admins may; in a
+// private chat the user is its own admin.
+func (a *App) chatAdminsInGroups(ctx context.Context, u *bot.Update, _ *convo) (string, error) {
+	if isPrivate(u) {
+		return "", nil
+	}
+	ok, err := a.canAdministerChat(ctx, u.ChatID, u.UserID)
+	if err != nil || ok {
+		return "", err
+	}
+	return "chat_admins_only", nil
 }
 
 // convo is a conversation in progress as a step sees it.
@@ -44,13 +73,15 @@ type stepFunc func(ctx context.Context, u *bot.Update, c *convo, text string) (s
 
 func (a *App) registerFlow(f *flow) { a.flows[f.name] = f }
 
-// startConversation begins flow f at step with data, sending ask.
-func (a *App) startConversation(ctx context.Context, u *bot.Update, f, step string, data map[string]string, ask string) error {
+// startConversation begins flow f at step with data, sending ask (with
+// markup, if not nil).
+func (a *App) startConversation(ctx context.Context, u *bot.Update, f, step string, data map[string]string, ask string,
+	markup *models.InlineKeyboardMarkup) error {
 	return a.commit(ctx, u, func(tx *sql.Tx) error {
 		if err := a.saveConvo(ctx, tx, u, f, step, data); err != nil {
 			return err
 		}
-		return a.reply(ctx, tx, u, ask, nil)
+		return a.reply(ctx, tx, u, ask, markup)
 	})
 }
 
@@ -113,6 +144,20 @@ func (a *App) continueConversation(ctx context.Context, u *bot.Update) error {
 	cv := &convo{Step: c.Step, Data: map[string]string{}, lang: lang}
 	if err := json.Unmarshal([]byte(c.Data), &cv.Data); err != nil {
 		return fmt.Errorf("conversation %s/%s data: %w", c.Flow, c.Step, err)
+	}
+	if f.guard != nil {
+		refusal, err := f.guard(ctx, u, cv)
+		if err != nil {
+			return fmt.Errorf("conversation %s: checking permission: %w", c.Flow, err)
+		}
+		if refusal != "" {
+			return a.commit(ctx, u, func(tx *sql.Tx) error {
+				if _, err := store.DeleteConversation(ctx, tx, u.ChatID, u.UserID); err != nil {
+					return err
+				}
+				return a.reply(ctx, tx, u, a.tr(lang, refusal), nil)
+			})
+		}
 	}
 	text := m.Text
 	res, err := step(ctx, u, cv, text)

@@ -19,13 +19,15 @@ package handlers
 //	rsvp:<event>:go|maybe|no|plus|minus   answer, bring one guest more or fewer
 //	ev:<event>:ics|who                    calendar file, everyone's answers
 //	evm:<event>[:<action>]                manage menu; title|when|where|capacity|
-//	                                      description|deadline|cancel|cancelyes|keep
+//	                                      description|deadline|newlink|cancel|cancelyes|keep
 //	evc:post|edit|cancel, evc:f:<field>   the presser's own draft in this chat
 //
-// Deep links (t.me/<bot>?start=...): ev_<id> opens the card privately,
-// evw_<id> sends the answers, evi_<id> the calendar file, evm_<id> the
-// manage menu; the last three are where a button sends someone who has not
-// started the bot yet.
+// Deep links (t.me/<bot>?start=...) carry the event's share code, never
+// its id: ev_<code> opens the card privately, evw_<code> sends the
+// answers, evi_<code> the calendar file, evm_<code> the manage menu; the
+// last three are where a button sends someone who has not started the bot
+// yet. Who may see an event, press its buttons or name it by number is
+// decided in visibility.go.
 
 import (
 	"context"
@@ -81,7 +83,7 @@ func (a *App) registerEvents() {
 		"description": e.draftDescription,
 		"confirm":     e.draftConfirm,
 	}})
-	a.registerFlow(&flow{name: "event_edit", steps: map[string]stepFunc{"value": e.editAnswer}})
+	a.registerFlow(&flow{name: "event_edit", steps: map[string]stepFunc{"value": e.editAnswer}, guard: e.mayEditGuard})
 	a.deepLinks["ev"] = e.openLink
 	a.deepLinks["evw"] = e.whoLink
 	a.deepLinks["evi"] = e.calendarLink
@@ -249,7 +251,7 @@ func (e *events) event(ctx context.Context, u *bot.Update) error {
 	loc := e.chatTZ(ctx, e.DB.R, u.ChatID)
 	if strings.TrimSpace(u.Args) == "" {
 		return e.startConversation(ctx, u, "event_create", "title", map[string]string{},
-			e.tr(lang, "event_intro")+"\n\n"+e.tr(lang, "event_ask_title"))
+			e.tr(lang, "event_intro")+"\n\n"+e.tr(lang, "event_ask_title"), nil)
 	}
 	line, err := parseEventLine(u.Args)
 	var start time.Time

@@ -170,7 +170,9 @@ func (a *App) deepLink(payload string) string {
 	return "https://t.me/" + strings.TrimPrefix(a.BotUsername, "@") + "?start=" + payload
 }
 
-func eventLink(id int64) string { return "ev_" + strconv.FormatInt(id, 10) }
+// eventLink is the deep-link payload that opens ev: its share code, never
+// its id (visibility.go).
+func eventLink(ev store.Event) string { return "ev_" + ev.ShareCode }
 
 // cardKeyboard is the card's buttons; a cancelled event has none.
 func (a *App) cardKeyboard(lang string, ev store.Event) *models.InlineKeyboardMarkup {
@@ -187,7 +189,7 @@ func (a *App) cardKeyboard(lang string, ev store.Event) *models.InlineKeyboardMa
 		{cb("event_btn_calendar", "ev:"+id+":ics"), cb("event_btn_who", "ev:"+id+":who")},
 	}
 	last := []models.InlineKeyboardButton{}
-	if link := a.deepLink(eventLink(ev.ID)); link != "" {
+	if link := a.deepLink(eventLink(ev)); link != "" {
 		share := "https://t.me/share/url?url=" + url.QueryEscape(link) + "&text=" + url.QueryEscape(tgtext.Shorten(ev.Title, 100))
 		last = append(last, models.InlineKeyboardButton{Text: a.Catalog.T(lang, "event_btn_share"), URL: share})
 	}

@@ -5,7 +5,11 @@ package handlers
 // deadline; cancel), and the same is possible with commands:
 //
 //	/editevent <number> <field> <new value>
+//	/editevent <number> title|when        asks for the new value
 //	/cancelevent <number>
+//
+// "🔗 New link" in the menu gives the event a new share code: links with
+// the old one stop opening it (see visibility.go).
 //
 // Only the organizer, the Telegram admins of the event's chat and bot
 // admins may; anyone else gets a polite "no" and nothing changes. People
@@ -60,7 +64,19 @@ func (e *events) manageButton(ctx context.Context, u *bot.Update) error {
 	if !ok {
 		return toast("button_stale")
 	}
-	ev, found, err := store.GetEvent(ctx, e.DB.R, id)
+	// "evm:<id>" is the card's button: it must sit on that event's card.
+	// The others sit on the menu or a confirmation, sent only to people
+	// who may manage the event: they must at least see it.
+	var found bool
+	var ev store.Event
+	var err error
+	if action == "" {
+		if ev, found, err = store.GetEvent(ctx, e.DB.R, id); err == nil && found {
+			found, _, err = e.cardPress(ctx, u, ev)
+		}
+	} else {
+		ev, found, err = e.visibleEvent(ctx, u, id)
+	}
 	if err != nil {
 		return err
 	}
@@ -92,7 +108,7 @@ func (e *events) manageButton(ctx context.Context, u *bot.Update) error {
 				}
 				return e.send(ctx, tx, u.UserID, menu, kb)
 			case e.deepLink("") != "":
-				return e.answerWithURL(ctx, tx, u, e.deepLink("evm_"+strconv.FormatInt(id, 10)))
+				return e.answerWithURL(ctx, tx, u, e.deepLink("evm_"+ev.ShareCode))
 			}
 			return e.toast(ctx, tx, u, e.Catalog.T(lang, "event_start_me_first"), true)
 		})
@@ -123,6 +139,25 @@ func (e *events) manageButton(ctx context.Context, u *bot.Update) error {
 		})
 	case "keep":
 		return toast("manage_kept")
+	case "newlink":
+		return e.commit(ctx, u, func(tx *sql.Tx) error {
+			code, ok, err := store.RotateEventShareCode(ctx, tx, ev.ID, e.Now())
+			if err != nil || !ok {
+				return err
+			}
+			// Every copy of the card carries the link in its Share button.
+			if err := e.RefreshEventCards(ctx, tx, ev.ID); err != nil {
+				return err
+			}
+			if err := e.toast(ctx, tx, u, "", false); err != nil {
+				return err
+			}
+			text := e.tr(lang, "manage_newlink_done", locales.Args{"Title": ev.Title})
+			if link := e.deepLink("ev_" + code); link != "" {
+				text += "\n" + esc(link)
+			}
+			return e.reply(ctx, tx, u, text, nil)
+		})
 	}
 	field, ok := editFieldOf(action)
 	if !ok || field != action {
@@ -150,7 +185,7 @@ func (e *events) manageMenu(lang string, ev store.Event) (string, *models.Inline
 	kb := &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{
 		{b("manage_btn_title", "title"), b("manage_btn_when", "when"), b("manage_btn_where", "where")},
 		{b("manage_btn_capacity", "capacity"), b("manage_btn_description", "description"), b("manage_btn_deadline", "deadline")},
-		{b("manage_btn_cancel", "cancel")},
+		{b("manage_btn_newlink", "newlink"), b("manage_btn_cancel", "cancel")},
 	}}
 	text := "<b>" + e.tr(lang, "manage_header", locales.Args{"Title": ev.Title, "ID": ev.ID}) + "</b>\n" +
 		esc(e.formatWhen(lang, ev)) + "\n\n" + e.tr(lang, "manage_choose") + "\n\n" +
@@ -353,7 +388,24 @@ func (e *events) cancelEvent(ctx context.Context, tx *sql.Tx, id, actor int64) (
 	})
 }
 
+// mayEditGuard is the "event_edit" conversation's permission, re-checked
+// before its step: the event is one the user may see, and manage.
+func (e *events) mayEditGuard(ctx context.Context, u *bot.Update, c *convo) (string, error) {
+	id, _ := strconv.ParseInt(c.Data["id"], 10, 64)
+	ev, ok, err := e.visibleEvent(ctx, u, id)
+	switch {
+	case err != nil:
+		return "", err
+	case !ok:
+		return "event_link_gone", nil
+	case !e.canManage(ctx, ev, u.UserID):
+		return "manage_not_allowed", nil
+	}
+	return "", nil
+}
+
 // editAnswer is the "event_edit" conversation's one step: the new value.
+// Its guard (mayEditGuard) has checked the rights.
 func (e *events) editAnswer(ctx context.Context, u *bot.Update, c *convo, text string) (stepResult, error) {
 	id, _ := strconv.ParseInt(c.Data["id"], 10, 64)
 	ev, ok, err := store.GetEvent(ctx, e.DB.R, id)
@@ -362,9 +414,6 @@ func (e *events) editAnswer(ctx context.Context, u *bot.Update, c *convo, text s
 	}
 	if !ok || ev.Cancelled() {
 		return stepResult{Reply: e.tr(c.lang, "event_link_gone")}, nil
-	}
-	if !e.canManage(ctx, ev, u.UserID) {
-		return stepResult{Reply: e.tr(c.lang, "manage_not_allowed")}, nil
 	}
 	ed, msg := e.parseEdit(c.lang, ev, c.Data["field"], text)
 	if msg != "" {
@@ -403,7 +452,7 @@ func (e *events) editCommand(ctx context.Context, u *bot.Update) error {
 	if len(parts) == 3 {
 		value = parts[2]
 	}
-	ev, ok, err := store.GetEvent(ctx, e.DB.R, id)
+	ev, ok, err := e.visibleEvent(ctx, u, id)
 	if err != nil {
 		return err
 	}
@@ -414,8 +463,10 @@ func (e *events) editCommand(ctx context.Context, u *bot.Update) error {
 		return replyText(e.tr(lang, "manage_not_allowed"))
 	case ev.Cancelled():
 		return replyText(e.tr(lang, "event_cancelled_toast"))
-	case strings.TrimSpace(value) == "" && field != "where" && field != "description" && field != "capacity" && field != "deadline":
-		return replyText(usage)
+	case strings.TrimSpace(value) == "" && (field == "title" || field == "when"):
+		// "/editevent 5 title": ask for the new value, step by step.
+		data := map[string]string{"id": strconv.FormatInt(id, 10), "field": field}
+		return e.startConversation(ctx, u, "event_edit", "value", data, e.editQuestion(lang, ev, field), nil)
 	}
 	if strings.TrimSpace(value) == "" {
 		value = "-" // clearing an optional field
@@ -446,7 +497,7 @@ func (e *events) cancelCommand(ctx context.Context, u *bot.Update) error {
 	if err != nil {
 		return replyText(e.tr(lang, "cancelevent_usage", locales.Args{"Desc": e.Catalog.T(lang, "cmd_cancelevent_desc")}))
 	}
-	ev, ok, err := store.GetEvent(ctx, e.DB.R, id)
+	ev, ok, err := e.visibleEvent(ctx, u, id)
 	if err != nil {
 		return err
 	}
@@ -468,7 +519,7 @@ func (e *events) cancelCommand(ctx context.Context, u *bot.Update) error {
 	})
 }
 
-// manageLink is "evm_<id>": the menu, in the private chat the link opened.
+// manageLink is "evm_<code>": the menu, in the private chat the link opened.
 func (e *events) manageLink(ctx context.Context, u *bot.Update, payload string) error {
 	ev, ok, err := e.linkedEvent(ctx, u, payload)
 	if err != nil || !ok {

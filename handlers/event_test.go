@@ -339,7 +339,7 @@ func TestWaitlistUnderConcurrentClicks(t *testing.T) {
 	}
 	private := map[int64]models.Message{}
 	for _, u := range users[30:] {
-		h.Send(bottest.PrivateChat(u), u, "/start ev_"+strconv.FormatInt(id, 10))
+		h.Send(bottest.PrivateChat(u), u, "/start ev_"+h.shareCode(id))
 		private[u.ID] = h.card(u.ID)
 	}
 	for i, u := range users {
@@ -411,8 +411,8 @@ func TestDeepLinkCopiesStayInSync(t *testing.T) {
 	h := startEvents(t, handlerstest.Options{})
 	h.Send(party, alice, "/event Hike | sat 09:00 | Station")
 	group := h.card(party.ID)
-	id := strconv.FormatInt(h.lastEventID(), 10)
-	// The Share button points at the deep link.
+	code := h.shareCode(h.lastEventID())
+	// The Share button points at the deep link, which carries the share code.
 	shareURL := ""
 	for _, row := range group.ReplyMarkup.InlineKeyboard {
 		for _, b := range row {
@@ -421,10 +421,10 @@ func TestDeepLinkCopiesStayInSync(t *testing.T) {
 			}
 		}
 	}
-	mustContain(t, "share", shareURL, "t.me/share/url", "start%3Dev_"+id)
+	mustContain(t, "share", shareURL, "t.me/share/url", "start%3Dev_"+code)
 
 	bobChat := bottest.PrivateChat(bob)
-	h.Send(bobChat, bob, "/start ev_"+id)
+	h.Send(bobChat, bob, "/start ev_"+code)
 	priv := h.card(bob.ID)
 	mustContain(t, "private copy", priv.Text, "Hike", "Going 0")
 	h.press(bobChat, bob, priv, "Going")
@@ -434,7 +434,7 @@ func TestDeepLinkCopiesStayInSync(t *testing.T) {
 	mustContain(t, "private after group click", h.cardText(bob.ID, priv.ID), "Going 2", "Bob, Carol")
 
 	// Opening the link again replaces the private copy instead of adding one.
-	h.Send(bobChat, bob, "/start ev_"+id)
+	h.Send(bobChat, bob, "/start ev_"+code)
 	if _, still := h.Fake.Message(bob.ID, priv.ID); still {
 		t.Error("old private copy not deleted")
 	}
@@ -671,15 +671,15 @@ func TestAddToCalendar(t *testing.T) {
 	if got := prop(ics.ComponentPropertyDescription); got != "Bring snacks, please\nand a friend" {
 		t.Errorf("description %q", got)
 	}
-	if got := prop(ics.ComponentPropertyUrl); got != fmt.Sprintf("https://t.me/%s?start=ev_%d", h.Fake.Bot().Username, id) {
+	if got := prop(ics.ComponentPropertyUrl); got != fmt.Sprintf("https://t.me/%s?start=ev_%s", h.Fake.Bot().Username, h.shareCode(id)) {
 		t.Errorf("url %q", got)
 	}
 
 	// Someone who never started the bot is sent to it through a deep link.
 	h.press(party, dave, card, "Add to calendar")
 	calls := h.Fake.CallsTo("answerCallbackQuery")
-	mustContain(t, "url answer", calls[len(calls)-1].Params["url"], fmt.Sprintf("start=evi_%d", id))
-	h.Send(bottest.PrivateChat(dave), dave, fmt.Sprintf("/start evi_%d", id))
+	mustContain(t, "url answer", calls[len(calls)-1].Params["url"], "start=evi_"+h.shareCode(id))
+	h.Send(bottest.PrivateChat(dave), dave, "/start evi_"+h.shareCode(id))
 	if m := h.Last(dave.ID); m.Document == nil {
 		t.Fatalf("deep link sent no file: %q", m.Text)
 	}
@@ -719,12 +719,13 @@ func TestEventsAndMyEvents(t *testing.T) {
 		t.Fatalf("%d deep links in %+v", links, list.Entities)
 	}
 
-	h.Click(party, bob, 0, "rsvp:1:go")
-	h.Click(party, bob, 0, "rsvp:1:plus")
-	h.Click(party, bob, 0, "rsvp:2:maybe")
+	later, sooner := h.cardOf(party.ID, 1).ID, h.cardOf(party.ID, 2).ID
+	h.Click(party, bob, later, "rsvp:1:go")
+	h.Click(party, bob, later, "rsvp:1:plus")
+	h.Click(party, bob, sooner, "rsvp:2:maybe")
 	for i := range 5 {
 		u := handlerstest.User(int64(7000+i), "P"+strconv.Itoa(i), "en")
-		h.Click(party, u, 0, "rsvp:2:go")
+		h.Click(party, u, sooner, "rsvp:2:go")
 	}
 	h.Send(party, bob, "/myevents")
 	mustContain(t, "group", h.LastText(party.ID), "private chat")

@@ -42,7 +42,7 @@ func (a *App) calendarFile(_ context.Context, ev store.Event) ([]byte, error) {
 	if ev.Description != "" {
 		ve.SetDescription(ev.Description)
 	}
-	if link := a.deepLink(eventLink(ev.ID)); link != "" {
+	if link := a.deepLink(eventLink(ev)); link != "" {
 		ve.SetURL(link)
 	}
 	if ev.Cancelled() {

@@ -3,6 +3,8 @@ package handlers
 import (
 	"strings"
 	"testing"
+
+	"github.com/rsvpbot/rsvpbot/store"
 )
 
 // Callback data comes from Telegram but is whatever a client chooses to
@@ -47,6 +49,20 @@ func FuzzParseNumbers(f *testing.F) {
 		}
 		if id, err := parseEventID(s); err == nil && id <= 0 {
 			t.Fatalf("parseEventID(%q) = %d", s, id)
+		}
+	})
+}
+
+// Deep-link payloads (t.me/<bot>?start=ev_<payload>) are whatever a link
+// says: a share code or an old event number, never both, never a bad id.
+func FuzzParseLinkPayload(f *testing.F) {
+	for _, s := range []string{"1", "42", "0", "-1", "aB3dE6gH9k", "1234567890", "aB3dE6gH9", "aB3dE6gH9kk", "", " 7 ", "#3", "ev_1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, code := parseLinkPayload(s)
+		if id < 0 || (id > 0 && code != "") || (code != "" && !store.ValidShareCode(code)) {
+			t.Fatalf("parseLinkPayload(%q) = %d, %q", s, id, code)
 		}
 	})
 }

@@ -16,11 +16,15 @@ import (
 func (a *App) registerLang() {
 	a.router.Command("lang", a.lang)
 	a.router.Callback("lang", a.langButton)
+	a.registerFlow(&flow{name: "lang", steps: map[string]stepFunc{"code": a.langAnswer}, guard: a.chatAdminsInGroups})
 }
 
 // lang shows or sets a language. In a private chat it is the user's; in a
 // group it is the language of the chat's shared messages (event cards,
-// group reminders), which only the chat's admins may change.
+// group reminders), which only the chat's admins may change. Without an
+// argument it offers the languages as buttons and, like /timezone, takes a
+// typed answer too (the "lang" conversation, whose guard re-checks the
+// admin rule).
 func (a *App) lang(ctx context.Context, u *bot.Update) error {
 	lang := a.userLang(ctx, u)
 	arg := strings.ToLower(strings.TrimSpace(u.Args))
@@ -31,7 +35,7 @@ func (a *App) lang(ctx context.Context, u *bot.Update) error {
 			cur = a.chatLang(ctx, u)
 		}
 		text := a.tr(lang, "lang_current", locales.Args{"Lang": a.Catalog.LanguageName(cur)}) + "\n" + a.tr(lang, "lang_choose")
-		return a.commit(ctx, u, func(tx *sql.Tx) error { return a.reply(ctx, tx, u, text, a.langKeyboard()) })
+		return a.startConversation(ctx, u, "lang", "code", nil, text, a.langKeyboard())
 	}
 	if !a.Catalog.Supported(arg) {
 		return a.commit(ctx, u, func(tx *sql.Tx) error {
@@ -91,9 +95,28 @@ func (a *App) langButton(ctx context.Context, u *bot.Update) error {
 		}
 	}
 	return a.commit(ctx, u, func(tx *sql.Tx) error {
+		// A press answers /lang: its conversation, if any, is over.
+		if c, ok, err := store.GetConversation(ctx, tx, u.ChatID, u.UserID); err != nil {
+			return err
+		} else if ok && c.Flow == "lang" {
+			if _, err := store.DeleteConversation(ctx, tx, u.ChatID, u.UserID); err != nil {
+				return err
+			}
+		}
 		if err := a.toast(ctx, tx, u, a.Catalog.LanguageName(l), false); err != nil {
 			return err
 		}
 		return a.setLang(ctx, tx, u, group, l)
 	})
+}
+
+// langAnswer is the typed answer to /lang: a language code or name.
+func (a *App) langAnswer(ctx context.Context, u *bot.Update, c *convo, text string) (stepResult, error) {
+	text = strings.TrimSpace(text)
+	for _, l := range a.Catalog.Languages() {
+		if strings.EqualFold(text, l) || strings.EqualFold(text, a.Catalog.LanguageName(l)) {
+			return stepResult{Effects: func(tx *sql.Tx) error { return a.setLang(ctx, tx, u, !isPrivate(u), l) }}, nil
+		}
+	}
+	return stepResult{Next: "code", Reply: a.tr(c.lang, "lang_unknown", locales.Args{"Lang": tgtext.Echo(text)})}, nil
 }

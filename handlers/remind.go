@@ -156,7 +156,7 @@ func (a *App) RenderReminder(ctx context.Context, q store.Querier, n scheduler.N
 		b.WriteString("\n\n" + a.tr(lang, "reminder_group_hint"))
 	}
 	row := []models.InlineKeyboardButton{mute}
-	if link := a.deepLink(eventLink(ev.ID)); link != "" {
+	if link := a.deepLink(eventLink(ev)); link != "" {
 		row = append(row, models.InlineKeyboardButton{Text: a.Catalog.T(lang, "reminder_btn_private"), URL: link})
 	}
 	return b.String(), &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{row}}, nil
@@ -165,7 +165,7 @@ func (a *App) RenderReminder(ctx context.Context, q store.Querier, n scheduler.N
 // muteButton handles "rem:<event>:mute" and "rem:<event>:unmute".
 func (r *reminders) muteButton(ctx context.Context, u *bot.Update) error {
 	lang := r.userLang(ctx, u)
-	ev, action, ok, err := r.buttonEvent(ctx, u, lang, "reminder_gone", "mute", "unmute")
+	ev, action, ok, err := r.buttonEvent(ctx, u, lang, "reminder_gone", false, "mute", "unmute")
 	if err != nil || !ok {
 		return err
 	}
@@ -247,11 +247,11 @@ func (r *reminders) remind(ctx context.Context, u *bot.Update) error {
 	if err != nil {
 		return reply(r.remindUsage(lang, 42))
 	}
-	ev, ok, err := store.GetEvent(ctx, r.DB.R, id)
+	ev, ok, err := r.visibleEvent(ctx, u, id)
 	switch {
 	case err != nil:
 		return err
-	case !ok:
+	case !ok: // none, or not one this user may see: the same answer
 		return reply(r.tr(lang, "remind_no_event", locales.Args{"ID": id}))
 	case ev.Cancelled():
 		return reply(r.tr(lang, "remind_event_cancelled"))

@@ -6,8 +6,9 @@ package handlers
 // id and the action ("rsvp:42:go"); the person is always whoever pressed.
 //
 // Also here: "Who's going" and opening an event from its deep link
-// (t.me/<bot>?start=ev_42), which posts a private copy of the card whose
-// buttons act on the same RSVPs.
+// (t.me/<bot>?start=ev_<share code>), which posts a private copy of the
+// card whose buttons act on the same RSVPs. Who may press what and open
+// which link is visibility.go's decision.
 
 import (
 	"context"
@@ -49,14 +50,24 @@ func rsvpAction(s string) (store.RSVPAction, bool) {
 }
 
 // buttonEvent reads a "<prefix>:<event id>:<action>" press whose action is
-// one of actions, and its event. A stale or forged press, or an event that
-// is gone, is answered with a toast (gone: its catalog id) and ok is false.
-func (a *App) buttonEvent(ctx context.Context, u *bot.Update, lang, gone string, actions ...string) (ev store.Event, action string, ok bool, err error) {
+// one of actions, and its event. onCard says the button sits on the
+// event's card: the press must come from a copy of that event's card;
+// else the presser must be someone who may see the event (visibility.go).
+// A stale or forged press, or an event that is gone or not theirs to see,
+// is answered with a toast (gone: its catalog id) and ok is false.
+func (a *App) buttonEvent(ctx context.Context, u *bot.Update, lang, gone string, onCard bool, actions ...string) (ev store.Event, action string, ok bool, err error) {
 	id, action, parsed := parseButton(u.CallbackQuery.Data)
 	if !parsed || !slices.Contains(actions, action) {
 		return ev, "", false, a.answerToast(ctx, u, lang, "button_stale", false)
 	}
-	ev, found, err := store.GetEvent(ctx, a.DB.R, id)
+	var found bool
+	if onCard {
+		if ev, found, err = store.GetEvent(ctx, a.DB.R, id); err == nil && found {
+			found, _, err = a.cardPress(ctx, u, ev)
+		}
+	} else {
+		ev, found, err = a.visibleEvent(ctx, u, id)
+	}
 	if err != nil {
 		return ev, "", false, err
 	}
@@ -82,14 +93,15 @@ func parseButton(data string) (id int64, action string, ok bool) {
 	return id, action, true
 }
 
-// rsvpButton applies an RSVP click.
+// rsvpButton applies an RSVP click, made on a copy of the event's card.
 func (e *events) rsvpButton(ctx context.Context, u *bot.Update) error {
 	lang := e.userLang(ctx, u)
-	id, action, ok := parseButton(u.CallbackQuery.Data)
-	act, known := rsvpAction(action)
-	if !ok || !known {
-		return e.answerToast(ctx, u, lang, "button_stale", false)
+	ev, action, ok, err := e.buttonEvent(ctx, u, lang, "event_gone", true, "go", "maybe", "no", "plus", "minus")
+	if err != nil || !ok {
+		return err
 	}
+	id := ev.ID
+	act, _ := rsvpAction(action)
 	now := e.Now()
 	return e.commit(ctx, u, func(tx *sql.Tx) error {
 		ch, err := store.ApplyRSVP(ctx, tx, id, u.UserID, act, now)
@@ -306,11 +318,10 @@ func (a *App) answerWithURL(ctx context.Context, tx *sql.Tx, u *bot.Update, url 
 // opens it.
 func (e *events) eventButton(ctx context.Context, u *bot.Update) error {
 	lang := e.userLang(ctx, u)
-	ev, action, ok, err := e.buttonEvent(ctx, u, lang, "event_gone", "ics", "who")
+	ev, action, ok, err := e.buttonEvent(ctx, u, lang, "event_gone", true, "ics", "who")
 	if err != nil || !ok {
 		return err
 	}
-	id := ev.ID
 	su, _, err := store.GetUser(ctx, e.DB.R, u.UserID)
 	if err != nil {
 		return err
@@ -329,7 +340,7 @@ func (e *events) eventButton(ctx context.Context, u *bot.Update) error {
 			case utf8.RuneCountInString(plain) <= 190:
 				return e.toast(ctx, tx, u, plain, true)
 			case e.deepLink("") != "":
-				return e.answerWithURL(ctx, tx, u, e.deepLink("evw_"+strconv.FormatInt(id, 10)))
+				return e.answerWithURL(ctx, tx, u, e.deepLink("evw_"+ev.ShareCode))
 			}
 			return e.toast(ctx, tx, u, e.Catalog.T(lang, "event_start_me_first"), true)
 		})
@@ -343,7 +354,7 @@ func (e *events) eventButton(ctx context.Context, u *bot.Update) error {
 		case private || reachable(su):
 			return e.privately(ctx, tx, u, lang, private, func() error { return e.sendCalendar(ctx, tx, u.UserID, lang, ev, ics) })
 		case e.deepLink("") != "":
-			return e.answerWithURL(ctx, tx, u, e.deepLink("evi_"+strconv.FormatInt(id, 10)))
+			return e.answerWithURL(ctx, tx, u, e.deepLink("evi_"+ev.ShareCode))
 		}
 		return e.toast(ctx, tx, u, e.Catalog.T(lang, "event_start_me_first"), true)
 	})
@@ -444,7 +455,7 @@ func (a *App) sendChunks(ctx context.Context, tx *sql.Tx, chatID int64, text str
 	return flush()
 }
 
-// openLink opens an event from t.me/<bot>?start=ev_<id>: a fresh copy of
+// openLink opens an event from t.me/<bot>?start=ev_<code>: a fresh copy of
 // its card in this chat. In a private chat older copies are deleted, so
 // opening the link again does not multiply the cards kept up to date.
 func (e *events) openLink(ctx context.Context, u *bot.Update, payload string) error {
@@ -480,7 +491,7 @@ func (e *events) replaceOldCards(ctx context.Context, tx *sql.Tx, eventID, chatI
 	return err
 }
 
-// whoLink is "evw_<id>": the answers, sent privately.
+// whoLink is "evw_<code>": the answers, sent privately.
 func (e *events) whoLink(ctx context.Context, u *bot.Update, payload string) error {
 	return e.withLinkedEvent(ctx, u, payload, func(tx *sql.Tx, ev store.Event, lang string) error {
 		who, err := e.whoText(ctx, tx, lang, ev)
@@ -491,7 +502,7 @@ func (e *events) whoLink(ctx context.Context, u *bot.Update, payload string) err
 	})
 }
 
-// calendarLink is "evi_<id>": the calendar file, sent privately.
+// calendarLink is "evi_<code>": the calendar file, sent privately.
 func (e *events) calendarLink(ctx context.Context, u *bot.Update, payload string) error {
 	ev, ok, err := e.linkedEvent(ctx, u, payload)
 	if err != nil || !ok {
@@ -505,7 +516,7 @@ func (e *events) calendarLink(ctx context.Context, u *bot.Update, payload string
 	return e.commit(ctx, u, func(tx *sql.Tx) error { return e.sendCalendar(ctx, tx, u.ChatID, lang, ev, ics) })
 }
 
-// withLinkedEvent resolves a deep-link payload "<id>" to an active event
+// withLinkedEvent resolves a deep-link payload to an active event
 // and runs fn in the update's transaction; a dead link gets an answer.
 func (e *events) withLinkedEvent(ctx context.Context, u *bot.Update, payload string, fn func(tx *sql.Tx, ev store.Event, lang string) error) error {
 	ev, ok, err := e.linkedEvent(ctx, u, payload)
@@ -516,14 +527,11 @@ func (e *events) withLinkedEvent(ctx context.Context, u *bot.Update, payload str
 	return e.commit(ctx, u, func(tx *sql.Tx) error { return fn(tx, ev, lang) })
 }
 
-// linkedEvent resolves a deep-link payload "<id>" to an active event. If
-// there is none, it has answered the update (ok is false).
+// linkedEvent resolves a deep-link payload (a share code; see
+// linkedEventFor) to an active event. If there is none, or the user may
+// not open it, it has answered the update (ok is false).
 func (e *events) linkedEvent(ctx context.Context, u *bot.Update, payload string) (store.Event, bool, error) {
-	id, err := parseEventID(payload)
-	if err != nil {
-		return store.Event{}, false, e.linkGone(ctx, u)
-	}
-	ev, ok, err := store.GetEvent(ctx, e.DB.R, id)
+	ev, ok, err := e.linkedEventFor(ctx, u, payload)
 	if err != nil {
 		return ev, false, err
 	}
@@ -542,7 +550,7 @@ func (e *events) linkGone(ctx context.Context, u *bot.Update) error {
 // link when the bot's username is known, and its number.
 func (a *App) eventRef(ev store.Event) string {
 	title := "<b>" + esc(ev.Title) + "</b>"
-	if link := a.deepLink(eventLink(ev.ID)); link != "" {
+	if link := a.deepLink(eventLink(ev)); link != "" {
 		title = `<a href="` + esc(link) + `">` + title + `</a>`
 	}
 	return fmt.Sprintf("%s (#%d)", title, ev.ID)

@@ -206,7 +206,7 @@ func (r *reminders) seriesLead(ctx context.Context, u *bot.Update, lang string, 
 	if len(offs) == 1 {
 		lead = offs[0]
 	}
-	x, ok, err := store.GetSeries(ctx, r.DB.R, id)
+	x, ok, err := r.visibleSeries(ctx, u, id) // one they may not see reads as gone
 	switch {
 	case err != nil:
 		return err
@@ -251,7 +251,7 @@ func (r *reminders) seriesAction(ctx context.Context, u *bot.Update, lang string
 		}
 		return r.reply(ctx, tx, u, text, markup)
 	}
-	x, ok, err := store.GetSeries(ctx, r.DB.R, id)
+	x, ok, err := r.visibleSeries(ctx, u, id) // one they may not see reads as gone
 	if err != nil {
 		return err
 	}

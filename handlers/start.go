@@ -14,7 +14,7 @@ func (a *App) registerStart() { a.router.Command("start", a.start) }
 // start greets the user and records that the bot may now write to them
 // privately (commit's touch does that). A deep-link payload
 // (t.me/<bot>?start=<payload>) is handed to the handler registered for its
-// prefix, e.g. "ev_42" opens event 42.
+// prefix, e.g. "ev_<share code>" opens that event.
 func (a *App) start(ctx context.Context, u *bot.Update) error {
 	if p := strings.TrimSpace(u.Args); p != "" {
 		prefix, rest, _ := strings.Cut(p, "_")

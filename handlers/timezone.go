@@ -16,11 +16,13 @@ import (
 
 func (a *App) registerTimezone() {
 	a.router.Command("timezone", a.timezone)
-	a.registerFlow(&flow{name: "timezone", steps: map[string]stepFunc{"zone": a.timezoneAnswer}})
+	a.registerFlow(&flow{name: "timezone", steps: map[string]stepFunc{"zone": a.timezoneAnswer}, guard: a.chatAdminsInGroups})
 }
 
 // timezone shows or sets the chat's time zone; without an argument it asks
-// for one (a one-step conversation). In groups only chat admins may set it.
+// for one (a one-step conversation). In groups only chat admins may set it:
+// checked here for "/timezone <zone>", and by the flow's guard for the
+// answer.
 func (a *App) timezone(ctx context.Context, u *bot.Update) error {
 	lang := a.userLang(ctx, u)
 	arg := strings.TrimSpace(u.Args)
@@ -37,7 +39,7 @@ func (a *App) timezone(ctx context.Context, u *bot.Update) error {
 	if arg == "" {
 		cur := a.chatTZ(ctx, a.DB.R, u.ChatID).String()
 		ask := a.tr(lang, "timezone_current", locales.Args{"Zone": cur}) + "\n" + a.tr(lang, "timezone_usage")
-		return a.startConversation(ctx, u, "timezone", "zone", nil, ask)
+		return a.startConversation(ctx, u, "timezone", "zone", nil, ask, nil)
 	}
 	loc, ok := parseZone(arg)
 	if !ok {

@@ -92,6 +92,7 @@ var chatRefs = []struct{ table, column string }{
 	{"events", "chat_id"},
 	{"event_cards", "chat_id"},
 	{"series", "chat_id"},
+	{"chat_members", "chat_id"},
 }
 
 // MigrateChat moves a chat to a new id (Telegram's migrate_to_chat_id) and

@@ -46,6 +46,9 @@ type Event struct {
 	ReminderOffsets string
 	// WeatherLine is a one-line forecast the card shows when not empty.
 	WeatherLine string
+	// ShareCode is what links that open the event carry (never the id):
+	// anyone holding it may see the event and answer. See NewShareCode.
+	ShareCode string
 	// Version increases with every change a card shows, so a card posted
 	// before a change can tell it is behind.
 	Version     int64
@@ -85,7 +88,7 @@ func (e Event) RSVPClosesAt() time.Time {
 }
 
 const eventColumns = `id, chat_id, creator_id, title, description, place, starts_at, ends_at, timezone,
-capacity, rsvp_deadline, status, series_id, reminder_offsets, weather_line, version, created_at, updated_at, cancelled_at`
+capacity, rsvp_deadline, status, series_id, reminder_offsets, weather_line, share_code, version, created_at, updated_at, cancelled_at`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -94,7 +97,7 @@ func scanEvent(s rowScanner) (Event, error) {
 	var starts, created, updated int64
 	var ends, deadline, series, cancelled sql.NullInt64
 	err := s.Scan(&e.ID, &e.ChatID, &e.CreatorID, &e.Title, &e.Description, &e.Place, &starts, &ends, &e.Timezone,
-		&e.Capacity, &deadline, &e.Status, &series, &e.ReminderOffsets, &e.WeatherLine, &e.Version, &created, &updated, &cancelled)
+		&e.Capacity, &deadline, &e.Status, &series, &e.ReminderOffsets, &e.WeatherLine, &e.ShareCode, &e.Version, &created, &updated, &cancelled)
 	if err != nil {
 		return Event{}, err
 	}
@@ -125,21 +128,32 @@ func nullID(id int64) any {
 	return id
 }
 
-// CreateEvent stores a new active event and returns its id.
+// CreateEvent stores a new active event, with a fresh share code, and
+// returns its id.
 func CreateEvent(ctx context.Context, q Querier, e Event, now time.Time) (int64, error) {
-	var id int64
-	err := q.QueryRowContext(ctx, `
+	for range 3 {
+		code, err := NewShareCode()
+		if err != nil {
+			return 0, fmt.Errorf("creating event: %w", err)
+		}
+		var id int64
+		err = q.QueryRowContext(ctx, `
 INSERT INTO events (chat_id, creator_id, title, description, place, starts_at, ends_at, timezone, capacity,
-                    rsvp_deadline, status, series_id, reminder_offsets, weather_line, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)
+                    rsvp_deadline, status, series_id, reminder_offsets, weather_line, share_code, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)
 RETURNING id`,
-		e.ChatID, e.CreatorID, e.Title, e.Description, e.Place, Millis(e.StartsAt), nullMillis(e.EndsAt), e.Timezone,
-		e.Capacity, nullMillis(e.RSVPDeadline), nullID(e.SeriesID), e.ReminderOffsets, e.WeatherLine,
-		Millis(now), Millis(now)).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("creating event: %w", err)
+			e.ChatID, e.CreatorID, e.Title, e.Description, e.Place, Millis(e.StartsAt), nullMillis(e.EndsAt), e.Timezone,
+			e.Capacity, nullMillis(e.RSVPDeadline), nullID(e.SeriesID), e.ReminderOffsets, e.WeatherLine, code,
+			Millis(now), Millis(now)).Scan(&id)
+		if isUniqueViolation(err) {
+			continue // the code is taken: astronomically unlikely, draw again
+		}
+		if err != nil {
+			return 0, fmt.Errorf("creating event: %w", err)
+		}
+		return id, nil
 	}
-	return id, nil
+	return 0, errors.New("creating event: no free share code after 3 draws")
 }
 
 // GetEvent returns the event with id; ok is false if there is none.
@@ -794,6 +808,14 @@ func SetEventCardVersion(ctx context.Context, q Querier, id, version int64) erro
 // EventCards lists every copy of an event's card, oldest first.
 func EventCards(ctx context.Context, q Querier, eventID int64) ([]EventCard, error) {
 	return queryCards(ctx, q, `SELECT `+cardColumns+` FROM event_cards WHERE event_id = ? ORDER BY id`, eventID)
+}
+
+// HasEventCardInChat reports whether a copy of the event's card was posted
+// (or is on its way) in the chat.
+func HasEventCardInChat(ctx context.Context, q Querier, eventID, chatID int64) (bool, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT count(*) FROM event_cards WHERE event_id = ? AND chat_id = ?`, eventID, chatID).Scan(&n)
+	return n > 0, err
 }
 
 // PostedCardsInChat lists the posted cards in a chat of events that are

@@ -8,10 +8,14 @@ import (
 	"io/fs"
 
 	"github.com/pressly/goose/v3"
+
+	"github.com/rsvpbot/rsvpbot/store/migrations"
 )
 
 // Migrations are plain SQL files run by goose, embedded so the binary carries
 // its schema. Files are numbered NNNNN_name.sql; each feature adds its own.
+// A change SQL cannot make alone (one needing crypto/rand) is a Go migration
+// in package migrations, numbered the same way and registered here.
 //
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
@@ -24,7 +28,7 @@ func (db *DB) provider() (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return goose.NewProvider(goose.DialectSQLite3, db.W, sub)
+	return goose.NewProvider(goose.DialectSQLite3, db.W, sub, goose.WithGoMigrations(migrations.ShareCodes(NewShareCode)))
 }
 
 // SchemaVersion returns the version the database is at and the newest
