@@ -1,0 +1,96 @@
+package handlers
+
+import (
+	"testing"
+	"time"
+)
+
+// Buckets that have refilled are forgotten, so memory follows the users
+// and groups active in the last minute or so, not all ever seen; a bucket
+// still draining, or a user still inside their notice window, is kept.
+func TestFloodEvictsIdleBuckets(t *testing.T) {
+	f := testApp(t).FloodGuard(FloodConfig{UserPerMinute: 20, ChatPerMinute: 15})
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for i := range int64(1000) {
+		f.decide(1000+i, -(1 + i%100), t0)
+	}
+	if u, c := f.size(); u != 1000 || c != 100 {
+		t.Fatalf("after the burst: %d users, %d groups", u, c)
+	}
+	// At t0+100s everybody has refilled and is swept; a flooder told to
+	// slow down then is kept while their notice window lasts.
+	at := t0.Add(100 * time.Second)
+	for range 7 {
+		f.decide(7, 0, at)
+	}
+	if v := f.decide(7, 0, at); v.ok || v.notify {
+		t.Fatalf("flooder: %+v, want dropped without a second notice", v)
+	}
+	if u, c := f.size(); u != 1 || c != 0 {
+		t.Fatalf("after the sweep: %d users, %d groups; want only the flooder", u, c)
+	}
+	f.decide(8, -5000, t0.Add(4*time.Minute))
+	if u, c := f.size(); u != 1 || c != 1 {
+		t.Fatalf("after the next sweep: %d users, %d groups; want only the newest user and group", u, c)
+	}
+}
+
+// The budgets' decisions with the clock moved by hand: burst, refill,
+// light senders first in a group, one notice per window.
+func TestFloodDecisions(t *testing.T) {
+	f := testApp(t).FloodGuard(FloodConfig{UserPerMinute: 20, ChatPerMinute: 15})
+	if f.userBurst != 5 || f.chatBurst != 2 {
+		t.Fatalf("bursts: user %d, chat %d; want 5 and 2", f.userBurst, f.chatBurst)
+	}
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var got []string
+	for range 7 {
+		v := f.decide(1, 0, t0)
+		got = append(got, verdictString(v))
+	}
+	want := "ok ok ok ok ok user+notice(3s) user(3s)"
+	if s := joinVerdicts(got); s != want {
+		t.Fatalf("private flood: %s, want %s", s, want)
+	}
+	// Group -9: a heavy sender (2, who asked a moment ago) needs a full
+	// bucket, a quiet one (3) a single token.
+	f.decide(2, -9, t0)                                                  // 2 is light: takes one of 2
+	if v := f.decide(2, -9, t0); v.ok || v.scope != "chat" || v.notify { // heavy now, bucket at 1
+		t.Fatalf("heavy sender: %+v", v)
+	}
+	if v := f.decide(3, -9, t0); !v.ok {
+		t.Fatalf("quiet member refused: %+v", v)
+	}
+	if v := f.decide(4, -9, t0); v.ok || v.scope != "chat" || v.wait != 4*time.Second {
+		t.Fatalf("empty group bucket: %+v, want a chat drop with 4 s", v)
+	}
+	// Off: everything passes.
+	off := testApp(t).FloodGuard(FloodConfig{})
+	for range 100 {
+		if v := off.decide(1, -9, t0); !v.ok {
+			t.Fatal("disabled budgets refused a command")
+		}
+	}
+}
+
+func verdictString(v floodVerdict) string {
+	if v.ok {
+		return "ok"
+	}
+	s := v.scope
+	if v.notify {
+		s += "+notice"
+	}
+	return s + "(" + v.wait.Round(time.Second).String() + ")"
+}
+
+func joinVerdicts(vs []string) string {
+	out := ""
+	for i, v := range vs {
+		if i > 0 {
+			out += " "
+		}
+		out += v
+	}
+	return out
+}
