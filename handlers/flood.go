@@ -28,20 +28,22 @@ import (
 //     user's bucket (RSVPBOT_FLOOD_USER; a burst of 15 seconds' worth). A
 //     command sent with an empty bucket is not answered.
 //   - In a group, an answered command also costs a token of the group's
-//     bucket (RSVPBOT_FLOOD_CHAT; a burst of 6 seconds' worth, at least 2).
-//     Users whose own bucket is full (nothing asked for a while) need one
-//     token; users who have asked recently need a full bucket. So a group's
-//     quiet members go first and heavy senders get what is left: replies
-//     queue no faster than the group budget, and normal members are not
-//     starved by a flood.
+//     bucket (RSVPBOT_FLOOD_CHAT; a burst of 10 seconds' worth, at least
+//     2). Users whose own bucket is full (nothing asked for a while) need
+//     one token. Users who have asked recently need a full bucket and no
+//     reply of the group still queued: the group's replies go out at most
+//     one every 3 s, so a heavy sender's answer must never stand in front of
+//     a quiet member's. Quiet members go first, heavy senders get what is
+//     left when the group is idle, and a flood cannot queue replies.
 //   - A command not answered is still handled: the update is marked done
 //     (nothing waits for it, nothing retries it), counted (OnDrop) and
 //     logged at debug level.
 //   - A user over their own budget is told once, in their language, when
 //     to try again; at most once a minute, and again only after they have
 //     paused. In a group the notice is itself a message to the group, so it
-//     is sent only when the group's bucket is full: twenty flooders cannot
-//     flood the group with notices instead.
+//     is sent only when a heavy sender would be answered (a full bucket,
+//     nothing queued): twenty flooders cannot flood the group with notices
+//     instead.
 //   - Button presses are never charged or dropped: they are idempotent and
 //     cheap (the callback answer is not paced per chat and card edits
 //     coalesce), and an RSVP must never be lost.
@@ -70,9 +72,10 @@ const (
 	// (20/min: 5 commands at once).
 	floodUserBurstWindow = 15 * time.Second
 	// floodChatBurstWindow: a group's bucket holds this much of its rate,
-	// at least floodChatMinBurst (15/min: 2). Kept small because every
-	// reply beyond it waits 3 s per message already queued in the group.
-	floodChatBurstWindow = 6 * time.Second
+	// at least floodChatMinBurst (15/min: 3). Kept small because every
+	// reply beyond it waits 3 s per message already queued in the group;
+	// big enough that a few members asking at once are all answered.
+	floodChatBurstWindow = 10 * time.Second
 	floodChatMinBurst    = 2
 	// floodNoticeEvery is the least time between two notices to one user.
 	floodNoticeEvery = time.Minute
@@ -137,7 +140,17 @@ func (f *Flood) Handle(ctx context.Context, u *bot.Update) error {
 	if u.ChatID < 0 {
 		group = u.ChatID
 	}
-	v := f.decide(u.UserID, group, f.app.Now())
+	queued := false
+	if group != 0 && f.chatLimit > 0 {
+		// A reply of this group still waiting to go out. Read before the
+		// decision; the dispatcher runs one update per chat at a time, so
+		// it cannot change under us but by the sender sending it.
+		if err := f.app.DB.R.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM outbox
+WHERE chat_id = ? AND lane = ? AND state IN ('pending', 'sending'))`, group, int(outbox.Interactive)).Scan(&queued); err != nil {
+			return err
+		}
+	}
+	v := f.decide(u.UserID, group, f.app.Now(), queued)
 	if v.ok {
 		return f.app.Handle(ctx, u)
 	}
@@ -171,8 +184,9 @@ func (f *Flood) charged(ctx context.Context, u *bot.Update) bool {
 }
 
 // decide takes the tokens u needs, or says which budget ran out. group is
-// 0 for a private chat.
-func (f *Flood) decide(user, group int64, now time.Time) floodVerdict {
+// 0 for a private chat; queued tells whether a reply of the group is still
+// waiting to go out.
+func (f *Flood) decide(user, group int64, now time.Time, queued bool) floodVerdict {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.sweep(now)
@@ -191,7 +205,7 @@ func (f *Flood) decide(user, group int64, now time.Time) floodVerdict {
 		}
 		if !us.lim.AllowN(now, 1) {
 			v := floodVerdict{scope: "user", wait: waitFor(us.lim, now, 1)}
-			if !now.Before(us.noticeUntil) && f.groupAffords(group, now) {
+			if !now.Before(us.noticeUntil) && f.groupAffords(group, now, queued) {
 				v.notify = true
 				us.noticeUntil = now.Add(max(v.wait, floodNoticeEvery))
 			}
@@ -207,6 +221,8 @@ func (f *Flood) decide(user, group int64, now time.Time) floodVerdict {
 		need := float64(f.chatBurst) // heavy senders get only what nobody needs
 		if light {
 			need = 1
+		} else if queued {
+			return floodVerdict{scope: "chat", wait: max(waitFor(lim, now, need), 3*time.Second)}
 		}
 		if lim.TokensAt(now) < need-1e-6 {
 			return floodVerdict{scope: "chat", wait: waitFor(lim, now, need)}
@@ -216,10 +232,11 @@ func (f *Flood) decide(user, group int64, now time.Time) floodVerdict {
 	return floodVerdict{ok: true}
 }
 
-// groupAffords takes a group token for a notice if the group's bucket is
-// full (a notice is the least important message to a busy group); it is
-// always true in private chats and without a group budget.
-func (f *Flood) groupAffords(group int64, now time.Time) bool {
+// groupAffords takes a group token for a notice if a heavy sender would be
+// answered (a full bucket, nothing queued: a notice is the least important
+// message to a busy group); it is always true in private chats and without
+// a group budget.
+func (f *Flood) groupAffords(group int64, now time.Time, queued bool) bool {
 	if group == 0 || f.chatLimit == 0 {
 		return true
 	}
@@ -228,7 +245,7 @@ func (f *Flood) groupAffords(group int64, now time.Time) bool {
 		lim = rate.NewLimiter(f.chatLimit, f.chatBurst)
 		f.chats[group] = lim
 	}
-	if lim.TokensAt(now) < float64(f.chatBurst)-1e-6 {
+	if queued || lim.TokensAt(now) < float64(f.chatBurst)-1e-6 {
 		return false
 	}
 	return lim.AllowN(now, 1)

@@ -49,6 +49,7 @@ type analysis struct {
 	loadEnd   time.Time
 	end       time.Time
 	spike     *spikeRun
+	flood     *floodRun
 }
 
 // check fills res from the database and the emulator's record. The bot
@@ -182,6 +183,9 @@ func (a *analysis) check(ctx context.Context, res *Result) error {
 			c.UpdatesHandledTwice++
 			pr.add("handled twice", "tag %d (%s in chat %d): %d reply rows", n, ti.action, ti.chat, len(rs))
 		}
+		if ti.flooded {
+			continue // judged by the flood figures
+		}
 		c.RepliesExpected++
 		if len(ti.deliveries) > 0 {
 			c.RepliesDelivered++
@@ -258,8 +262,13 @@ func (a *analysis) check(ctx context.Context, res *Result) error {
 		res.Spike = a.spike.figures(res, tr, a.loadStart)
 		spikeOK = judgeSpike(res.Spike, a.spike.limit, &pr)
 	}
+	floodOK := true
+	if a.flood != nil {
+		res.Flood = a.flood.figures(tr, a.fake)
+		floodOK = judgeFlood(res.Flood, &pr)
+	}
 	res.Problems = pr.list
-	res.OK = c.UpdatesLost == 0 && c.UpdatesHandledTwice == 0 && c.RepliesLost == 0 && c.DuplicatesBeyond == 0 &&
+	res.OK = floodOK && c.UpdatesLost == 0 && c.UpdatesHandledTwice == 0 && c.RepliesLost == 0 && c.DuplicatesBeyond == 0 &&
 		c.OrderViolations == 0 && c.StuckRows == 0 && c.BulkLost == 0 && c.BulkOrderViolations == 0 &&
 		len(res.Bot.Crashes) == 0 && spikeOK
 	if len(res.Bot.Crashes) > 0 {

@@ -35,6 +35,7 @@ type Result struct {
 	Checks         Invariants     `json:"invariants"`
 	Ramp           []RampStep     `json:"ramp,omitempty"`
 	Spike          *SpikeFigures  `json:"spike,omitempty"`
+	Flood          *FloodFigures  `json:"flood,omitempty"`
 	Calls          map[string]int `json:"calls_by_method"` // as the emulator answered them
 	Series         []Second       `json:"series"`
 	Kills          []float64      `json:"kills_at,omitempty"` // seconds since the load started
@@ -211,6 +212,14 @@ func (r *Result) Text() string {
 		fmt.Fprintf(&b, "spike: %d messages drained in %.1fs at %.1f/s = %.1f%% of the limit; 429s during the drain %d; interactive replies meanwhile p50 %.0f ms, p95 %.0f ms, max %.0f ms (%d)\n",
 			sp.Messages, sp.DrainSecs, sp.SentPerSecond, sp.PercentOfLimit, sp.TooManyDuring,
 			sp.Interactive.P50Ms, sp.Interactive.P95Ms, sp.Interactive.MaxMs, sp.Interactive.Count)
+	}
+	if f := r.Flood; f != nil {
+		fmt.Fprintf(&b, "flood: %d flooders sent %d commands into group %d over %.0fs; the bot sent %d messages there (%d answers to its %d normal members, %d event cards, %d to the flooders)\n",
+			f.Flooders, f.Commands, f.Group, f.Seconds, f.SentToGroup, f.Normal.Count, f.Members, f.Cards.Count, f.ToFlooders)
+		fmt.Fprintf(&b, "flooded group's normal members: %d of %d answered, reply p50 %.0f ms, p95 %.0f ms, max %.0f ms (target p95 ≤ %s); event cards p95 %.0f ms, max %.0f ms (%d of %d)\n",
+			f.Normal.Count, f.NormalAsked, f.Normal.P50Ms, f.Normal.P95Ms, f.Normal.MaxMs, floodNormalP95Target, f.Cards.P95Ms, f.Cards.MaxMs, f.Cards.Count, f.CardsAsked)
+		fmt.Fprintf(&b, "other chats meanwhile: groups p95 %.0f ms (%d), private p95 %.0f ms (%d)\n",
+			r.LatencyGroup.P95Ms, r.LatencyGroup.Count, r.LatencyPrivate.P95Ms, r.LatencyPrivate.Count)
 	}
 	if len(r.Ramp) > 0 {
 		b.WriteString("ramp (reply latency in private chats; groups' p95 for information):\n  rate/s  pushed/s  sent/s   p50 ms   p95 ms  group p95  429s\n")

@@ -121,10 +121,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	progress := startProgress(ctx, logf, e, tr, smp, loadStart)
 
 	var spike *spikeRun
+	var flood *floodRun
 	var kills killer
 	switch cfg.Mode {
 	case Steady:
 		d.run(ctx, cfg.Duration, func(time.Duration) float64 { return cfg.Rate })
+	case Flood:
+		flood = newFloodRun(d, cfg, loadStart)
+		logf("flood: %d flooders × %d commands into %q from +%s over %s; its %d other members ask every %s",
+			cfg.Flooders, cfg.FloodCommands, flood.group.chat.Title, floodDelay, cfg.FloodFor, len(flood.members), cfg.FloodNormalEvery)
+		d.flood = flood
+		d.run(ctx, cfg.Duration, func(time.Duration) float64 { return cfg.Rate })
+		d.flood = nil
 	case Chaos:
 		kctx, stopKills := context.WithCancel(ctx)
 		kills.start(kctx, bp, cfg.KillEvery, cfg.Seed, loadStart, logf)
@@ -187,7 +195,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the bot's database for the checks: %w", err)
 	}
-	a := &analysis{db: db, fake: e.Fake, tr: tr, samples: smp.all(), loadStart: loadStart, loadEnd: loadEnd, end: end, spike: spike}
+	a := &analysis{db: db, fake: e.Fake, tr: tr, samples: smp.all(), loadStart: loadStart, loadEnd: loadEnd, end: end, spike: spike, flood: flood}
 	if err := a.check(context.WithoutCancel(ctx), res); err != nil {
 		return nil, fmt.Errorf("checking the database: %w", err)
 	}
