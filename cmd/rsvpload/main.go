@@ -91,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	botGlobal := fs.Float64("bot-global", -1, "the bot's RSVPBOT_RATE_GLOBAL (default: the emulator's -global)")
 	botPrivate := fs.Float64("bot-private", -1, "the bot's RSVPBOT_RATE_CHAT (default: the emulator's -private)")
 	botGroup := fs.Float64("bot-group", -1, "the bot's RSVPBOT_RATE_GROUP per minute (default: the emulator's -group)")
+	fs.StringVar(&cfg.BotFloodUser, "bot-flood-user", cfg.BotFloodUser, "the bot's RSVPBOT_FLOOD_USER (empty: the bot's default; off in every mode but flood)")
+	fs.StringVar(&cfg.BotFloodChat, "bot-flood-chat", cfg.BotFloodChat, "the bot's RSVPBOT_FLOOD_CHAT (empty: the bot's default; off in every mode but flood)")
 	unlimited := fs.Bool("unlimited", false, "no limits anywhere: measures the bot's own capacity")
 	jsonOut := fs.String("json", "", "write the result as JSON to this file (- for stdout)")
 	chartOut := fs.String("chart", "", "write an SVG chart of the pacing to this file")

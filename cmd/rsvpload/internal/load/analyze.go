@@ -1,9 +1,13 @@
 package load
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -50,6 +54,9 @@ type analysis struct {
 	end       time.Time
 	spike     *spikeRun
 	flood     *floodRun
+	// unanswered: update ids the bot's flood budgets left unanswered (from
+	// its debug log).
+	unanswered map[int64]bool
 }
 
 // check fills res from the database and the emulator's record. The bot
@@ -212,6 +219,10 @@ func (a *analysis) check(ctx context.Context, res *Result) error {
 			}
 			continue
 		}
+		if len(rs) == 0 && a.unanswered[ti.updateID] {
+			c.RepliesBudgeted++
+			continue
+		}
 		reason := a.whyMissing(ti, rs, inbox[ti.updateID].problem)
 		if reason == "" {
 			c.RepliesDropped++
@@ -263,8 +274,9 @@ func (a *analysis) check(ctx context.Context, res *Result) error {
 		spikeOK = judgeSpike(res.Spike, a.spike.limit, &pr)
 	}
 	floodOK := true
+	c.Unanswered = len(a.unanswered)
 	if a.flood != nil {
-		res.Flood = a.flood.figures(tr, a.fake)
+		res.Flood = a.flood.figures(tr, a.fake, a.unanswered)
 		floodOK = judgeFlood(res.Flood, &pr)
 	}
 	res.Problems = pr.list
@@ -466,4 +478,31 @@ func judgeSpike(f *SpikeFigures, limit float64, pr *problems) bool {
 		ok = false
 	}
 	return ok
+}
+
+// budgetDrops reads the update ids the bot's flood budgets left
+// unanswered from its JSON log (debug level).
+func budgetDrops(logPath string) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	f, err := os.Open(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if !bytes.Contains(line, []byte("flood budget exhausted")) {
+			continue
+		}
+		var rec struct {
+			Msg      string `json:"msg"`
+			UpdateID int64  `json:"update_id"`
+		}
+		if json.Unmarshal(line, &rec) == nil && strings.HasPrefix(rec.Msg, "flood budget exhausted") {
+			out[rec.UpdateID] = true
+		}
+	}
+	return out, sc.Err()
 }

@@ -109,6 +109,11 @@ type Config struct {
 	// BotLimits are the limits the bot paces itself by (RSVPBOT_RATE_*);
 	// by default the emulator's.
 	BotLimits bottest.Limits
+	// BotFloodUser and BotFloodChat are RSVPBOT_FLOOD_USER and
+	// RSVPBOT_FLOOD_CHAT for the bot ("" leaves the bot's default). The
+	// capacity modes run with them off: their simulated users are few and
+	// busy on purpose, and they measure the pipeline, not the budgets.
+	BotFloodUser, BotFloodChat string
 
 	// Webhook runs the bot in webhook mode (the emulator POSTs updates to
 	// it) instead of long polling.
@@ -136,6 +141,9 @@ func DefaultConfig(m Mode) Config {
 		Emu: emu.DefaultConfig(), Reminders: "2m,1m", DrainTimeout: 2 * time.Minute, Seed: 1,
 	}
 	c.BotLimits = c.Emu.Limits
+	if m != Flood {
+		c.BotFloodUser, c.BotFloodChat = "off", "off"
+	}
 	switch m {
 	case Ramp:
 		c.Rate = 5

@@ -41,7 +41,8 @@ type floodRun struct {
 	cfg      Config
 	t0       time.Time // the load's start
 
-	sent       int // flood commands pushed so far
+	sent       int            // flood commands pushed so far
+	floodIDs   map[int64]bool // their update ids
 	nextNormal time.Duration
 	normalIdx  int
 	events     []time.Duration // when a member posts an event card
@@ -63,7 +64,7 @@ func newFloodRun(d *driver, cfg Config, t0 time.Time) *floodRun {
 			g.members = append(g.members, u)
 		}
 	}
-	f := &floodRun{group: g, cfg: cfg, t0: t0, withEvents: d.features.Event, withEvList: d.features.Events,
+	f := &floodRun{group: g, cfg: cfg, t0: t0, floodIDs: map[int64]bool{}, withEvents: d.features.Event, withEvList: d.features.Events,
 		events: []time.Duration{floodDelay + cfg.FloodFor/4, floodDelay + cfg.FloodFor*3/4}}
 	for _, u := range g.members {
 		if !u.forbidden {
@@ -97,7 +98,10 @@ func (f *floodRun) tick(d *driver, now time.Time) {
 		due := int(min(1, (el-floodDelay).Seconds()/f.cfg.FloodFor.Seconds()) * float64(total))
 		for ; f.sent < due; f.sent++ {
 			i, j := f.sent%len(f.flooders), f.sent/len(f.flooders)
-			d.say(f.group.chat, f.flooders[i], f.floodText(i, j), nil)
+			at := time.Now()
+			up := d.fake.PushMessage(f.group.chat, f.flooders[i], f.floodText(i, j))
+			d.tr.pushed(up.ID, at, nil)
+			f.floodIDs[up.ID] = true
 		}
 	}
 	if el >= f.cfg.Duration {
@@ -149,16 +153,23 @@ type FloodFigures struct {
 	Cards       LatencyFigures `json:"cards"`
 	SentToGroup int            `json:"sent_to_group"` // every message the bot sent into the group
 	ToFlooders  int            `json:"to_flooders"`   // of which answers and notices to flooders
+	// Commands the flood budgets left unanswered: the flooders', the
+	// flooded group's normal members' and everybody else's.
+	FloodersUnanswered int `json:"flooders_unanswered"`
+	NormalUnanswered   int `json:"normal_unanswered"`
+	OthersUnanswered   int `json:"others_unanswered"`
 }
 
 // figures reads the flood's outcome; call with tr.mu held.
-func (f *floodRun) figures(tr *tracker, fake *bottest.Server) *FloodFigures {
+func (f *floodRun) figures(tr *tracker, fake *bottest.Server, unanswered map[int64]bool) *FloodFigures {
 	ff := &FloodFigures{Group: f.group.chat.ID, Flooders: f.cfg.Flooders, Commands: f.sent, Seconds: f.cfg.FloodFor.Seconds(), Members: len(f.members)}
 	var normal, cards []time.Duration
+	members := map[int64]bool{}
 	for _, ti := range tr.tags {
 		if !ti.flooded {
 			continue
 		}
+		members[ti.updateID] = true
 		lat := &normal
 		if ti.action == "flooded group event" {
 			lat = &cards
@@ -174,6 +185,16 @@ func (f *floodRun) figures(tr *tracker, fake *bottest.Server) *FloodFigures {
 		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
 	}
 	ff.Normal, ff.Cards = latencyFigures(normal), latencyFigures(cards)
+	for id := range unanswered {
+		switch {
+		case f.floodIDs[id]:
+			ff.FloodersUnanswered++
+		case members[id]:
+			ff.NormalUnanswered++
+		default:
+			ff.OthersUnanswered++
+		}
+	}
 	flooder := map[int]bool{} // message ids the flooders sent
 	for _, m := range fake.Messages(f.group.chat.ID) {
 		if m.From != nil && m.From.ID > floodBase && m.From.ID <= floodBase+int64(f.cfg.Flooders) {
