@@ -25,8 +25,9 @@ import (
 //
 //   - Every command a user sends (in any chat), every message in a private
 //     chat and every answer to a conversation costs one token of the
-//     user's bucket (RSVPBOT_FLOOD_USER; a burst of 15 seconds' worth). A
-//     command sent with an empty bucket is not answered.
+//     user's bucket (RSVPBOT_FLOOD_USER; a burst of 30 seconds' worth, so
+//     that a step-by-step /event fits). A command sent with an empty
+//     bucket is not answered.
 //   - In a group, an answered command also costs a token of the group's
 //     bucket (RSVPBOT_FLOOD_CHAT; a burst of 10 seconds' worth, at least
 //     2). Users whose own bucket is full (nothing asked for a while) need
@@ -35,15 +36,20 @@ import (
 //     one every 3 s, so a heavy sender's answer must never stand in front of
 //     a quiet member's. Quiet members go first, heavy senders get what is
 //     left when the group is idle, and a flood cannot queue replies.
+//     Answers to a conversation (the steps of /event) are not charged to
+//     the group: a user has one conversation per chat and it goes one
+//     question at a time, so it cannot flood, and a member creating an
+//     event in a busy group must not lose a step half-way.
 //   - A command not answered is still handled: the update is marked done
 //     (nothing waits for it, nothing retries it), counted (OnDrop) and
 //     logged at debug level.
 //   - A user over their own budget is told once, in their language, when
 //     to try again; at most once a minute, and again only after they have
-//     paused. In a group the notice is itself a message to the group, so it
-//     is sent only when a heavy sender would be answered (a full bucket,
-//     nothing queued): twenty flooders cannot flood the group with notices
-//     instead.
+//     paused. In a group the notice goes to the user's private chat with
+//     the bot if they have started it; otherwise it is a message to the
+//     group, sent only when a heavy sender would be answered (a full
+//     bucket, nothing queued): twenty flooders cannot flood the group with
+//     notices instead.
 //   - Button presses are never charged or dropped: they are idempotent and
 //     cheap (the callback answer is not paced per chat and card edits
 //     coalesce), and an RSVP must never be lost.
@@ -69,10 +75,10 @@ type FloodConfig struct {
 
 const (
 	// floodUserBurstWindow: a user's bucket holds this much of their rate
-	// (20/min: 5 commands at once).
-	floodUserBurstWindow = 15 * time.Second
+	// (20/min: 10 commands at once).
+	floodUserBurstWindow = 30 * time.Second
 	// floodChatBurstWindow: a group's bucket holds this much of its rate,
-	// at least floodChatMinBurst (15/min: 3). Kept small because every
+	// at least floodChatMinBurst (20/min: 3). Kept small because every
 	// reply beyond it waits 3 s per message already queued in the group;
 	// big enough that a few members asking at once are all answered.
 	floodChatBurstWindow = 10 * time.Second
@@ -106,10 +112,11 @@ type floodUser struct {
 
 // floodVerdict is what the budgets decided about one update.
 type floodVerdict struct {
-	ok     bool
-	scope  string        // "user" or "chat" when not ok
-	wait   time.Duration // until the budget that ran out allows one more
-	notify bool          // tell the user (at most once per window)
+	ok      bool
+	scope   string        // "user" or "chat" when not ok
+	wait    time.Duration // until the budget that ran out allows one more
+	notify  bool          // tell the user (at most once per window)
+	private bool          // in their private chat rather than the group
 }
 
 // FloodGuard returns a: bot.Handler that applies the flood budgets of cfg
@@ -133,11 +140,15 @@ func burstFor(perMinute float64, window time.Duration, least int) int {
 
 // Handle implements bot.Handler.
 func (f *Flood) Handle(ctx context.Context, u *bot.Update) error {
-	if (f.userLimit == 0 && f.chatLimit == 0) || !f.charged(ctx, u) {
+	if f.userLimit == 0 && f.chatLimit == 0 {
+		return f.app.Handle(ctx, u)
+	}
+	charged, conversation := f.charged(ctx, u)
+	if !charged {
 		return f.app.Handle(ctx, u)
 	}
 	var group int64
-	if u.ChatID < 0 {
+	if u.ChatID < 0 && !conversation {
 		group = u.ChatID
 	}
 	queued := false
@@ -150,7 +161,15 @@ WHERE chat_id = ? AND lane = ? AND state IN ('pending', 'sending'))`, group, int
 			return err
 		}
 	}
-	v := f.decide(u.UserID, group, f.app.Now(), queued)
+	// A user who has started the bot is told privately: that costs the
+	// group nothing.
+	private := group != 0 && u.UserID > 0
+	if private {
+		su, ok, err := store.GetUser(ctx, f.app.DB.R, u.UserID)
+		private = err == nil && ok && su.Started && !su.Blocked
+	}
+	v := f.decide(u.UserID, group, f.app.Now(), queued, private)
+	v.private = v.notify && private
 	if v.ok {
 		return f.app.Handle(ctx, u)
 	}
@@ -164,29 +183,31 @@ func (f *Flood) Failed(ctx context.Context, tx *sql.Tx, u *bot.Update, cause err
 
 // charged reports whether u costs a token: a message from a person that
 // the bot answers — a command, anything written in a private chat, an
-// answer to a conversation in a group. Button presses, membership changes,
-// edits and group chatter are free.
-func (f *Flood) charged(ctx context.Context, u *bot.Update) bool {
+// answer to a conversation in a group (conversation: charged to the user
+// only). Button presses, membership changes, edits and group chatter are
+// free.
+func (f *Flood) charged(ctx context.Context, u *bot.Update) (charged, conversation bool) {
 	m := u.Update.Message
 	if m == nil || m.From == nil || m.From.IsBot || f.app.IsAdmin(m.From.ID) {
-		return false
+		return false, false
 	}
 	switch {
 	case f.app.router.IsCommand(u):
-		return true
+		return true, false
 	case m.Chat.Type == models.ChatTypePrivate:
-		return m.Text != ""
+		return m.Text != "", false
 	case m.Text == "":
-		return false
+		return false, false
 	}
 	_, inConversation, err := store.GetConversation(ctx, f.app.DB.R, u.ChatID, u.UserID)
-	return err == nil && inConversation
+	return err == nil && inConversation, true
 }
 
 // decide takes the tokens u needs, or says which budget ran out. group is
 // 0 for a private chat; queued tells whether a reply of the group is still
 // waiting to go out.
-func (f *Flood) decide(user, group int64, now time.Time, queued bool) floodVerdict {
+// reachable tells whether the user can be told privately.
+func (f *Flood) decide(user, group int64, now time.Time, queued, reachable bool) floodVerdict {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.sweep(now)
@@ -205,7 +226,7 @@ func (f *Flood) decide(user, group int64, now time.Time, queued bool) floodVerdi
 		}
 		if !us.lim.AllowN(now, 1) {
 			v := floodVerdict{scope: "user", wait: waitFor(us.lim, now, 1)}
-			if !now.Before(us.noticeUntil) && f.groupAffords(group, now, queued) {
+			if !now.Before(us.noticeUntil) && (reachable || f.groupAffords(group, now, queued)) {
 				v.notify = true
 				us.noticeUntil = now.Add(max(v.wait, floodNoticeEvery))
 			}
@@ -299,12 +320,21 @@ func (f *Flood) drop(ctx context.Context, u *bot.Update, v floodVerdict) error {
 	lang := f.app.userLang(ctx, u)
 	secs := max(1, int(math.Ceil(v.wait.Seconds())))
 	text := f.app.tr(lang, "flood_slow_down", locales.Args{"Count": secs})
+	if v.private {
+		if c := u.Chat(); c != nil && c.Title != "" {
+			text = esc(c.Title) + ": " + text
+		}
+	}
 	return u.Commit(ctx, func(tx *sql.Tx) error {
-		p := &tg.SendMessageParams{ChatID: u.ChatID, Text: text, ParseMode: models.ParseModeHTML}
-		if m := u.Msg(); m != nil && m.Chat.Type != models.ChatTypePrivate {
+		to := u.ChatID
+		p := &tg.SendMessageParams{ChatID: to, Text: text, ParseMode: models.ParseModeHTML}
+		switch m := u.Msg(); {
+		case v.private:
+			to, p.ChatID = u.UserID, u.UserID
+		case m != nil && m.Chat.Type != models.ChatTypePrivate:
 			p.ReplyParameters = &models.ReplyParameters{MessageID: m.ID, AllowSendingWithoutReply: true}
 		}
-		_, err := outbox.Enqueue(ctx, tx, outbox.Message{ChatID: u.ChatID, Method: "sendMessage", Params: p, Lane: outbox.Interactive})
+		_, err := outbox.Enqueue(ctx, tx, outbox.Message{ChatID: to, Method: "sendMessage", Params: p, Lane: outbox.Interactive})
 		return err
 	})
 }

@@ -90,23 +90,23 @@ func (h *evHarness) allDone(t *testing.T) {
 // update is marked done. The budget refills with time; a second flood in
 // the same minute is not told again, one after a pause is.
 func TestFloodUserOverBudgetGetsOneNotice(t *testing.T) {
-	h, drops := startFlood(t, 20, 15) // 20/min: a burst of 5, one more every 3 s
+	h, drops := startFlood(t, 20, 15) // 20/min: a burst of 10, one more every 3 s
 	chat := bottest.PrivateChat(jonas)
-	h.push(chat, jonas, seqTexts("/lang fl%d", 1, 12)...)
+	h.push(chat, jonas, seqTexts("/lang fl%d", 1, 14)...)
 
 	answered := h.botTexts(chat.ID, "fl")
-	if len(answered) != 5 || !strings.Contains(answered[0], "fl1") || !strings.Contains(answered[4], "fl5") {
-		t.Fatalf("answered %q, want fl1..fl5", answered)
+	if len(answered) != 10 || !strings.Contains(answered[0], "fl1") || !strings.Contains(answered[9], "fl10") {
+		t.Fatalf("answered %q, want fl1..fl10", answered)
 	}
 	notices := h.botTexts(chat.ID, "Langsamer")
 	if len(notices) != 1 || !strings.Contains(notices[0], "in 3 Sekunden") {
 		t.Fatalf("notices %q, want one German notice with 3 s", notices)
 	}
-	if all := len(h.Fake.Messages(chat.ID)); all != 12+5+1 {
-		t.Fatalf("chat shows %d messages, want 12 commands, 5 answers and 1 notice", all)
+	if all := len(h.Fake.Messages(chat.ID)); all != 14+10+1 {
+		t.Fatalf("chat shows %d messages, want 14 commands, 10 answers and 1 notice", all)
 	}
 	h.allDone(t)
-	if drops.get("user") != 7 || drops.get("chat") != 0 {
+	if drops.get("user") != 4 || drops.get("chat") != 0 {
 		t.Fatalf("drops counted: %v", drops.n)
 	}
 
@@ -124,9 +124,9 @@ func TestFloodUserOverBudgetGetsOneNotice(t *testing.T) {
 	// After a pause long enough to refill the bucket, a new flood is told
 	// again.
 	h.setNow(evNow.Add(2 * time.Minute))
-	h.push(chat, jonas, seqTexts("/lang fn%d", 1, 7)...)
-	if got := h.botTexts(chat.ID, "fn"); len(got) != 5 {
-		t.Fatalf("after a pause: %d answers, want 5", len(got))
+	h.push(chat, jonas, seqTexts("/lang fn%d", 1, 12)...)
+	if got := h.botTexts(chat.ID, "fn"); len(got) != 10 {
+		t.Fatalf("after a pause: %d answers, want 10", len(got))
 	}
 	if n := len(h.botTexts(chat.ID, "Langsamer")); n != 2 {
 		t.Fatalf("%d notices after the second flood, want 2", n)
@@ -250,5 +250,42 @@ func TestFloodIdenticalPendingRepliesCoalesced(t *testing.T) {
 	if n := h.Count(`SELECT count(*) FROM outbox WHERE chat_id = ? AND method = 'sendMessage'`, party.ID); n != len(helps) {
 		t.Fatalf("%d reply rows for %d messages", n, len(helps))
 	}
+	h.allDone(t)
+}
+
+// A flooder in a group who has started the bot is told privately (naming
+// the group), which costs the group nothing.
+func TestFloodGroupNoticeGoesPrivatelyWhenPossible(t *testing.T) {
+	h, _ := startFlood(t, 3, 15) // user: 3/min, a burst of 2
+	h.startPrivately(alice)
+	h.push(party, alice, "/lang al1", "/lang al2", "/lang al3")
+	if got := h.botTexts(party.ID, "al"); len(got) != 1 {
+		t.Fatalf("answered %q, want al1 only", got)
+	}
+	if n := len(h.botTexts(party.ID, "Slow down")); n != 0 {
+		t.Fatalf("%d notices in the group", n)
+	}
+	notices := h.botTexts(alice.ID, "Slow down")
+	if len(notices) != 1 || !strings.HasPrefix(notices[0], "Friends: ") {
+		t.Fatalf("private notices %q, want one naming the group", notices)
+	}
+	h.allDone(t)
+}
+
+// Answers to a conversation in a group cost the user's budget only: a
+// member creating an event step by step in a busy group does not lose a
+// step because others emptied the group's bucket.
+func TestFloodConversationStepsNotChargedToTheGroup(t *testing.T) {
+	h, drops := startFlood(t, 20, 15) // group: a burst of 3
+	h.Send(party, alice, "/event")
+	mustContain(t, "ask title", h.LastText(party.ID), "called")
+	h.push(party, bob, "/lang bo1")
+	h.push(party, carol, "/lang ca1")
+	h.push(party, dave, "/lang da1") // the group's bucket was empty: not answered
+	if drops.get("chat") != 1 || len(h.botTexts(party.ID, "da1")) != 0 {
+		t.Fatalf("drops %v; group shows %q", drops.n, h.Texts(party.ID))
+	}
+	h.Send(party, alice, "Board games")
+	mustContain(t, "ask when", h.LastText(party.ID), "When does it start")
 	h.allDone(t)
 }

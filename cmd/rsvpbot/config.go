@@ -67,7 +67,7 @@ var envVars = []envVar{
 	{"OPEN_METEO_FORECAST_URL", "https://api.open-meteo.com/v1/forecast", "Open-Meteo forecast endpoint"},
 	{"RSVPBOT_LEDGER_RETENTION", "90d", "how long the outbox ledger keeps each attempt (e.g. 30d, 720h; off keeps everything)"},
 	{"RSVPBOT_FLOOD_USER", "20/min", "commands one user may send a minute before the bot stops answering them (told once when to try again; 0 or off disables)"},
-	{"RSVPBOT_FLOOD_CHAT", "15/min", "commands answered in one group a minute, quiet members first (0 or off disables); keep it below RSVPBOT_RATE_GROUP"},
+	{"RSVPBOT_FLOOD_CHAT", "20/min", "commands answered in one group a minute, quiet members first (0 or off disables); at most RSVPBOT_RATE_GROUP makes sense"},
 	{"LOG_FORMAT", "auto", "text (coloured, for terminals) or json; auto picks text on a terminal"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 }
@@ -200,7 +200,7 @@ func LoadConfig(lookupEnv func(string) (string, bool), requireToken bool) (*Conf
 		return nil, bad("RSVPBOT_FLOOD_USER", "%v; use commands per minute, e.g. 20/min, or off", err)
 	}
 	if c.FloodChat, err = parseFlood(get("RSVPBOT_FLOOD_CHAT")); err != nil {
-		return nil, bad("RSVPBOT_FLOOD_CHAT", "%v; use commands per minute, e.g. 15/min, or off", err)
+		return nil, bad("RSVPBOT_FLOOD_CHAT", "%v; use commands per minute, e.g. 20/min, or off", err)
 	}
 
 	if c.Reminders, err = scheduler.ParseOffsets(get("RSVPBOT_REMINDERS")); err != nil {

@@ -13,8 +13,8 @@ func TestConfigFlood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.FloodUser != 20 || c.FloodChat != 15 {
-		t.Errorf("defaults: user %v/min, chat %v/min; want 20 and 15", c.FloodUser, c.FloodChat)
+	if c.FloodUser != 20 || c.FloodChat != 20 {
+		t.Errorf("defaults: user %v/min, chat %v/min; want 20 and 20", c.FloodUser, c.FloodChat)
 	}
 	for _, tc := range []struct {
 		user, chat         string

@@ -65,7 +65,7 @@ func newFloodRun(d *driver, cfg Config, t0 time.Time) *floodRun {
 		}
 	}
 	f := &floodRun{group: g, cfg: cfg, t0: t0, floodIDs: map[int64]bool{}, withEvents: d.features.Event, withEvList: d.features.Events,
-		events: []time.Duration{floodDelay + cfg.FloodFor/4, floodDelay + cfg.FloodFor*3/4}}
+		events: []time.Duration{floodDelay + cfg.FloodFor/4 + cfg.FloodNormalEvery/2, floodDelay + cfg.FloodFor*3/4 + cfg.FloodNormalEvery/2}}
 	for _, u := range g.members {
 		if !u.forbidden {
 			u.busy = true
