@@ -119,7 +119,7 @@ type floodVerdict struct {
 	private bool          // in their private chat rather than the group
 }
 
-// FloodGuard returns a: bot.Handler that applies the flood budgets of cfg
+// FloodGuard returns the bot.Handler that applies the flood budgets of cfg
 // before handing updates to a. With a zero cfg it is a plain pass-through.
 func (a *App) FloodGuard(cfg FloodConfig) *Flood {
 	f := &Flood{app: a, cfg: cfg, users: map[int64]*floodUser{}, chats: map[int64]*rate.Limiter{}}
