@@ -63,14 +63,9 @@ func (r *Router) Route(ctx context.Context, u *Update) error {
 		}
 		return call(ctx, r.unknown, u)
 	case u.Update.Message != nil:
-		m := u.Update.Message
-		text := m.Text
-		if text == "" {
-			text = m.Caption
-		}
-		cmd, args, to := parseCommand(text)
+		cmd, args, mine := r.command(u)
 		if cmd != "" {
-			if to != "" && r.username != "" && !strings.EqualFold(to, r.username) {
+			if !mine {
 				return nil // addressed to another bot in the group
 			}
 			u.Command, u.Args = cmd, args
@@ -82,6 +77,28 @@ func (r *Router) Route(ctx context.Context, u *Update) error {
 		return call(ctx, r.text, u)
 	}
 	return nil
+}
+
+// IsCommand reports whether Route would hand u to a command handler (or
+// Unknown): a message whose text is a command not addressed to another bot.
+func (r *Router) IsCommand(u *Update) bool {
+	cmd, _, mine := r.command(u)
+	return cmd != "" && mine
+}
+
+// command parses the command of a message update; mine is false when it
+// is addressed to another bot ("/help@OtherBot").
+func (r *Router) command(u *Update) (cmd, args string, mine bool) {
+	m := u.Update.Message
+	if m == nil {
+		return "", "", false
+	}
+	text := m.Text
+	if text == "" {
+		text = m.Caption
+	}
+	cmd, args, to := parseCommand(text)
+	return cmd, args, to == "" || r.username == "" || strings.EqualFold(to, r.username)
 }
 
 func call(ctx context.Context, h HandlerFunc, u *Update) error {

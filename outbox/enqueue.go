@@ -2,7 +2,9 @@ package outbox
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -108,6 +110,11 @@ func Enqueue(ctx context.Context, tx *sql.Tx, m Message) (id int64, err error) {
 			return 0, fmt.Errorf("outbox: dedup lookup: %w", err)
 		}
 	}
+	if twin, key, err := pendingTwin(ctx, tx, m, params); err != nil || twin != 0 {
+		return twin, err
+	} else if key != "" {
+		m.CoalesceKey = key
+	}
 	now := store.Millis(time.Now())
 
 	// Coalescing first, so the new row's line is computed without the rows
@@ -173,6 +180,40 @@ RETURNING id`,
 		return 0, fmt.Errorf("outbox: enqueue %s to %d: %w", m.Method, m.ChatID, err)
 	}
 	return id, nil
+}
+
+// pendingTwin coalesces identical replies: a reply (an interactive
+// sendMessage with no keys or hook of its own) whose content equals a reply
+// still pending in the same chat — the same answer to the same command,
+// asked again before the first answer went out — is not queued again: the
+// pending one answers both, and its id is returned as twin. Only what the
+// message replies to may differ. Otherwise key is the message's content
+// key, to be stored as its coalesce key (a newer identical reply finds it;
+// no caller's key can look like it, so nothing is ever replaced by it).
+func pendingTwin(ctx context.Context, tx *sql.Tx, m Message, params json.RawMessage) (twin int64, key string, err error) {
+	if m.Method != "sendMessage" || m.Lane != Interactive || m.DedupKey != "" || m.CoalesceKey != "" || m.OnSent != "" {
+		return 0, "", nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(params, &fields); err != nil {
+		return 0, "", nil // wireParams accepted it; nothing to compare
+	}
+	delete(fields, "reply_parameters")
+	delete(fields, "reply_to_message_id")
+	canon, err := json.Marshal(fields) // map keys sorted: a canonical form
+	if err != nil {
+		return 0, "", nil
+	}
+	sum := sha256.Sum256(canon)
+	key = "same:" + strconv.FormatInt(m.ChatID, 10) + ":" + hex.EncodeToString(sum[:16])
+	err = tx.QueryRowContext(ctx, `SELECT id FROM outbox WHERE coalesce_key = ? AND state = 'pending' LIMIT 1`, key).Scan(&twin)
+	switch {
+	case err == nil:
+		return twin, "", nil
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, key, nil
+	}
+	return 0, "", fmt.Errorf("outbox: looking for an identical pending reply: %w", err)
 }
 
 // Queued reports whether a message with dedupKey was ever enqueued (in

@@ -38,6 +38,10 @@ type Config struct {
 	WebhookPath   string // path part of WebhookURL, served on HTTPAddr
 	// LedgerRetention is how long ledger rows are kept; 0 keeps them.
 	LedgerRetention time.Duration
+	// FloodUser and FloodChat are the flood budgets, commands per minute
+	// per user and per group (handlers.FloodConfig); 0 = off.
+	FloodUser float64
+	FloodChat float64
 }
 
 // envVar documents one variable for --help and the README.
@@ -62,6 +66,8 @@ var envVars = []envVar{
 	{"OPEN_METEO_GEOCODING_URL", "https://geocoding-api.open-meteo.com/v1/search", "Open-Meteo geocoding endpoint"},
 	{"OPEN_METEO_FORECAST_URL", "https://api.open-meteo.com/v1/forecast", "Open-Meteo forecast endpoint"},
 	{"RSVPBOT_LEDGER_RETENTION", "90d", "how long the outbox ledger keeps each attempt (e.g. 30d, 720h; off keeps everything)"},
+	{"RSVPBOT_FLOOD_USER", "20/min", "commands one user may send a minute before the bot stops answering them (told once when to try again; 0 or off disables)"},
+	{"RSVPBOT_FLOOD_CHAT", "20/min", "commands answered in one group a minute, quiet members first (0 or off disables); at most RSVPBOT_RATE_GROUP makes sense"},
 	{"LOG_FORMAT", "auto", "text (coloured, for terminals) or json; auto picks text on a terminal"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 }
@@ -190,6 +196,13 @@ func LoadConfig(lookupEnv func(string) (string, bool), requireToken bool) (*Conf
 		return nil, bad("RSVPBOT_RATE_GROUP", "%v; use messages per minute, e.g. 20", err)
 	}
 
+	if c.FloodUser, err = parseFlood(get("RSVPBOT_FLOOD_USER")); err != nil {
+		return nil, bad("RSVPBOT_FLOOD_USER", "%v; use commands per minute, e.g. 20/min, or off", err)
+	}
+	if c.FloodChat, err = parseFlood(get("RSVPBOT_FLOOD_CHAT")); err != nil {
+		return nil, bad("RSVPBOT_FLOOD_CHAT", "%v; use commands per minute, e.g. 20/min, or off", err)
+	}
+
 	if c.Reminders, err = scheduler.ParseOffsets(get("RSVPBOT_REMINDERS")); err != nil {
 		return nil, bad("RSVPBOT_REMINDERS", "%v; use durations like 24h,1h or 30m, or off", err)
 	}
@@ -268,4 +281,21 @@ func parseRetention(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not a duration of at least 1h", s)
 	}
 	return d, nil
+}
+
+// parseFlood reads a flood budget: "20/min", "1/s", "600/h", a bare number
+// of commands per minute, or "off"/"0" (0: disabled). A budget under one
+// command an hour is refused: it would silence everyone.
+func parseFlood(s string) (float64, error) {
+	if strings.EqualFold(strings.TrimSpace(s), "off") {
+		return 0, nil
+	}
+	v, err := parseRate(s, time.Minute)
+	if err != nil {
+		return 0, err
+	}
+	if v > 0 && v < 1.0/60 {
+		return 0, fmt.Errorf("%q is less than one command an hour", s)
+	}
+	return v, nil
 }

@@ -58,6 +58,7 @@ func newBotProcess(t *testing.T, fake *bottest.Server, dbPath string, extra ...s
 		"RSVPBOT_DB="+dbPath,
 		"RSVPBOT_HTTP_ADDR=",
 		"RSVPBOT_RATE_GLOBAL=0", "RSVPBOT_RATE_CHAT=0", "RSVPBOT_RATE_GROUP=0",
+		"RSVPBOT_FLOOD_USER=off", "RSVPBOT_FLOOD_CHAT=off", // a stream of commands on purpose
 		"LOG_FORMAT=json", "LOG_LEVEL=warn",
 	)
 	return &botProcess{t: t, bin: bin, env: append(env, extra...), logs: logs}

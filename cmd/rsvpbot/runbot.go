@@ -13,6 +13,7 @@ import (
 
 	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rsvpbot/rsvpbot/bot"
 	"github.com/rsvpbot/rsvpbot/handlers"
@@ -116,7 +117,14 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 		Observer:   ops.Observers(metrics.Outbox(), health),
 	})
 	db.SetAfterCommit(sender.Notify)
-	disp := bot.NewDispatcher(db, app, bot.DispatcherConfig{Logger: log.With("component", "dispatch"), Observe: metrics.ObserveUpdate})
+	// Flood budgets (RSVPBOT_FLOOD_*) in front of the handlers; commands
+	// left unanswered are counted by the budget that ran out.
+	floodDropped := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "rsvpbot", Name: "flood_dropped_total",
+		Help: "Commands not answered because a flood budget ran out, by budget (user or chat)."}, []string{"budget"})
+	metrics.Registry().MustRegister(floodDropped)
+	guard := app.FloodGuard(handlers.FloodConfig{UserPerMinute: cfg.FloodUser, ChatPerMinute: cfg.FloodChat,
+		OnDrop: func(scope string) { floodDropped.WithLabelValues(scope).Inc() }})
+	disp := bot.NewDispatcher(db, guard, bot.DispatcherConfig{Logger: log.With("component", "dispatch"), Observe: metrics.ObserveUpdate})
 	if n, err := disp.Load(ctx); err != nil {
 		if ctx.Err() != nil {
 			// Stopped while starting: nothing was taken, nothing is lost.

@@ -10,6 +10,7 @@
 //	rsvpload -mode ramp                      # until p95 latency or 429s push back
 //	rsvpload -mode spike -spike 10000        # a broadcast's worth of bulk messages at once
 //	rsvpload -mode chaos -duration 2m        # SIGKILLs every ~10 s, faults injected
+//	rsvpload -mode flood                     # 20 users × 100 commands into one group
 //	rsvpload report -bench go-bench.txt -out docs/benchmarks.md runs/*.json
 //
 // Modes, measurements and the report are described in docs/benchmarks.md.
@@ -64,7 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := load.DefaultConfig(mode)
 	fs := flag.NewFlagSet("rsvpload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.String("mode", string(mode), "steady, ramp, spike or chaos (defaults of the other flags depend on it)")
+	fs.String("mode", string(mode), "steady, ramp, spike, chaos or flood (defaults of the other flags depend on it)")
 	fs.StringVar(&cfg.Bot, "bot", "", "rsvpbot binary to run (default: build it from this module)")
 	fs.StringVar(&cfg.WorkDir, "dir", "", "work directory for the database and the bot's log (default: a temp directory)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the work directory even when the run passes")
@@ -79,6 +80,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.SpikeMessages, "spike", cfg.SpikeMessages, "spike: bulk messages queued at once")
 	fs.DurationVar(&cfg.KillEvery, "kill-every", cfg.KillEvery, "chaos: SIGKILL the bot about this often (±30%)")
 	fs.BoolVar(&cfg.Migrate, "migrate-group", cfg.Migrate, "chaos: upgrade a group to a supergroup half-way")
+	fs.IntVar(&cfg.Flooders, "flooders", cfg.Flooders, "flood: users flooding one group")
+	fs.IntVar(&cfg.FloodCommands, "flood-commands", cfg.FloodCommands, "flood: commands each flooder sends")
+	fs.DurationVar(&cfg.FloodFor, "flood-for", cfg.FloodFor, "flood: over how long the flooders send them (starting 5 s into the load)")
+	fs.DurationVar(&cfg.FloodNormalEvery, "flood-normal-every", cfg.FloodNormalEvery, "flood: how often one of the flooded group's other members asks something")
 	fs.BoolVar(&cfg.Webhook, "webhook", false, "run the bot in webhook mode (the emulator POSTs updates to it) instead of long polling")
 	fs.StringVar(&cfg.Reminders, "reminders", cfg.Reminders, "RSVPBOT_REMINDERS for the bot (short offsets make reminders fall due during the run)")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "how long to wait after the load for the bot to finish its work")
@@ -86,13 +91,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	botGlobal := fs.Float64("bot-global", -1, "the bot's RSVPBOT_RATE_GLOBAL (default: the emulator's -global)")
 	botPrivate := fs.Float64("bot-private", -1, "the bot's RSVPBOT_RATE_CHAT (default: the emulator's -private)")
 	botGroup := fs.Float64("bot-group", -1, "the bot's RSVPBOT_RATE_GROUP per minute (default: the emulator's -group)")
+	fs.StringVar(&cfg.BotFloodUser, "bot-flood-user", cfg.BotFloodUser, "the bot's RSVPBOT_FLOOD_USER (empty: the bot's default; off in every mode but flood)")
+	fs.StringVar(&cfg.BotFloodChat, "bot-flood-chat", cfg.BotFloodChat, "the bot's RSVPBOT_FLOOD_CHAT (empty: the bot's default; off in every mode but flood)")
 	unlimited := fs.Bool("unlimited", false, "no limits anywhere: measures the bot's own capacity")
 	jsonOut := fs.String("json", "", "write the result as JSON to this file (- for stdout)")
 	chartOut := fs.String("chart", "", "write an SVG chart of the pacing to this file")
 	quiet := fs.Bool("q", false, "no progress lines")
 	cfg.Emu.RegisterFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: rsvpload -mode steady|ramp|spike|chaos [flags]\n       rsvpload report [flags] RESULT.json...\n\nFlags (emulator flags as in tgemu):\n")
+		fmt.Fprintf(stderr, "Usage: rsvpload -mode steady|ramp|spike|chaos|flood [flags]\n       rsvpload report [flags] RESULT.json...\n\nFlags (emulator flags as in tgemu):\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

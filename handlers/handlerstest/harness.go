@@ -45,6 +45,9 @@ type Options struct {
 	Configure func(*handlers.Deps)
 	// Logger defaults to one that writes to the test log at warn level.
 	Logger *slog.Logger
+	// Flood, if set, puts the flood budgets in front of the handlers, as
+	// the bot does (App.FloodGuard); nil means no budgets.
+	Flood *handlers.FloodConfig
 }
 
 // Harness is a running bot.
@@ -55,6 +58,7 @@ type Harness struct {
 	App     *handlers.App
 	Catalog *locales.Catalog
 	Sender  *outbox.Sender
+	Flood   *handlers.Flood // with Options.Flood
 	Path    string
 	opts    Options
 
@@ -109,7 +113,12 @@ func Start(t testing.TB, opts Options) *Harness {
 	h.Sender = outbox.NewSender(db, client, outbox.Config{Limits: limits, Logger: log, OnSent: h.App.OnSent, OnMigrated: h.App.OnMigrated,
 		PollInterval: 50 * time.Millisecond})
 	db.SetAfterCommit(h.Sender.Notify)
-	disp := bot.NewDispatcher(db, h.App, bot.DispatcherConfig{Logger: log, Grace: 5 * time.Second})
+	var handler bot.Handler = h.App
+	if opts.Flood != nil {
+		h.Flood = h.App.FloodGuard(*opts.Flood)
+		handler = h.Flood
+	}
+	disp := bot.NewDispatcher(db, handler, bot.DispatcherConfig{Logger: log, Grace: 5 * time.Second})
 	if _, err := disp.Load(ctx); err != nil {
 		t.Fatal(err)
 	}

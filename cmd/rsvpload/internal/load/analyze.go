@@ -1,9 +1,13 @@
 package load
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -49,6 +53,10 @@ type analysis struct {
 	loadEnd   time.Time
 	end       time.Time
 	spike     *spikeRun
+	flood     *floodRun
+	// unanswered: update ids the bot's flood budgets left unanswered (from
+	// its debug log).
+	unanswered map[int64]bool
 }
 
 // check fills res from the database and the emulator's record. The bot
@@ -182,6 +190,9 @@ func (a *analysis) check(ctx context.Context, res *Result) error {
 			c.UpdatesHandledTwice++
 			pr.add("handled twice", "tag %d (%s in chat %d): %d reply rows", n, ti.action, ti.chat, len(rs))
 		}
+		if ti.flooded {
+			continue // judged by the flood figures
+		}
 		c.RepliesExpected++
 		if len(ti.deliveries) > 0 {
 			c.RepliesDelivered++
@@ -206,6 +217,10 @@ func (a *analysis) check(ctx context.Context, res *Result) error {
 				pr.add("duplicate beyond the ambiguity rule", "tag %d (%s in chat %d) delivered %d times, %d ambiguous attempts",
 					n, ti.action, ti.chat, len(ti.deliveries), allowed)
 			}
+			continue
+		}
+		if len(rs) == 0 && a.unanswered[ti.updateID] {
+			c.RepliesBudgeted++
 			continue
 		}
 		reason := a.whyMissing(ti, rs, inbox[ti.updateID].problem)
@@ -258,8 +273,14 @@ func (a *analysis) check(ctx context.Context, res *Result) error {
 		res.Spike = a.spike.figures(res, tr, a.loadStart)
 		spikeOK = judgeSpike(res.Spike, a.spike.limit, &pr)
 	}
+	floodOK := true
+	c.Unanswered = len(a.unanswered)
+	if a.flood != nil {
+		res.Flood = a.flood.figures(tr, a.fake, a.unanswered)
+		floodOK = judgeFlood(res.Flood, &pr)
+	}
 	res.Problems = pr.list
-	res.OK = c.UpdatesLost == 0 && c.UpdatesHandledTwice == 0 && c.RepliesLost == 0 && c.DuplicatesBeyond == 0 &&
+	res.OK = floodOK && c.UpdatesLost == 0 && c.UpdatesHandledTwice == 0 && c.RepliesLost == 0 && c.DuplicatesBeyond == 0 &&
 		c.OrderViolations == 0 && c.StuckRows == 0 && c.BulkLost == 0 && c.BulkOrderViolations == 0 &&
 		len(res.Bot.Crashes) == 0 && spikeOK
 	if len(res.Bot.Crashes) > 0 {
@@ -457,4 +478,31 @@ func judgeSpike(f *SpikeFigures, limit float64, pr *problems) bool {
 		ok = false
 	}
 	return ok
+}
+
+// budgetDrops reads the update ids the bot's flood budgets left
+// unanswered from its JSON log (debug level).
+func budgetDrops(logPath string) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	f, err := os.Open(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if !bytes.Contains(line, []byte("flood budget exhausted")) {
+			continue
+		}
+		var rec struct {
+			Msg      string `json:"msg"`
+			UpdateID int64  `json:"update_id"`
+		}
+		if json.Unmarshal(line, &rec) == nil && strings.HasPrefix(rec.Msg, "flood budget exhausted") {
+			out[rec.UpdateID] = true
+		}
+	}
+	return out, sc.Err()
 }

@@ -47,15 +47,22 @@ const (
 	// injected, SIGKILLs and restarts the bot every KillEvery (±30 %) and
 	// migrates a group half-way.
 	Chaos Mode = "chaos"
+	// Flood has Flooders users send FloodCommands commands each, as fast
+	// as a script does, into one group over FloodFor, while that group's
+	// other members keep asking (a tagged command every FloodNormalEvery,
+	// and event cards) and the rest of the world talks at Rate for
+	// Duration. It measures the flooded group's normal members' reply
+	// latency against the 10 s target, and the other chats'.
+	Flood Mode = "flood"
 )
 
 // ParseMode reads a mode name.
 func ParseMode(s string) (Mode, error) {
 	switch m := Mode(strings.ToLower(s)); m {
-	case Steady, Ramp, Spike, Chaos:
+	case Steady, Ramp, Spike, Chaos, Flood:
 		return m, nil
 	}
-	return "", fmt.Errorf("unknown mode %q (steady, ramp, spike or chaos)", s)
+	return "", fmt.Errorf("unknown mode %q (steady, ramp, spike, chaos or flood)", s)
 }
 
 // Config describes a run. DefaultConfig fills what a mode needs.
@@ -90,12 +97,23 @@ type Config struct {
 	// Migrate upgrades one group to a supergroup half-way through a chaos run.
 	Migrate bool
 
+	// Flood.
+	Flooders         int
+	FloodCommands    int // per flooder
+	FloodFor         time.Duration
+	FloodNormalEvery time.Duration
+
 	// Emu configures the emulator: limits and faults (Migrations are
 	// ignored; Migrate does it at a moment when checks can follow it).
 	Emu emu.Config
 	// BotLimits are the limits the bot paces itself by (RSVPBOT_RATE_*);
 	// by default the emulator's.
 	BotLimits bottest.Limits
+	// BotFloodUser and BotFloodChat are RSVPBOT_FLOOD_USER and
+	// RSVPBOT_FLOOD_CHAT for the bot ("" leaves the bot's default). The
+	// capacity modes run with them off: their simulated users are few and
+	// busy on purpose, and they measure the pipeline, not the budgets.
+	BotFloodUser, BotFloodChat string
 
 	// Webhook runs the bot in webhook mode (the emulator POSTs updates to
 	// it) instead of long polling.
@@ -119,9 +137,13 @@ func DefaultConfig(m Mode) Config {
 		Mode: m, Users: 300, Groups: 30, Rate: 20, Duration: 30 * time.Second,
 		RampStep: 10 * time.Second, RampFactor: 1.5, MaxRate: 2000, P95Threshold: 2 * time.Second,
 		SpikeMessages: 10_000, KillEvery: 10 * time.Second, Migrate: true,
+		Flooders: 20, FloodCommands: 100, FloodFor: 40 * time.Second, FloodNormalEvery: 5 * time.Second,
 		Emu: emu.DefaultConfig(), Reminders: "2m,1m", DrainTimeout: 2 * time.Minute, Seed: 1,
 	}
 	c.BotLimits = c.Emu.Limits
+	if m != Flood {
+		c.BotFloodUser, c.BotFloodChat = "off", "off"
+	}
 	switch m {
 	case Ramp:
 		c.Rate = 5
@@ -129,6 +151,9 @@ func DefaultConfig(m Mode) Config {
 	case Spike:
 		c.Rate = 5
 		c.Duration = 5 * time.Minute // an upper bound; the drain ends it sooner
+	case Flood:
+		c.Rate = 10
+		c.Duration = time.Minute
 	case Chaos:
 		c.Rate = 15
 		c.Duration = 2 * time.Minute
@@ -153,6 +178,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("-ramp-factor must be above 1 and -ramp-step positive")
 	case c.Mode == Spike && c.SpikeMessages <= 0:
 		return fmt.Errorf("-spike must be positive")
+	case c.Mode == Flood && (c.Flooders < 1 || c.FloodCommands < 1 || c.FloodFor <= 0 || c.FloodFor+floodDelay > c.Duration || c.FloodNormalEvery <= 0):
+		return fmt.Errorf("-flooders and -flood-commands must be positive, -flood-for positive and at most -duration minus %s, -flood-normal-every positive", floodDelay)
 	case c.Mode == Chaos && c.KillEvery <= 0:
 		return fmt.Errorf("-kill-every must be positive")
 	}

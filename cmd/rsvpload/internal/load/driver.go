@@ -60,6 +60,7 @@ type driver struct {
 	features features
 
 	migration   *migrationState
+	flood       *floodRun // flood mode: pushes of its own on every tick
 	lastRefresh time.Time
 	log         func(format string, args ...any)
 }
@@ -141,6 +142,9 @@ func (d *driver) run(ctx context.Context, dur time.Duration, rate func(elapsed t
 		}
 		credit -= float64(d.runDue(now))
 		d.stepMigration(now)
+		if d.flood != nil {
+			d.flood.tick(d, now) // on top of the rate: the flood is extra
+		}
 		for tries := 0; credit >= 1 && tries < 1000; tries++ {
 			credit -= float64(d.act(now))
 		}

@@ -35,6 +35,7 @@ type Result struct {
 	Checks         Invariants     `json:"invariants"`
 	Ramp           []RampStep     `json:"ramp,omitempty"`
 	Spike          *SpikeFigures  `json:"spike,omitempty"`
+	Flood          *FloodFigures  `json:"flood,omitempty"`
 	Calls          map[string]int `json:"calls_by_method"` // as the emulator answered them
 	Series         []Second       `json:"series"`
 	Kills          []float64      `json:"kills_at,omitempty"` // seconds since the load started
@@ -126,7 +127,9 @@ type Invariants struct {
 	UpdatesHandledTwice int `json:"updates_handled_twice"` // a tagged update's reply enqueued more than once
 	RepliesExpected     int `json:"replies_expected"`
 	RepliesDelivered    int `json:"replies_delivered"`
-	RepliesDropped      int `json:"replies_dropped"` // rightly: the user had blocked the bot, or it was removed
+	RepliesDropped      int `json:"replies_dropped"`               // rightly: the user had blocked the bot, or it was removed
+	RepliesBudgeted     int `json:"replies_unanswered_by_budget"`  // tagged commands a flood budget left unanswered
+	Unanswered          int `json:"commands_unanswered_by_budget"` // all commands a flood budget left unanswered
 	RepliesLost         int `json:"replies_lost"`
 	RepliesDuplicated   int `json:"replies_duplicated"`    // extra deliveries
 	AmbiguousAttempts   int `json:"ambiguous_attempts"`    // the rule's allowance
@@ -212,6 +215,16 @@ func (r *Result) Text() string {
 			sp.Messages, sp.DrainSecs, sp.SentPerSecond, sp.PercentOfLimit, sp.TooManyDuring,
 			sp.Interactive.P50Ms, sp.Interactive.P95Ms, sp.Interactive.MaxMs, sp.Interactive.Count)
 	}
+	if f := r.Flood; f != nil {
+		fmt.Fprintf(&b, "flood: %d flooders sent %d commands into group %d over %.0fs; the bot sent %d messages there (%d answers to its %d normal members, %d event cards, %d to the flooders)\n",
+			f.Flooders, f.Commands, f.Group, f.Seconds, f.SentToGroup, f.Normal.Count, f.Members, f.Cards.Count, f.ToFlooders)
+		fmt.Fprintf(&b, "flooded group's normal members: %d of %d answered, reply p50 %.0f ms, p95 %.0f ms, max %.0f ms (target p95 ≤ %s); event cards p95 %.0f ms, max %.0f ms (%d of %d)\n",
+			f.Normal.Count, f.NormalAsked, f.Normal.P50Ms, f.Normal.P95Ms, f.Normal.MaxMs, floodNormalP95Target, f.Cards.P95Ms, f.Cards.MaxMs, f.Cards.Count, f.CardsAsked)
+		fmt.Fprintf(&b, "other chats meanwhile: groups p95 %.0f ms (%d), private p95 %.0f ms (%d); their commands left unanswered by the budgets: %d (%d tagged)\n",
+			r.LatencyGroup.P95Ms, r.LatencyGroup.Count, r.LatencyPrivate.P95Ms, r.LatencyPrivate.Count, f.OthersUnanswered, r.Checks.RepliesBudgeted)
+		fmt.Fprintf(&b, "flood budgets left %d commands unanswered: %d of the flooders', %d of the flooded group's members', %d elsewhere\n",
+			r.Checks.Unanswered, f.FloodersUnanswered, f.NormalUnanswered, f.OthersUnanswered)
+	}
 	if len(r.Ramp) > 0 {
 		b.WriteString("ramp (reply latency in private chats; groups' p95 for information):\n  rate/s  pushed/s  sent/s   p50 ms   p95 ms  group p95  429s\n")
 		for _, st := range r.Ramp {
@@ -234,7 +247,7 @@ func (r *Result) Text() string {
 	check("updates lost", c.UpdatesLost, c.UpdatesLost == 0, "")
 	check("updates handled twice", c.UpdatesHandledTwice, c.UpdatesHandledTwice == 0, "")
 	check("replies lost", c.RepliesLost, c.RepliesLost == 0,
-		fmt.Sprintf(" (of %d expected: %d delivered, %d rightly dropped)", c.RepliesExpected, c.RepliesDelivered, c.RepliesDropped))
+		fmt.Sprintf(" (of %d expected: %d delivered, %d rightly dropped, %d left unanswered by flood budgets)", c.RepliesExpected, c.RepliesDelivered, c.RepliesDropped, c.RepliesBudgeted))
 	check("replies duplicated", c.RepliesDuplicated, c.DuplicatesBeyond == 0,
 		fmt.Sprintf(" (allowed by the ambiguity rule: %d ambiguous attempts; beyond it: %d)", c.AmbiguousAttempts, c.DuplicatesBeyond))
 	check("order violations", c.OrderViolations, c.OrderViolations == 0,

@@ -93,6 +93,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		"LOG_FORMAT=json", "LOG_LEVEL=warn",
 	)
 	env = append(env, httpEnv...)
+	if cfg.BotFloodUser != "" {
+		env = append(env, "RSVPBOT_FLOOD_USER="+cfg.BotFloodUser)
+	}
+	if cfg.BotFloodChat != "" {
+		env = append(env, "RSVPBOT_FLOOD_CHAT="+cfg.BotFloodChat)
+	}
+	if !(cfg.BotFloodUser == "off" && cfg.BotFloodChat == "off") {
+		// The bot logs each command its flood budgets leave unanswered at
+		// debug level: the checks read them to tell a budget's decision
+		// from a lost reply.
+		env = append(env, "LOG_LEVEL=debug")
+	}
 	bp := newBotProc(bin, filepath.Join(dir, "bot.log"), env)
 	if err := bp.start(); err != nil {
 		return nil, err
@@ -121,10 +133,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	progress := startProgress(ctx, logf, e, tr, smp, loadStart)
 
 	var spike *spikeRun
+	var flood *floodRun
 	var kills killer
 	switch cfg.Mode {
 	case Steady:
 		d.run(ctx, cfg.Duration, func(time.Duration) float64 { return cfg.Rate })
+	case Flood:
+		flood = newFloodRun(d, cfg, loadStart)
+		logf("flood: %d flooders × %d commands into %q from +%s over %s; its %d other members ask every %s",
+			cfg.Flooders, cfg.FloodCommands, flood.group.chat.Title, floodDelay, cfg.FloodFor, len(flood.members), cfg.FloodNormalEvery)
+		d.flood = flood
+		d.run(ctx, cfg.Duration, func(time.Duration) float64 { return cfg.Rate })
+		d.flood = nil
 	case Chaos:
 		kctx, stopKills := context.WithCancel(ctx)
 		kills.start(kctx, bp, cfg.KillEvery, cfg.Seed, loadStart, logf)
@@ -187,7 +207,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the bot's database for the checks: %w", err)
 	}
-	a := &analysis{db: db, fake: e.Fake, tr: tr, samples: smp.all(), loadStart: loadStart, loadEnd: loadEnd, end: end, spike: spike}
+	unanswered, err := budgetDrops(bp.logPath)
+	if err != nil {
+		return nil, fmt.Errorf("reading the bot's log: %w", err)
+	}
+	a := &analysis{unanswered: unanswered, db: db, fake: e.Fake, tr: tr, samples: smp.all(), loadStart: loadStart, loadEnd: loadEnd, end: end, spike: spike, flood: flood}
 	if err := a.check(context.WithoutCancel(ctx), res); err != nil {
 		return nil, fmt.Errorf("checking the database: %w", err)
 	}

@@ -80,8 +80,12 @@ type tagInfo struct {
 	// tagged update (a card posted only when the draft's Post is pressed),
 	// so it is left out of the order check.
 	unordered bool
-	pushedAt  time.Time
-	updateID  int64
+	// flooded: asked by a normal member of the group a flood run floods;
+	// judged by the flood figures (the budgets may rightly leave it
+	// unanswered), not by the reply invariants.
+	flooded  bool
+	pushedAt time.Time
+	updateID int64
 
 	deliveries []delivery // successful sends carrying the tag, in call order
 }
@@ -139,6 +143,15 @@ func (t *tracker) newTag(action string, chat, user int64, forbidden bool) *tagIn
 	t.nextTag++
 	ti := &tagInfo{n: t.nextTag, action: action, chat: t.logical(chat), user: user, forbidden: forbidden}
 	t.tags[ti.n] = ti
+	return ti
+}
+
+// newFloodedTag allocates a tag for a normal member of a flooded group.
+func (t *tracker) newFloodedTag(action string, chat, user int64) *tagInfo {
+	ti := t.newTag(action, chat, user, false)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ti.flooded = true
 	return ti
 }
 
