@@ -47,10 +47,11 @@ type Metrics struct {
 	cfg     MetricsConfig
 	reg     *prometheus.Registry
 	breaker atomic.Pointer[func() string]
+	known   atomic.Pointer[func(string) bool]
+
 	// pausedSince is when the outbox sender paused because Telegram was
 	// unreachable (Unix ns), 0 while it sends.
 	pausedSince atomic.Int64
-	known   atomic.Pointer[func(string) bool]
 
 	attempts, failed, retries, dead *prometheus.CounterVec // method, class
 	sent                            *prometheus.CounterVec // method, lane

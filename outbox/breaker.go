@@ -61,7 +61,7 @@ type breaker struct {
 	clk      Clock
 	maxWait  time.Duration
 	hasProbe bool
-	wake     func()                               // tells the dispatcher to look again
+	wake     func()                                // tells the dispatcher to look again
 	change   func(reachable bool, since time.Time) // reports reachability changes (outside mu)
 
 	mu        sync.Mutex
