@@ -39,6 +39,9 @@ const (
 	// probeBase is the wait before the second probe of an outage (the
 	// first is made at once); it doubles up to Config.ProbeMax.
 	probeBase = time.Second
+	// settleWait is how long a parked failure waits for a call claimed
+	// after it before a probe is sent to settle it.
+	settleWait = 250 * time.Millisecond
 )
 
 // parkedResult is a transient failure waiting for its verdict.
@@ -148,24 +151,29 @@ func (b *breaker) gate(now time.Time) (budget int, until time.Time, probe uint64
 // Without Config.Probe nothing can, and they are settled as if answered
 // (charged unless shared: the rule before the breaker existed) and
 // returned to be recorded.
-func (b *breaker) needProbe() (probe uint64, settled []result) {
+func (b *breaker) needProbe(now time.Time) (probe uint64, settled []result, wait time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.state != brClosed || b.probing || len(b.parked) == 0 {
-		return 0, nil
+		return 0, nil, time.Time{}
 	}
-	latest := b.parked[len(b.parked)-1].end
+	p := b.parked[len(b.parked)-1]
 	for s := range b.active {
-		if s > latest {
-			return 0, nil
+		if s > p.end {
+			return 0, nil, time.Time{}
 		}
 	}
+	// Give the calls about to be claimed a moment to settle it: under
+	// traffic they do, and a probe per failure would be waste.
+	if at := p.r.at.Add(settleWait); b.hasProbe && now.Before(at) {
+		return 0, nil, at
+	}
 	if !b.hasProbe {
-		return 0, b.releaseLocked(func(parkedResult) bool { return true }, true)
+		return 0, b.releaseLocked(func(parkedResult) bool { return true }, true), time.Time{}
 	}
 	b.probing = true
 	b.seq++
-	return b.seq, nil
+	return b.seq, nil, time.Time{}
 }
 
 // finish takes a returned call's result, sets r.charge, and returns the
@@ -406,8 +414,8 @@ func (s *Sender) probe(ctx context.Context, seq uint64) {
 // settle launches a probe when parked failures need one to be settled (or
 // records them when there is no probe). It runs on the dispatcher, which
 // must never block on the recorder, so results go from a goroutine.
-func (s *Sender) settle(ctx context.Context) {
-	seq, settled := s.brk.needProbe()
+func (s *Sender) settle(ctx context.Context, now time.Time) (wake time.Time) {
+	seq, settled, wake := s.brk.needProbe(now)
 	if seq != 0 {
 		s.probe(ctx, seq)
 	}
@@ -418,6 +426,7 @@ func (s *Sender) settle(ctx context.Context) {
 			}
 		})
 	}
+	return wake
 }
 
 // reachability logs and reports a change of the breaker.

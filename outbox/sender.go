@@ -334,7 +334,9 @@ func (s *Sender) dispatch(ctx context.Context) {
 			s.sweep(now)
 		}
 		wake := s.step(ctx, now)
-		s.settle(ctx)
+		if w := s.settle(ctx, now); !w.IsZero() && (wake.IsZero() || w.Before(wake)) {
+			wake = w
+		}
 		poll := now.Add(s.cfg.PollInterval)
 		if wake.IsZero() || wake.After(poll) {
 			wake = poll
