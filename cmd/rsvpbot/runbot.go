@@ -105,6 +105,7 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 		OnSent:     app.OnSent,
 		OnMigrated: app.OnMigrated,
 		Observer:   ops.Observers(metrics.Outbox(), health),
+		Probe:      func(ctx context.Context) error { _, err := client.Bot().GetMe(ctx); return err },
 	})
 	db.SetAfterCommit(sender.Notify)
 	disp := bot.NewDispatcher(db, app, bot.DispatcherConfig{Logger: log.With("component", "dispatch"), Observe: metrics.ObserveUpdate})
