@@ -127,6 +127,9 @@ func (b *breaker) gate(now time.Time) (budget int, until time.Time, probe uint64
 	case brClosed:
 		return -1, time.Time{}, 0
 	case brOpen:
+		if b.probing {
+			return 0, time.Time{}, 0 // a probe sent to settle failures is still out
+		}
 		if now.Before(b.nextProbe) {
 			return 0, b.nextProbe, 0
 		}

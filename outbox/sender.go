@@ -69,8 +69,10 @@ type Config struct {
 	// Observer receives events for metrics (default NopObserver).
 	Observer Observer
 	// MaxAttempts is how many transient failures (5xx, network, ambiguous)
-	// a row may have before it is dead-lettered (default 5). 429s and
-	// migrations do not count: they are instructions, not failures.
+	// counted against a row it may have before it is dead-lettered
+	// (default 5). 429s and migrations do not count: they are
+	// instructions, not failures; nor do failures shared with other chats'
+	// calls (the breaker, see the package doc).
 	MaxAttempts int
 	// RetryBase and RetryMax bound the exponential backoff after transient
 	// failures (defaults 1 s and 30 s; ±20% jitter).
