@@ -45,6 +45,9 @@
 //     whenever no call has succeeded for ProbeIdle (default 1 min): an idle
 //     bot stays ready, and a bot whose token was revoked or whose network is
 //     down turns unready within StaleAfter whatever the traffic.
+//   - the outbox sender is not paused because Telegram is unreachable (its
+//     breaker, see the outbox package doc): while it is, the check reads
+//     "Telegram unreachable for 40s (outbox sending paused, probing)".
 //
 // # Metrics
 //
@@ -94,6 +97,8 @@
 //	rsvpbot_scrape_database_ok                         1 if the queries behind the gauges above succeeded
 //	rsvpbot_telegram_last_success_timestamp_seconds    last call Telegram answered (readiness)
 //	rsvpbot_weather_breaker_state{state}               1 for the weather circuit breaker's current state
+//	rsvpbot_telegram_reachable                         0 while the outbox sender is paused because Telegram is unreachable
+//	rsvpbot_sender_paused_seconds                      how long it has been paused (0 while it sends)
 //	rsvpbot_build_info{version,goversion}              always 1
 //	rsvpbot_start_time_seconds                         when the process started
 //
