@@ -296,17 +296,6 @@ func (b *breaker) flush() []result {
 	return b.releaseLocked(func(parkedResult) bool { return true }, false)
 }
 
-// status reports whether sending is paused, since when, and when the next
-// probe is due.
-func (b *breaker) status() (paused bool, since, next time.Time) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.state == brClosed {
-		return false, time.Time{}, time.Time{}
-	}
-	return true, b.since, b.nextProbe
-}
-
 // releaseLocked takes the parked failures that match out of the park;
 // their charge is !shared when settled by an answer, false otherwise.
 func (b *breaker) releaseLocked(match func(parkedResult) bool, answered bool) []result {

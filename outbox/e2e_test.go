@@ -594,13 +594,6 @@ func TestRestartRecoversRowsLeftSending(t *testing.T) {
 	}
 }
 
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // After a migration the line of the dropped edit keeps moving: the row
 // queued behind it becomes the head in the supergroup and is sent.
 func TestMigrationDropsOldEditsAndKeepsTheLineMoving(t *testing.T) {
