@@ -281,3 +281,40 @@ func TestFlakyNetworkNothingDeadLettered(t *testing.T) {
 		t.Errorf("%d order violations", sum.OrderViolations)
 	}
 }
+
+// Without Config.Probe, an outage is probed with one real queued call at a
+// time (the trial), and still nothing is dead-lettered.
+func TestOutageWithoutProbeTriesOneRealCall(t *testing.T) {
+	db := openDB(t)
+	clk := newFakeClock()
+	fake := newFake(t)
+	s := NewSender(db, newClient(t, fake), Config{Clock: clk, Logger: testLogger(t), Limits: &Limits{}})
+	ids := enqueue(t, db, burstMessages(burstChats(10), 3, Interactive)...)
+	fake.StartOutage(bottest.Outage{Status: 502})
+	t0 := clk.Now()
+	startSender(t, s)
+	stop := driveClock(t, clk, 100*time.Millisecond, activityOf(fake, db), nil)
+	waitFor(t, time.Minute, "a minute of outage (fake time)", func() bool { return clk.Now().Sub(t0) >= time.Minute })
+	stop()
+	waitFor(t, 10*time.Second, "nothing sending", func() bool { return countState(t, db)[stateSending] == 0 })
+	during := len(fake.CallsTo("sendMessage"))
+	// The first wave (until three failures from two chats), then one
+	// trial per probe: at once, 1, 2, 4, 8, 15, 15, 15 s.
+	if during > 16+10 {
+		t.Errorf("%d calls during a 1 min outage without a probe; want the first wave and one trial per probe", during)
+	}
+	fake.EndOutage()
+	driveClock(t, clk, 20*time.Millisecond, activityOf(fake, db), nil)
+	waitFor(t, time.Minute, "all rows final", func() bool { return allFinal(t, db) })
+	if st := countState(t, db); st[stateSent] != len(ids) {
+		t.Fatalf("states %v, want all %d sent", st, len(ids))
+	}
+	for _, r := range rowsOf(t, db, ids) {
+		// A failure nothing settles is counted without a probe: at most the
+		// first one, before the breaker opened.
+		if r.Failures > 1 {
+			t.Errorf("row %d: %d failures counted", r.ID, r.Failures)
+		}
+	}
+	t.Logf("%d sendMessage calls during the outage", during)
+}
