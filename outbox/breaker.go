@@ -432,3 +432,24 @@ func (s *Sender) reachability(reachable bool, since time.Time) {
 	}
 	s.obs.Reachability(reachable, since)
 }
+
+// TelegramCall tells the sender how a call made elsewhere went (the
+// intake's getUpdates; nil: Telegram answered). An answer while sending is
+// paused makes the next probe go at once instead of at the end of its
+// backoff, so a return is noticed as soon as any part of the bot sees it.
+// Failures are ignored: the sender judges its own calls. It never blocks.
+func (s *Sender) TelegramCall(err error) {
+	if err == nil {
+		s.brk.hint(s.clk.Now())
+	}
+}
+
+// hint moves the next probe to now if the breaker is waiting for it.
+func (b *breaker) hint(now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state == brOpen && !b.probing && b.nextProbe.After(now) {
+		b.nextProbe = now
+		b.wake()
+	}
+}

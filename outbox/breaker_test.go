@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -317,4 +318,44 @@ func TestOutageWithoutProbeTriesOneRealCall(t *testing.T) {
 		}
 	}
 	t.Logf("%d sendMessage calls during the outage", during)
+}
+
+// An answer seen elsewhere (the intake's getUpdates) makes a paused sender
+// probe at once: the return is noticed without waiting out the backoff.
+func TestAnswerElsewhereProbesAtOnce(t *testing.T) {
+	db := openDB(t)
+	clk := newFakeClock()
+	fake := newFake(t)
+	client := newClient(t, fake)
+	obs := &reachObserver{}
+	s := NewSender(db, client, Config{Clock: clk, Logger: testLogger(t), Observer: obs, Probe: probeWith(client),
+		Limits: &Limits{}, ProbeMax: time.Hour})
+	ids := enqueue(t, db, burstMessages(burstChats(4), 2, Interactive)...)
+	fake.StartOutage(bottest.Outage{})
+	t0 := clk.Now()
+	startSender(t, s)
+	stop := driveClock(t, clk, 100*time.Millisecond, activityOf(fake, db), nil)
+	waitFor(t, time.Minute, "a minute of outage (fake time)", func() bool { return clk.Now().Sub(t0) >= time.Minute })
+	stop()
+	waitFor(t, 10*time.Second, "nothing sending", func() bool { return countState(t, db)[stateSending] == 0 })
+	if evs := obs.Events(); len(evs) != 1 || evs[0].reachable {
+		t.Fatalf("reachability events %v, want one 'unreachable'", evs)
+	}
+	// Probes back off (1, 2, 4, 8, 16, 32 s, ...): the next one is far
+	// off. The clock stands still from here on.
+	fake.EndOutage()
+	probes := len(fake.CallsTo("getMe"))
+	s.TelegramCall(errors.New("getUpdates: connection refused")) // a failure elsewhere changes nothing
+	time.Sleep(50 * time.Millisecond)
+	if n := len(fake.CallsTo("getMe")); n != probes {
+		t.Fatalf("a failure elsewhere made %d probes", n-probes)
+	}
+	s.TelegramCall(nil)
+	waitFor(t, 10*time.Second, "all rows sent without the clock moving", func() bool { return allFinal(t, db) })
+	if st := countState(t, db); st[stateSent] != len(ids) {
+		t.Fatalf("states %v", st)
+	}
+	if n := len(fake.CallsTo("getMe")); n != probes+1 {
+		t.Errorf("%d probes after the hint, want 1", n-probes)
+	}
 }

@@ -129,7 +129,9 @@
 // the breaker: all sending pauses (the row's place in its line is kept,
 // so order per chat holds) and Config.Probe is called at once, then after
 // 1 s, doubling up to Config.ProbeMax (15 s): a short blip costs one
-// probe, and a return is noticed within 15 s. A probe that gets through
+// probe, and a return is noticed within 15 s, or at once when another
+// part of the bot sees Telegram answer (Sender.TelegramCall, fed by the
+// intake's getUpdates). A probe that gets through
 // closes it and sending resumes at the paced rate. Once the first probe
 // of an outage has failed, the Observer is told (Reachability: /readyz
 // answers 503 "Telegram unreachable for 40s", rsvpbot_telegram_reachable
