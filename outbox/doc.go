@@ -124,22 +124,26 @@
 //     failure dead-letters the row. When no call of ours follows within
 //     250 ms, a probe (Config.Probe: getMe) is the call that settles it.
 //
-// Every 4xx is the message's own at once. Three such failures in a row
-// (no answer in between) from two or more chats, or a failed probe, open
-// the breaker: all sending pauses (the row's place in its line is kept,
-// so order per chat holds) and Config.Probe is called at once, then after
-// 1 s, doubling up to Config.ProbeMax (15 s): a short blip costs one
-// probe, and a return is noticed within 15 s, or at once when another
-// part of the bot sees Telegram answer (Sender.TelegramCall, fed by the
-// intake's getUpdates). A probe that gets through
-// closes it and sending resumes at the paced rate. Once the first probe
-// of an outage has failed, the Observer is told (Reachability: /readyz
-// answers 503 "Telegram unreachable for 40s", rsvpbot_telegram_reachable
-// is 0), and again when it ends. Without Config.Probe the first real call
-// due after the wait is the probe, and a failure nothing settles is
-// counted. The breaker is in memory: after a restart it starts closed.
-// The ledger records every attempt, counted or not; an ambiguous one
-// stays ambiguous (below).
+// While it waits for its verdict (milliseconds under traffic) the row
+// stays 'sending'; a crash then leaves it to the interrupted-row recovery.
+// A 4xx is never held against the API: 429, 403, migrations and 401/404
+// keep their handling above, and any other retried 4xx counts at once.
+//
+// Three held failures in a row (no answer in between) from two or more
+// chats, or a failed probe, open the breaker: all sending pauses (each row
+// keeps its place in its line, so order per chat holds) and Config.Probe
+// is called at once, then after 1 s, doubling up to Config.ProbeMax
+// (15 s). A blip costs one probe; a return is noticed within 15 s, or at
+// once when another part of the bot sees Telegram answer
+// (Sender.TelegramCall, fed by the intake's getUpdates). A probe that gets
+// through closes the breaker and sending resumes at the paced rate. Once
+// the first probe of an outage has failed, the Observer is told
+// (Reachability: /readyz answers 503 "Telegram unreachable for 40s",
+// rsvpbot_telegram_reachable is 0), and again when it ends. Without
+// Config.Probe the first real call due after the wait is the probe, and a
+// failure nothing settles is counted. The breaker lives in memory: after a
+// restart it starts closed. The ledger records every attempt, counted or
+// not; an ambiguous one stays ambiguous (below).
 //
 // # The ambiguity rule: at-least-once, for every method
 //
