@@ -50,7 +50,10 @@
 //   - getUpdates is not answered 409 Conflict (Health.Polled): another
 //     process polling with the same token splits the updates with this one
 //     ("another process is polling this bot token (409 Conflict)"); ready
-//     again once a poll succeeds.
+//     again once a poll succeeds;
+//   - the outbox sender is not paused because Telegram is unreachable (its
+//     breaker, see the outbox package doc): while it is, the check reads
+//     "Telegram unreachable for 40s (outbox sending paused, probing)".
 //
 // # Metrics
 //
@@ -100,6 +103,8 @@
 //	rsvpbot_scrape_database_ok                         1 if the queries behind the gauges above succeeded
 //	rsvpbot_telegram_last_success_timestamp_seconds    last call Telegram answered (readiness)
 //	rsvpbot_weather_breaker_state{state}               1 for the weather circuit breaker's current state
+//	rsvpbot_telegram_reachable                         0 while the outbox sender is paused because Telegram is unreachable
+//	rsvpbot_sender_paused_seconds                      how long it has been paused (0 while it sends)
 //	rsvpbot_build_info{version,goversion}              always 1
 //	rsvpbot_start_time_seconds                         when the process started
 //

@@ -54,6 +54,9 @@ type Health struct {
 	// while it does not); conflictErr is its latest answer.
 	conflictSince time.Time
 	conflictErr   string
+	// pausedSince is when the outbox sender paused because Telegram was
+	// unreachable (zero while it sends).
+	pausedSince time.Time
 }
 
 // NewHealth makes a Health. Until a call is reported (TelegramCall), the
@@ -124,6 +127,18 @@ func (h *Health) Attempt(method, class string, _ time.Duration) {
 	default:
 		h.TelegramCall(nil)
 	}
+}
+
+// Reachability implements outbox.Observer: while the sender is paused
+// because Telegram is unreachable, the bot is not ready.
+func (h *Health) Reachability(reachable bool, since time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if reachable {
+		h.pausedSince = time.Time{}
+		return
+	}
+	h.pausedSince = since
 }
 
 // LastTelegramSuccess is when Telegram last answered (zero if never).
@@ -249,9 +264,11 @@ func (h *Health) checkTelegram() Check {
 	c := Check{Name: "telegram"}
 	now := h.cfg.Now()
 	h.mu.Lock()
-	last, lastErr, lastErrAt := h.lastOK, h.lastErr, h.lastErrAt
+	last, lastErr, lastErrAt, paused := h.lastOK, h.lastErr, h.lastErrAt, h.pausedSince
 	h.mu.Unlock()
-	if last.IsZero() {
+	if !paused.IsZero() {
+		c.Detail = fmt.Sprintf("Telegram unreachable for %s (outbox sending paused, probing)", max(now.Sub(paused), 0).Round(time.Second))
+	} else if last.IsZero() {
 		c.Detail = "no successful call yet"
 	} else if age := now.Sub(last); age > h.cfg.StaleAfter {
 		c.Detail = fmt.Sprintf("no successful call for %s", age.Round(time.Second))

@@ -49,6 +49,10 @@ type Metrics struct {
 	breaker atomic.Pointer[func() string]
 	known   atomic.Pointer[func(string) bool]
 
+	// pausedSince is when the outbox sender paused because Telegram was
+	// unreachable (Unix ns), 0 while it sends.
+	pausedSince atomic.Int64
+
 	attempts, failed, retries, dead *prometheus.CounterVec // method, class
 	sent                            *prometheus.CounterVec // method, lane
 	rateLimited                     *prometheus.CounterVec // scope
@@ -265,6 +269,15 @@ func (o outboxObserver) Dropped(method, reason string) {
 	o.m.dropped.WithLabelValues(bounded(method, methods), bounded(reason, dropReasons)).Inc()
 }
 
+// Reachability records the sender's pause (see descReachable).
+func (o outboxObserver) Reachability(reachable bool, since time.Time) {
+	if reachable {
+		o.m.pausedSince.Store(0)
+		return
+	}
+	o.m.pausedSince.Store(max(since.UnixNano(), 1))
+}
+
 func (o outboxObserver) Sent(method string, lane outbox.Lane, sinceEnqueue time.Duration) {
 	l := bounded(lane.String(), lanes)
 	o.m.sent.WithLabelValues(bounded(method, methods), l).Inc()
@@ -334,13 +347,17 @@ var (
 		"1 if the database queries behind the outbox and inbox gauges succeeded at this scrape.", nil, nil)
 	descLastTelegram = prometheus.NewDesc(namespace+"_telegram_last_success_timestamp_seconds",
 		"When Telegram last answered a call (Unix time); readiness needs it recent.", nil, nil)
+	descReachable = prometheus.NewDesc(namespace+"_telegram_reachable",
+		"0 while the outbox sender is paused because calls to Telegram fail across chats (its breaker is open), 1 otherwise.", nil, nil)
+	descPaused = prometheus.NewDesc(namespace+"_sender_paused_seconds",
+		"How long the outbox sender has been paused because Telegram is unreachable (0 while it sends).", nil, nil)
 	descBreaker = prometheus.NewDesc(namespace+"_weather_breaker_state",
 		"1 for the weather circuit breaker's current state (closed, half-open, open), 0 for the others.", []string{"state"}, nil)
 )
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descMessages, descOldest, descDeadHour, descWarning, descThreshold,
-		descInboxPending, descInboxLag, descDBOK, descLastTelegram, descBreaker} {
+		descInboxPending, descInboxLag, descDBOK, descLastTelegram, descBreaker, descReachable, descPaused} {
 		ch <- d
 	}
 }
@@ -361,6 +378,13 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		if t := h.LastTelegramSuccess(); !t.IsZero() {
 			gauge(descLastTelegram, float64(t.UnixNano())/1e9)
 		}
+	}
+	if since := m.pausedSince.Load(); since != 0 {
+		gauge(descReachable, 0)
+		gauge(descPaused, max(m.cfg.Now().Sub(time.Unix(0, since)), 0).Seconds())
+	} else {
+		gauge(descReachable, 1)
+		gauge(descPaused, 0)
 	}
 	if f := m.breaker.Load(); f != nil {
 		cur := (*f)()
@@ -508,5 +532,11 @@ func (t tee) Dropped(method, reason string) {
 func (t tee) Sent(method string, lane outbox.Lane, sinceEnqueue time.Duration) {
 	for _, o := range t {
 		o.Sent(method, lane, sinceEnqueue)
+	}
+}
+
+func (t tee) Reachability(reachable bool, since time.Time) {
+	for _, o := range t {
+		o.Reachability(reachable, since)
 	}
 }

@@ -107,6 +107,7 @@ func (s *Sender) cycle(ctx context.Context, now time.Time, budget int) (int, tim
 		}
 		cs.busy = true
 		s.inflight++
+		j.seq = s.brk.begin()
 		s.jobs <- j
 	}
 	if len(jobs) == 0 {
@@ -279,7 +280,11 @@ func (s *Sender) work(ctx context.Context) {
 		if out.act == actWait || out.act == actPause {
 			s.hits <- event{chat: j.chat, out: out, at: at}
 		}
-		s.results <- result{job: j, res: res, out: out, at: at}
+		// The breaker decides whether a failure counts against the row; one
+		// it cannot judge yet is parked and handed on later.
+		for _, r := range s.brk.finish(result{job: j, res: res, out: out, at: at}) {
+			s.results <- r
+		}
 	}
 }
 

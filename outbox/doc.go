@@ -88,8 +88,9 @@
 // # Failures
 //
 //   - 5xx and network errors: retried with exponential backoff from 1 s,
-//     doubling, capped at 30 s, ±20% jitter; the 5th such failure makes the
-//     row a dead letter.
+//     doubling, capped at 30 s, ±20% jitter; the 5th such failure counted
+//     against the row makes it a dead letter. Only failures that are the
+//     row's own are counted (see "Telegram away" below).
 //   - 403 (blocked, kicked, deactivated, deleted, can't initiate): the chat
 //     is marked inactive (store.SetChatActive, with Telegram's description;
 //     a chats row is created if the intake never saw the chat) and all its
@@ -116,6 +117,45 @@
 // Dead letters wait for an operator: ListDead, Get, Requeue,
 // RequeueAllDead, and `rsvpbot outbox dead|show|requeue` (CLI), all safe
 // while the bot runs, also from another process.
+//
+// # Telegram away: the breaker
+//
+// Five tries is right for a message Telegram keeps refusing and wrong when
+// Telegram as a whole is away, so a failure that may be the API's — no
+// answer (network error, timeout, a cut-off body) or a 5xx — is first held
+// against the API (breaker.go), never against the message, until a
+// verdict:
+//
+//   - Shared: another message's call failed the same way between this
+//     call's start and the verdict, or the breaker opened first. Not
+//     counted: the row is due again after about 1 s, and held back while
+//     sending is paused.
+//   - Own: a call claimed after it returned got an answer (any answer:
+//     2xx, 4xx, 429) with no such failure meanwhile — Telegram was
+//     reachable and only this message failed. Counted; the 5th counted
+//     failure dead-letters the row. When no call of ours follows within
+//     250 ms, a probe (Config.Probe: getMe) is the call that settles it.
+//
+// While it waits for its verdict (milliseconds under traffic) the row
+// stays 'sending'; a crash then leaves it to the interrupted-row recovery.
+// A 4xx is never held against the API: 429, 403, migrations and 401/404
+// keep their handling above, and any other retried 4xx counts at once.
+//
+// Three held failures in a row (no answer in between) from two or more
+// chats, or a failed probe, open the breaker: all sending pauses (each row
+// keeps its place in its line, so order per chat holds) and Config.Probe
+// is called at once, then after 1 s, doubling up to Config.ProbeMax
+// (15 s). A blip costs one probe; a return is noticed within 15 s, or at
+// once when another part of the bot sees Telegram answer
+// (Sender.TelegramCall, fed by the intake's getUpdates). A probe that gets
+// through closes the breaker and sending resumes at the paced rate. Once
+// the first probe of an outage has failed, the Observer is told
+// (Reachability: /readyz answers 503 "Telegram unreachable for 40s",
+// rsvpbot_telegram_reachable is 0), and again when it ends. Without
+// Config.Probe the first real call due after the wait is the probe, and a
+// failure nothing settles is counted. The breaker lives in memory: after a
+// restart it starts closed. The ledger records every attempt, counted or
+// not; an ambiguous one stays ambiguous (below).
 //
 // # The ambiguity rule: at-least-once, for every method
 //

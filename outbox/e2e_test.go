@@ -212,8 +212,10 @@ func TestFaultsEverythingDelivered(t *testing.T) {
 	deadChats, deadRows := map[int64]bool{}, map[int64]bool{}
 	for _, r := range dead {
 		deadChats[r.ChatID], deadRows[r.ID] = true, true
-		if r.Attempts != 5 || r.Failures != 5 {
-			t.Errorf("dead row %d: attempts %d failures %d, want 5/5", r.ID, r.Attempts, r.Failures)
+		// Failures other chats' calls shared are not counted (breaker.go),
+		// so a dead row may have made more calls than it was charged for.
+		if r.Attempts < 5 || r.Failures != 5 {
+			t.Errorf("dead row %d: attempts %d failures %d, want 5 counted", r.ID, r.Attempts, r.Failures)
 		}
 	}
 	if len(dead) > 0 {
@@ -240,10 +242,11 @@ func TestFaultsEverythingDelivered(t *testing.T) {
 			}
 		}
 		maxAttempts = max(maxAttempts, len(atts))
-		// At most 5 calls per round: one round, or two for a dead letter
-		// requeued above.
-		if limit := 5 * (1 + btoi(deadRows[id])); len(atts) > limit {
-			t.Errorf("row %d took %d calls, more than %d", id, len(atts), limit)
+		// At most 5 counted failures (Requeue starts the count again);
+		// failures shared with other chats' calls are not counted, so a
+		// row may make more calls, each in the ledger.
+		if r.Failures > 5 || len(atts) != r.Attempts {
+			t.Errorf("row %d: %d failures counted, %d ledger rows for %d attempts", id, r.Failures, len(atts), r.Attempts)
 		}
 	}
 	dups := 0
@@ -589,13 +592,6 @@ func TestRestartRecoversRowsLeftSending(t *testing.T) {
 	if st.Ambiguous != 1 {
 		t.Errorf("stats ambiguous = %d, want 1", st.Ambiguous)
 	}
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // After a migration the line of the dropped edit keeps moving: the row

@@ -25,6 +25,12 @@ type Observer interface {
 	Dropped(method, reason string)
 	// Sent is a row delivered, with the time from Enqueue to delivery.
 	Sent(method string, lane Lane, sinceEnqueue time.Duration)
+	// Reachability is the sender's view of the Bot API as a whole:
+	// reachable false when it paused all sending because calls failed
+	// across chats and its first probe failed too, true when a probe or
+	// trial call got through again. since is when the outage began (its
+	// first failed call) in both.
+	Reachability(reachable bool, since time.Time)
 }
 
 // DropChatInactive is the Dropped reason for rows of a chat already marked
@@ -40,6 +46,7 @@ func (NopObserver) Retry(string, string, time.Duration)    {}
 func (NopObserver) DeadLetter(string, string)              {}
 func (NopObserver) Dropped(string, string)                 {}
 func (NopObserver) Sent(string, Lane, time.Duration)       {}
+func (NopObserver) Reachability(bool, time.Time)           {}
 
 // Clock is the sender's time source. Tests inject a fake one to check
 // pacing and backoff without sleeping.

@@ -128,7 +128,7 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 	}
 	e := effect{r: r}
 	failures := j.failures
-	if out.act == actRetry {
+	if out.act == actRetry && r.charge {
 		failures++
 	}
 	finish := func(state, lastErr string) error {
@@ -162,6 +162,13 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 		}
 		return e, nil
 	case actRetry:
+		if !r.charge {
+			// Shared with other calls (Telegram away, not this message):
+			// not counted, and due again soon; the breaker holds it back
+			// while sending is paused.
+			e.delay = backoff(1, s.cfg.RetryBase, s.cfg.RetryMax, s.cfg.Jitter())
+			return e, requeue(r.at.Add(e.delay), failures)
+		}
 		if failures >= s.cfg.MaxAttempts {
 			return e, finish(stateDead, fmt.Sprintf("%s after %d attempts: %s", out.class, failures, out.desc))
 		}
@@ -296,7 +303,8 @@ func (s *Sender) report(e effect) {
 		switch out.act {
 		case actRetry:
 			s.obs.Retry(j.method, out.class, e.delay)
-			s.log.Debug("outbox: retrying", "id", j.id, "class", out.class, "in", e.delay, "description", out.desc)
+			s.log.Debug("outbox: retrying", "id", j.id, "class", out.class, "in", e.delay, "counted", e.r.charge,
+				"description", out.desc)
 		case actMigrate:
 			s.log.Info("outbox: chat migrated; resending there", "from", j.chat, "to", out.migrateTo)
 		}

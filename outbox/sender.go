@@ -69,8 +69,10 @@ type Config struct {
 	// Observer receives events for metrics (default NopObserver).
 	Observer Observer
 	// MaxAttempts is how many transient failures (5xx, network, ambiguous)
-	// a row may have before it is dead-lettered (default 5). 429s and
-	// migrations do not count: they are instructions, not failures.
+	// counted against a row it may have before it is dead-lettered
+	// (default 5). 429s and migrations do not count: they are
+	// instructions, not failures; nor do failures shared with other chats'
+	// calls (the breaker, see the package doc).
 	MaxAttempts int
 	// RetryBase and RetryMax bound the exponential backoff after transient
 	// failures (defaults 1 s and 30 s; ±20% jitter).
@@ -85,6 +87,16 @@ type Config struct {
 	// Jitter returns a uniform value in [0, 1) for backoff jitter
 	// (default math/rand/v2).
 	Jitter func() float64
+	// Probe makes one cheap call that proves the Bot API answers (getMe;
+	// nil error: it did). The breaker uses it to tell the API's failures
+	// from a message's own and to find the end of an outage (see the
+	// package doc). Without it, an outage is probed with one real queued
+	// call, and a failure nothing else settles is counted against its
+	// message.
+	Probe func(ctx context.Context) error
+	// ProbeMax caps the wait between probes while Telegram is unreachable
+	// (default 15 s): the longest a return can go unnoticed.
+	ProbeMax time.Duration
 }
 
 // Tunables not worth a Config field.
@@ -131,6 +143,8 @@ type Sender struct {
 
 	notify  chan struct{}
 	running atomic.Bool
+	brk     *breaker
+	probes  sync.WaitGroup // probes, and goroutines handing settled failures to the recorder
 
 	// Everything below is owned by the dispatcher goroutine (Run).
 	jobs       chan job
@@ -199,12 +213,16 @@ func NewSender(db *store.DB, client Caller, cfg Config) *Sender {
 	if cfg.Jitter == nil {
 		cfg.Jitter = rand.Float64
 	}
+	if cfg.ProbeMax <= 0 {
+		cfg.ProbeMax = 15 * time.Second
+	}
 	s := &Sender{
 		db: db, client: client, cfg: cfg, lim: lim,
 		log: cfg.Logger.With("component", "outbox"), obs: cfg.Observer, clk: cfg.Clock,
 		notify: make(chan struct{}, 1),
 		chats:  make(map[int64]*chatState),
 	}
+	s.brk = newBreaker(cfg.Clock, cfg.ProbeMax, cfg.Probe != nil, s.Notify, s.reachability)
 	if lim.Global > 0 {
 		burst := max(1, int(math.Ceil(lim.Global*burstWindow.Seconds())))
 		s.global = rate.NewLimiter(rate.Limit(lim.Global), burst)
@@ -233,6 +251,7 @@ type job struct {
 	failures  int
 	createdAt int64
 	onSent    string
+	seq       uint64 // the breaker's sequence number of the call
 }
 
 // result is a finished call on its way to the recorder.
@@ -241,6 +260,9 @@ type result struct {
 	res bot.Result
 	out outcome
 	at  time.Time // when the call returned (sender's clock)
+	// charge is whether a retry counts toward MaxAttempts: set by the
+	// breaker (false for failures shared with other calls).
+	charge bool
 }
 
 // event is a recorded result on its way back to the dispatcher.
@@ -282,13 +304,22 @@ func (s *Sender) Run(ctx context.Context) error {
 
 	s.dispatch(ctx)
 
-	// Shutdown: nothing new is claimed; wait for what is in flight.
+	// Shutdown: nothing new is claimed; wait for what is in flight. Failures
+	// still waiting for the breaker's verdict are recorded uncounted.
+	close(s.jobs)
+	var closer sync.WaitGroup
+	closer.Go(func() {
+		workers.Wait()
+		s.probes.Wait()
+		for _, r := range s.brk.flush() {
+			s.results <- r
+		}
+		close(s.results)
+	})
 	for s.inflight > 0 {
 		s.handle(<-s.events)
 	}
-	close(s.jobs)
-	workers.Wait()
-	close(s.results)
+	closer.Wait()
 	recorder.Wait()
 	monitor.Wait()
 	return nil
@@ -305,6 +336,9 @@ func (s *Sender) dispatch(ctx context.Context) {
 			s.sweep(now)
 		}
 		wake := s.step(ctx, now)
+		if w := s.settle(ctx, now); !w.IsZero() && (wake.IsZero() || w.Before(wake)) {
+			wake = w
+		}
 		poll := now.Add(s.cfg.PollInterval)
 		if wake.IsZero() || wake.After(poll) {
 			wake = poll
@@ -328,11 +362,21 @@ func (s *Sender) step(ctx context.Context, now time.Time) time.Time {
 		s.drainGlobal(later(s.pauseUntil, s.lastCycle))
 		s.drainAfter = false
 	}
+	limit, until, probe := s.brk.gate(now)
+	if probe != 0 {
+		s.probe(ctx, probe)
+	}
+	if limit == 0 {
+		return until // paused: Telegram is unreachable
+	}
 	free := s.cfg.Workers - s.inflight
 	if free <= 0 {
 		return time.Time{} // a result will wake us
 	}
 	budget := free
+	if limit > 0 {
+		budget = min(budget, limit)
+	}
 	if s.global != nil {
 		tokens := s.global.TokensAt(now)
 		if tokens < 1 {

@@ -86,6 +86,7 @@ type Server struct {
 	limits      Limits
 	limiters    map[int64]*rate.Limiter // chat id -> limiter; key 0 is the global one
 	faults      Faults
+	outage      *Outage // see StartOutage
 	scripted    []*Fault
 	blocked     map[int64]bool
 	notStarted  map[int64]bool
@@ -332,6 +333,10 @@ func (s *Server) serve(ctx context.Context, m method, c *Call) (reply, []byte) {
 		s.sleepLatency(ctx)
 	}
 	s.mu.Lock()
+	if rep, down := s.outageReply(); down {
+		s.mu.Unlock()
+		return rep, nil
+	}
 	if f := s.takeScripted(m.name, c.ChatID); f != nil {
 		if f.Apply && m.h != nil {
 			m.h(s, c)

@@ -115,6 +115,7 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 		OnSent:     app.OnSent,
 		OnMigrated: app.OnMigrated,
 		Observer:   ops.Observers(metrics.Outbox(), health),
+		Probe:      func(ctx context.Context) error { _, err := client.Bot().GetMe(ctx); return err },
 	})
 	db.SetAfterCommit(sender.Notify)
 	// Flood budgets (RSVPBOT_FLOOD_*) in front of the handlers; commands
@@ -139,7 +140,7 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 	intake := bot.NewIntake(db, client, bot.IntakeConfig{
 		Logger: log.With("component", "intake"),
 		Stored: metrics.CountReceived(disp.Add),
-		OnCall: func(err error) { health.TelegramCall(err); health.Polled(err); metrics.IntakeCall(err) },
+		OnCall: func(err error) { health.TelegramCall(err); health.Polled(err); metrics.IntakeCall(err); sender.TelegramCall(err) },
 	})
 
 	jobs := scheduler.NewJobs(log.With("component", "scheduler"), time.UTC)
