@@ -67,9 +67,9 @@ func exec(t *testing.T, h *handlerstest.Harness, q string, args ...any) {
 }
 
 // seedStats writes a known population: every figure /stats shows is set.
-func seedStats(t *testing.T, h *handlerstest.Harness) {
+// now is the bot's clock, so that "the oldest for 45 s" is exact.
+func seedStats(t *testing.T, h *handlerstest.Harness, now time.Time) {
 	t.Helper()
-	now := time.Now()
 	ms := func(d time.Duration) int64 { return store.Millis(now.Add(d)) }
 	// 1,234 users: 1,200 not seen for 40 days, 34 seen now (4 of them blocked the bot).
 	exec(t, h, `
@@ -149,8 +149,10 @@ INSERT INTO inbox (update_id, kind, payload, received_at, done_at) SELECT -i, 'm
 }
 
 func TestStatsShowsEveryFigureToAnAdmin(t *testing.T) {
-	h := startWithStats(t, handlerstest.Options{})
-	seedStats(t, h)
+	// The bot's clock stands still, so the ages it prints are the seeded ones.
+	now := time.Now()
+	h := startWithStats(t, handlerstest.Options{Now: func() time.Time { return now }})
+	seedStats(t, h, now)
 	got := ask(t, h, bottest.PrivateChat(admin), admin, "/stats", admin.ID)
 	for _, want := range []string{
 		"Bot statistics",

@@ -83,9 +83,10 @@ func TestBurstDeliveredWithinLimits(t *testing.T) {
 	rate := float64(len(steady)-1) / span.Seconds()
 	t.Logf("%d messages to %d chats in %s: steady %.0f msg/s = %.1f%% of the %.0f/s global limit; 429s: %d",
 		len(msgs), len(chats), elapsed.Round(time.Millisecond), rate, 100*rate/global, global, sum.TooManyRequests)
-	if rate < 0.95*global {
-		t.Errorf("throughput %.0f/s is below 95%% of the %.0f/s limit", rate, global)
-	}
+	// The figure is logged, not asserted: throughput is wall-clock time on
+	// a shared machine, measured by BenchmarkPacedPipeline and rsvpload
+	// (docs/benchmarks.md). What this test asserts is what must always hold:
+	// everything delivered, never over a limit (no 429), no duplicate, in order.
 	st, err := Stats(context.Background(), db.R, time.Now())
 	if err != nil {
 		t.Fatal(err)

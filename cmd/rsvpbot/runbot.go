@@ -140,7 +140,12 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 	intake := bot.NewIntake(db, client, bot.IntakeConfig{
 		Logger: log.With("component", "intake"),
 		Stored: metrics.CountReceived(disp.Add),
-		OnCall: func(err error) { health.TelegramCall(err); health.Polled(err); metrics.IntakeCall(err); sender.TelegramCall(err) },
+		OnCall: func(err error) {
+			health.TelegramCall(err)
+			health.Polled(err)
+			metrics.IntakeCall(err)
+			sender.TelegramCall(err)
+		},
 	})
 
 	jobs := scheduler.NewJobs(log.With("component", "scheduler"), time.UTC)
