@@ -68,6 +68,9 @@ func TestSecondBotOnOneDatabaseIsRefused(t *testing.T) {
 	first.kill()
 	third := newBotProcess(t, fake, dbPath)
 	third.start()
+	// Its own log says it got going (a getUpdates count alone could be the
+	// killed bot's last long poll, recorded when its connection dropped).
+	waitUntil(t, 30*time.Second, "the next bot running", func() bool { return strings.Contains(third.log(), "connected to Telegram") })
 	calls := len(fake.CallsTo("getUpdates"))
 	waitUntil(t, 30*time.Second, "the next bot polling", func() bool { return len(fake.CallsTo("getUpdates")) > calls })
 	if code := third.stop(); code != 0 {
