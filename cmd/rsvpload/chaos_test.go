@@ -36,6 +36,12 @@ func TestChaosShort(t *testing.T) {
 	if testing.Verbose() {
 		cfg.Progress = os.Stderr
 	}
+	// The build is not the run: on a busy machine it can take minutes.
+	bin, err := load.BuildBot(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Bot = bin
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	res, err := load.Run(ctx, cfg)
