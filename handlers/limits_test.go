@@ -81,9 +81,7 @@ func startLimits(t testing.TB) *handlerstest.Harness {
 		t.Fatal(err)
 	}
 	h := handlerstest.Start(t, handlerstest.Options{Admins: []int64{alice.ID}, TZ: loc,
-		Now: func() time.Time { return evNow }})
-	h.App.EnableStats(handlers.StatsInfo{Version: "test"})
-	h.App.EnableReminders([]time.Duration{24 * time.Hour, time.Hour})
+		Now: func() time.Time { return evNow }, Reminders: []time.Duration{24 * time.Hour, time.Hour}})
 	return h
 }
 
