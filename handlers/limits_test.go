@@ -15,7 +15,6 @@ import (
 
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
 	"github.com/rsvpbot/rsvpbot/bot/tgtext"
-	"github.com/rsvpbot/rsvpbot/handlers"
 	"github.com/rsvpbot/rsvpbot/handlers/handlerstest"
 )
 
