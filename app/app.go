@@ -151,7 +151,7 @@ type App struct {
 // every part, loads the updates a previous run left pending and, with an
 // ops server, listens. Nothing runs until Run. A cancelled ctx stops the
 // waiting: New then returns ctx's error.
-func New(ctx context.Context, cfg Config) (a *App, err error) {
+func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -171,11 +171,10 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		cfg.Timing.ShutdownTimeout = 20 * time.Second
 	}
 	log := cfg.Logger
-	a = &App{cfg: cfg, log: log}
+	a := &App{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
-			a.Close()
-			a = nil
+			a.Close() // what was opened so far
 		}
 	}()
 
