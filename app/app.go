@@ -350,6 +350,15 @@ func (a *App) listen() error {
 // of a part (a rejected token, a failing server) stops the rest and is
 // returned; a stop by ctx returns nil. Run once.
 func (a *App) Run(ctx context.Context) error {
+	var jobs *scheduler.Jobs
+	if !a.cfg.ManualJobs {
+		jobs = scheduler.NewJobs(a.log.With("component", "scheduler"), time.UTC)
+		for _, j := range a.jobs {
+			if err := jobs.Add(j.Name, j.Schedule, j.run); err != nil {
+				return err // New checked the specs already
+			}
+		}
+	}
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
@@ -369,13 +378,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	goRun("sender", a.sender.Run)
 	goRun("dispatcher", a.disp.Run)
-	if !a.cfg.ManualJobs {
-		jobs := scheduler.NewJobs(a.log.With("component", "scheduler"), time.UTC)
-		for _, j := range a.jobs {
-			if err := jobs.Add(j.Name, j.Schedule, j.run); err != nil {
-				return err // checked by New already
-			}
-		}
+	if jobs != nil {
 		goRun("scheduler", jobs.Run)
 	}
 	goRun("commands", func(ctx context.Context) error {
