@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-telegram/bot/models"
+
+	"github.com/rsvpbot/rsvpbot/handlers"
 	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/recurrence"
 	"github.com/rsvpbot/rsvpbot/scheduler"
@@ -116,4 +119,21 @@ func (a *App) addJobs() error {
 		}
 	}
 	return nil
+}
+
+// lateHandlers lets the scheduler's reminders and series, which the
+// handlers receive, render and post through those handlers once built.
+type lateHandlers struct{ h *handlers.App }
+
+var (
+	_ scheduler.Renderer         = (*lateHandlers)(nil)
+	_ scheduler.OccurrencePoster = (*lateHandlers)(nil)
+)
+
+func (l *lateHandlers) RenderReminder(ctx context.Context, q store.Querier, n scheduler.Notice) (string, *models.InlineKeyboardMarkup, error) {
+	return l.h.RenderReminder(ctx, q, n)
+}
+
+func (l *lateHandlers) PostOccurrence(ctx context.Context, tx *sql.Tx, s store.Series, eventID int64) error {
+	return l.h.PostOccurrence(ctx, tx, s, eventID)
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"log/slog"
 	"time"
@@ -11,10 +10,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/rsvpbot/rsvpbot/bot"
-	"github.com/rsvpbot/rsvpbot/handlers"
 	"github.com/rsvpbot/rsvpbot/locales"
-	"github.com/rsvpbot/rsvpbot/scheduler"
-	"github.com/rsvpbot/rsvpbot/store"
 )
 
 // waitForTelegram calls getMe until it succeeds, backing off while the API
@@ -97,21 +93,4 @@ func toBotCommands(cs []locales.Command) []models.BotCommand {
 		out[i] = models.BotCommand{Command: c.Command, Description: c.Description}
 	}
 	return out
-}
-
-// lateHandlers lets the scheduler's reminders and series, which the
-// handlers receive, render and post through those handlers once built.
-type lateHandlers struct{ h *handlers.App }
-
-var (
-	_ scheduler.Renderer         = (*lateHandlers)(nil)
-	_ scheduler.OccurrencePoster = (*lateHandlers)(nil)
-)
-
-func (l *lateHandlers) RenderReminder(ctx context.Context, q store.Querier, n scheduler.Notice) (string, *models.InlineKeyboardMarkup, error) {
-	return l.h.RenderReminder(ctx, q, n)
-}
-
-func (l *lateHandlers) PostOccurrence(ctx context.Context, tx *sql.Tx, s store.Series, eventID int64) error {
-	return l.h.PostOccurrence(ctx, tx, s, eventID)
 }
