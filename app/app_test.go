@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -138,5 +140,54 @@ func TestZeroConfigHasProductionJobs(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("job %d: %v, want %v", i, got[i], want[i])
 		}
+	}
+}
+
+// syncBuffer is a log sink safe for the App's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Without ManualJobs, Run ticks the jobs on their schedules: the reminders
+// job (every 10 s) runs and is logged, and a stop waits for it.
+func TestRunTicksTheJobs(t *testing.T) {
+	fake := bottest.NewServer()
+	defer fake.Close()
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a, err := app.New(context.Background(), app.Config{Token: fake.Token, APIURL: fake.URL,
+		DB: filepath.Join(t.TempDir(), "bot.db"), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- a.Run(ctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(logs.String(), "job=reminders") {
+		if time.Now().After(deadline) {
+			cancel()
+			<-ran
+			t.Fatalf("the reminders job never ran:\n%s", logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	if err := <-ran; err != nil {
+		t.Errorf("Run: %v", err)
 	}
 }
