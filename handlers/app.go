@@ -22,6 +22,7 @@ import (
 	"github.com/rsvpbot/rsvpbot/bot"
 	"github.com/rsvpbot/rsvpbot/locales"
 	"github.com/rsvpbot/rsvpbot/outbox"
+	"github.com/rsvpbot/rsvpbot/scheduler"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
@@ -45,6 +46,11 @@ type Deps struct {
 	// ConversationTTL is how long a step-by-step conversation waits for
 	// the next answer (default 30 min).
 	ConversationTTL time.Duration
+	// Series creates the occurrences of recurring series: the one runner
+	// the scheduler's "series" job uses too, with its reminder planning
+	// (package app builds it). Nil: /series and schedules in /event are
+	// refused as unavailable.
+	Series *scheduler.Series
 }
 
 // App holds the handlers and routes updates to them.

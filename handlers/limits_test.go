@@ -15,7 +15,6 @@ import (
 
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
 	"github.com/rsvpbot/rsvpbot/bot/tgtext"
-	"github.com/rsvpbot/rsvpbot/handlers"
 	"github.com/rsvpbot/rsvpbot/handlers/handlerstest"
 )
 
@@ -81,9 +80,7 @@ func startLimits(t testing.TB) *handlerstest.Harness {
 		t.Fatal(err)
 	}
 	h := handlerstest.Start(t, handlerstest.Options{Admins: []int64{alice.ID}, TZ: loc,
-		Now: func() time.Time { return evNow }})
-	h.App.EnableStats(handlers.StatsInfo{Version: "test"})
-	h.App.EnableReminders([]time.Duration{24 * time.Hour, time.Hour})
+		Now: func() time.Time { return evNow }, Reminders: []time.Duration{24 * time.Hour, time.Hour}})
 	return h
 }
 

@@ -40,7 +40,6 @@ import (
 type reminders struct {
 	*App
 	defaults []time.Duration
-	series   *scheduler.Series
 }
 
 // EnableReminders registers /remind, /series and the reminder and series
@@ -51,11 +50,13 @@ func (a *App) EnableReminders(defaults []time.Duration) {
 	if defaults == nil {
 		defaults = scheduler.DefaultOffsets
 	}
-	r := &reminders{App: a, defaults: defaults, series: a.seriesRunner()}
+	r := &reminders{App: a, defaults: defaults}
 	a.router.Command("remind", r.remind)
-	a.router.Command("series", r.seriesCommand)
 	a.router.Callback("rem", r.muteButton)
-	a.router.Callback("ser", r.seriesButton)
+	if a.Series != nil {
+		a.router.Command("series", r.seriesCommand)
+		a.router.Callback("ser", r.seriesButton)
+	}
 }
 
 // durationWords writes d for people, rounded to the minute: "40

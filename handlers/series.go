@@ -50,12 +50,6 @@ func (a *App) PostOccurrence(ctx context.Context, tx *sql.Tx, s store.Series, ev
 	return a.postCard(ctx, tx, eventID, s.ChatID, a.Catalog.Resolve(lang))
 }
 
-// seriesRunner creates occurrences on behalf of handlers (creation and
-// skipping); the scheduler's own runner does the same on its ticks.
-func (a *App) seriesRunner() *scheduler.Series {
-	return scheduler.NewSeries(scheduler.SeriesConfig{DB: a.DB, Poster: a, Now: a.Now, Logger: a.Logger})
-}
-
 // scheduleError explains a refused schedule.
 func (a *App) scheduleError(lang string, err error, text string, loc *time.Location) string {
 	switch {
@@ -104,6 +98,9 @@ func (a *App) describeSchedule(lang string, rec recurrence.Recurrence) string {
 // series and its first occurrence (with its card) and explains what
 // happens next. lang is the user's language, loc the chat's zone.
 func (e *events) createSeries(ctx context.Context, u *bot.Update, line eventLine, lang string, loc *time.Location) error {
+	if e.Series == nil {
+		return errors.New("no series runner (handlers.Deps.Series)")
+	}
 	rec, err := recurrence.ParseRecurrence(line.When)
 	if err != nil {
 		msg := e.scheduleError(lang, err, line.When, loc)
@@ -118,7 +115,7 @@ func (e *events) createSeries(ctx context.Context, u *bot.Update, line eventLine
 		if err != nil {
 			return err
 		}
-		if _, err := e.seriesRunner().Advance(ctx, tx, id, now); err != nil {
+		if _, err := e.Series.Advance(ctx, tx, id, now); err != nil {
 			return err
 		}
 		x, _, err := store.GetSeries(ctx, tx, id)
@@ -220,7 +217,7 @@ func (r *reminders) seriesLead(ctx context.Context, u *bot.Update, lang string, 
 		if err := store.SetSeriesLead(ctx, tx, x.ID, lead, now); err != nil {
 			return err
 		}
-		if _, err := r.series.Advance(ctx, tx, x.ID, now); err != nil {
+		if _, err := r.Series.Advance(ctx, tx, x.ID, now); err != nil {
 			return err
 		}
 		if lead == 0 {
@@ -311,7 +308,7 @@ func (r *reminders) skipNext(ctx context.Context, tx *sql.Tx, lang string, x sto
 		if _, err := (&events{App: r.App}).cancelEvent(ctx, tx, cur.ID, u.UserID); err != nil {
 			return err
 		}
-		if _, err := r.series.Advance(ctx, tx, x.ID, now); err != nil {
+		if _, err := r.Series.Advance(ctx, tx, x.ID, now); err != nil {
 			return err
 		}
 		nx, _, err := store.GetSeries(ctx, tx, x.ID)

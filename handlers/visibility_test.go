@@ -95,7 +95,6 @@ func shareLink(t *testing.T, card models.Message) string {
 // changes.
 func TestStrangerWithGuessedIDGetsNothing(t *testing.T) {
 	h := startEvents(t, handlerstest.Options{})
-	h.App.EnableReminders(nil)
 	h.Send(party, alice, "/event Secret supper | sat 20:00 | Hidden Garden 7 | 4")
 	h.press(party, bob, h.card(party.ID), "Going")
 	id := h.lastEventID()
@@ -271,7 +270,6 @@ func TestChatMembersSeeTheirGroupsEvents(t *testing.T) {
 	h := startEvents(t, handlerstest.Options{})
 	// carol: a Telegram admin of the group who never writes there.
 	h.Fake.SetChatMember(party, carol, models.ChatMemberTypeAdministrator)
-	h.App.EnableReminders(nil)
 	h.Send(party, alice, "/event Picnic | sat 12:00 | Park")
 	id := h.lastEventID()
 	ask := func(u models.User) string {

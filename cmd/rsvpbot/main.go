@@ -1,6 +1,7 @@
 // Command rsvpbot runs the Telegram bot, and offers subcommands that work on
-// its database (migrate, outbox). It only wires packages together; the
-// behaviour lives in bot, handlers, outbox, scheduler, store and weather.
+// its database (migrate, outbox). It reads the environment, sets up
+// logging and signals; package app assembles the bot, and the behaviour
+// lives in bot, handlers, outbox, scheduler, store and weather.
 package main
 
 import (
