@@ -9,7 +9,8 @@ package handlers
 //
 // The other event files: event_card.go (the card and keeping every copy
 // current), rsvp.go (the RSVP buttons, waitlist promotion, "who's going"),
-// ics.go (calendar files), events_list.go (/events, /myevents),
+// ics.go (calendar files), export.go (/export, the attendee CSV),
+// events_list.go (/events, /myevents),
 // event_manage.go (edit and cancel), when.go (date parsing).
 //
 // Buttons carry only ids and an action; the person acting is always the
@@ -19,14 +20,14 @@ package handlers
 //	rsvp:<event>:go|maybe|no|plus|minus   answer, bring one guest more or fewer
 //	ev:<event>:ics|who                    calendar file, everyone's answers
 //	evm:<event>[:<action>]                manage menu; title|when|where|capacity|
-//	                                      description|deadline|newlink|cancel|cancelyes|keep
+//	                                      description|deadline|newlink|export|cancel|cancelyes|keep
 //	evc:post|edit|cancel, evc:f:<field>   the presser's own draft in this chat
 //
 // Deep links (t.me/<bot>?start=...) carry the event's share code, never
 // its id: ev_<code> opens the card privately, evw_<code> sends the
-// answers, evi_<code> the calendar file, evm_<code> the manage menu; the
-// last three are where a button sends someone who has not started the bot
-// yet. Who may see an event, press its buttons or name it by number is
+// answers, evi_<code> the calendar file, evm_<code> the manage menu,
+// evx_<code> the attendee export (export.go); the last four are where a
+// button sends someone who has not started the bot yet. Who may see an event, press its buttons or name it by number is
 // decided in visibility.go.
 
 import (
@@ -71,6 +72,7 @@ func (a *App) registerEvents() {
 	a.router.Command("myevents", e.myEvents)
 	a.router.Command("editevent", e.editCommand)
 	a.router.Command("cancelevent", e.cancelCommand)
+	a.router.Command("export", e.exportCommand)
 	a.router.Callback("rsvp", e.rsvpButton)
 	a.router.Callback("ev", e.eventButton)
 	a.router.Callback("evm", e.manageButton)
@@ -88,6 +90,7 @@ func (a *App) registerEvents() {
 	a.deepLinks["evw"] = e.whoLink
 	a.deepLinks["evi"] = e.calendarLink
 	a.deepLinks["evm"] = e.manageLink
+	a.deepLinks["evx"] = e.exportLink
 }
 
 // eventLine is a parsed one-line /event.

@@ -8,6 +8,7 @@ package handlers
 //	/editevent <number> title|when        asks for the new value
 //	/cancelevent <number>
 //
+// "📋 Export (CSV)" sends the list of answers as a spreadsheet (export.go).
 // "🔗 New link" in the menu gives the event a new share code: links with
 // the old one stop opening it (see visibility.go).
 //
@@ -63,6 +64,9 @@ func (e *events) manageButton(ctx context.Context, u *bot.Update) error {
 	id, action, ok := parseButton(u.CallbackQuery.Data)
 	if !ok {
 		return toast("button_stale")
+	}
+	if action == "export" {
+		return e.exportButton(ctx, u, id) // its refusal is "no such event"
 	}
 	// "evm:<id>" is the card's button: it must sit on that event's card.
 	// The others sit on the menu or a confirmation, sent only to people
@@ -185,7 +189,7 @@ func (e *events) manageMenu(lang string, ev store.Event) (string, *models.Inline
 	kb := &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{
 		{b("manage_btn_title", "title"), b("manage_btn_when", "when"), b("manage_btn_where", "where")},
 		{b("manage_btn_capacity", "capacity"), b("manage_btn_description", "description"), b("manage_btn_deadline", "deadline")},
-		{b("manage_btn_newlink", "newlink"), b("manage_btn_cancel", "cancel")},
+		{b("manage_btn_export", "export"), b("manage_btn_newlink", "newlink"), b("manage_btn_cancel", "cancel")},
 	}}
 	text := "<b>" + e.tr(lang, "manage_header", locales.Args{"Title": ev.Title, "ID": ev.ID}) + "</b>\n" +
 		esc(e.formatWhen(lang, ev)) + "\n\n" + e.tr(lang, "manage_choose") + "\n\n" +

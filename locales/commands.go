@@ -22,6 +22,7 @@ var commands = [...]struct {
 	{"myevents", false},
 	{"editevent", false},
 	{"cancelevent", false},
+	{"export", false},
 	{"remind", false},
 	{"series", false},
 	{"weather", false},
