@@ -18,7 +18,7 @@ package handlers
 // to a group, only to the requester's private chat.
 //
 // The file: UTF-8 with a byte order mark (so spreadsheet programs read
-// Cyrillic and emoji right), comma-separated per RFC 4180, one row per
+// Cyrillic and emoji right), comma-separated with RFC 4180 quoting, one row per
 // answer in the order of the card (going, waitlist, maybe, can't go; each
 // in the order people answered), headers in the requester's language.
 // Times are those of each person's current answer, in the event chat's
@@ -116,8 +116,9 @@ func csvCell(s string) string {
 func writeCSV(records [][]string) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(csvBOM)
+	// Lines end in \n, which every spreadsheet program reads: with
+	// UseCRLF encoding/csv would drop a lone \r inside a name.
 	w := csv.NewWriter(&b)
-	w.UseCRLF = true // RFC 4180
 	for _, rec := range records {
 		safe := make([]string, len(rec))
 		for i, c := range rec {
