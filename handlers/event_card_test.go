@@ -10,13 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
 // cardTestApp is an App on a fresh database with a fixed clock.
 func cardTestApp(t *testing.T) (*App, *store.DB, time.Time) {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db"), store.Options{})
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db"), outbox.WithSchema(store.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,9 +20,9 @@ type Row struct {
 	DedupKey      string
 	CoalesceKey   string
 	OnSent        string
-	State         string // pending, sending, sent, dead, dropped, replaced
-	Attempts      int    // calls made
-	Failures      int    // transient failures since (re)queued
+	State         State
+	Attempts      int // calls made
+	Failures      int // transient failures since (re)queued
 	NextAttemptAt time.Time
 	CreatedAt     time.Time
 	SentAt        time.Time // zero unless sent
@@ -31,6 +31,13 @@ type Row struct {
 	LastError     string
 }
 
+// requeuedNote is the last_error of a row Requeue put back.
+const requeuedNote = "requeued"
+
+// Requeued reports whether the row is back in the queue by Requeue and
+// not tried since.
+func (r Row) Requeued() bool { return r.LastError == requeuedNote }
+
 // Attempt is one ledger row: a call made for an outbox row.
 type Attempt struct {
 	ID          int64
@@ -38,7 +45,7 @@ type Attempt struct {
 	ChatID      int64
 	Method      string
 	Attempt     int
-	Outcome     string // a Class* value
+	Outcome     Class
 	HTTPStatus  int
 	ErrorCode   int
 	Description string
@@ -130,10 +137,9 @@ func Requeue(ctx context.Context, tx *sql.Tx, id int64) error {
 	var chat int64
 	var lane Lane
 	err := tx.QueryRowContext(ctx, `
-UPDATE outbox SET state = 'pending', head = 0, failures = 0, next_attempt_at = ?, done_at = NULL,
-       last_error = 'requeued'
+UPDATE outbox SET state = 'pending', head = 0, failures = 0, next_attempt_at = ?, done_at = NULL, last_error = ?
 WHERE id = ? AND state = 'dead'
-RETURNING chat_id, lane`, store.Millis(time.Now()), id).Scan(&chat, &lane)
+RETURNING chat_id, lane`, store.Millis(time.Now()), requeuedNote, id).Scan(&chat, &lane)
 	if errors.Is(err, sql.ErrNoRows) {
 		var state string
 		if err := tx.QueryRowContext(ctx, `SELECT state FROM outbox WHERE id = ?`, id).Scan(&state); err != nil {
@@ -147,16 +153,18 @@ RETURNING chat_id, lane`, store.Millis(time.Now()), id).Scan(&chat, &lane)
 	if err != nil {
 		return err
 	}
-	return promote(ctx, tx, chat, lane)
+	if err := promote(ctx, tx, chat, lane); err != nil {
+		return err
+	}
+	return store.Wake(ctx, tx, wakeSender)
 }
 
 // RequeueAllDead requeues every dead letter and returns how many.
 func RequeueAllDead(ctx context.Context, tx *sql.Tx) (int64, error) {
 	rows, err := tx.QueryContext(ctx, `
-UPDATE outbox SET state = 'pending', head = 0, failures = 0, next_attempt_at = ?, done_at = NULL,
-       last_error = 'requeued'
+UPDATE outbox SET state = 'pending', head = 0, failures = 0, next_attempt_at = ?, done_at = NULL, last_error = ?
 WHERE state = 'dead'
-RETURNING chat_id, lane`, store.Millis(time.Now()))
+RETURNING chat_id, lane`, store.Millis(time.Now()), requeuedNote)
 	if err != nil {
 		return 0, err
 	}
@@ -180,6 +188,11 @@ RETURNING chat_id, lane`, store.Millis(time.Now()))
 	}
 	for l := range seen {
 		if err := promote(ctx, tx, l.chat, l.lane); err != nil {
+			return 0, err
+		}
+	}
+	if n > 0 {
+		if err := store.Wake(ctx, tx, wakeSender); err != nil {
 			return 0, err
 		}
 	}

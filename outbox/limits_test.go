@@ -56,7 +56,7 @@ func TestEnqueueFitsTelegramLimits(t *testing.T) {
 	if strings.Join(strings.Fields(shown.String()), " ") != strings.Join(strings.Fields(want), " ") {
 		t.Error("the parts do not show the whole text, in order")
 	}
-	if st := countState(t, db); st[stateDead] != 0 || st[stateSent] != len(msgs) {
+	if st := countState(t, db); st[StateDead] != 0 || st[StateSent] != len(msgs) {
 		t.Errorf("states %v, want %d sent and none dead", st, len(msgs))
 	}
 	// The caller's row is the last part: its id, its dedup key, its hook.
@@ -78,7 +78,7 @@ func TestEnqueueFitsTelegramLimits(t *testing.T) {
 	enqueue(t, db, Message{ChatID: chat, Method: "answerCallbackQuery", Lane: Interactive,
 		Params: &tg.AnswerCallbackQueryParams{CallbackQueryID: cqID, Text: strings.Repeat("é", 300)}})
 	waitFor(t, 10*time.Second, "edit and toast", func() bool { return allFinal(t, db) })
-	if st := countState(t, db); st[stateDead] != 0 {
+	if st := countState(t, db); st[StateDead] != 0 {
 		t.Fatalf("states %v", st)
 	}
 	edited, _ := fake.Message(chat, last.ID)

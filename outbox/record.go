@@ -41,7 +41,7 @@ func (s *Sender) recordLoop(ctx context.Context) {
 // effect is what a recorded result means for observers and logs.
 type effect struct {
 	r       result
-	state   string
+	state   State
 	delay   time.Duration // retry delay
 	hookErr error
 	dropped []dropped // the chat's other rows, dropped with it (403)
@@ -131,10 +131,10 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 	if out.act == actRetry && r.charge {
 		failures++
 	}
-	finish := func(state, lastErr string) error {
+	finish := func(state State, lastErr string) error {
 		e.state = state
 		sentAt := any(nil)
-		if state == stateSent {
+		if state == StateSent {
 			sentAt = now
 		}
 		if _, err := tx.ExecContext(ctx, sqlFinish, state, attempt, failures, sentAt, now, res.MessageID, lastErr, j.id); err != nil {
@@ -143,14 +143,14 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 		return promote(ctx, tx, j.chat, j.lane)
 	}
 	requeue := func(at time.Time, failures int) error {
-		e.state = statePending
+		e.state = StatePending
 		_, err := tx.ExecContext(ctx, sqlRetry, attempt, failures, store.Millis(at), out.desc, j.id)
 		return err
 	}
 
 	switch out.act {
 	case actSent:
-		if err := finish(stateSent, ""); err != nil {
+		if err := finish(StateSent, ""); err != nil {
 			return e, err
 		}
 		if j.onSent != "" && s.cfg.OnSent != nil {
@@ -170,7 +170,7 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 			return e, requeue(r.at.Add(e.delay), failures)
 		}
 		if failures >= s.cfg.MaxAttempts {
-			return e, finish(stateDead, fmt.Sprintf("%s after %d attempts: %s", out.class, failures, out.desc))
+			return e, finish(StateDead, fmt.Sprintf("%s after %d attempts: %s", out.class, failures, out.desc))
 		}
 		e.delay = backoff(failures, s.cfg.RetryBase, s.cfg.RetryMax, s.cfg.Jitter())
 		return e, requeue(r.at.Add(e.delay), failures)
@@ -187,12 +187,15 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 			return e, err
 		}
 		e.dropped = d
-		return e, finish(stateDropped, "chat inactive: "+out.desc)
+		return e, finish(StateDropped, "chat inactive: "+out.desc)
 	case actMigrate:
 		if out.migrateTo == 0 || out.migrateTo == j.chat {
-			return e, finish(stateDead, "bad migration: "+out.desc)
+			return e, finish(StateDead, "bad migration: "+out.desc)
 		}
 		if err := store.MigrateChat(ctx, tx, j.chat, out.migrateTo, r.at); err != nil {
+			return e, err
+		}
+		if _, err := tx.ExecContext(ctx, sqlMoveChat, out.migrateTo, j.chat); err != nil {
 			return e, err
 		}
 		// Rows that act on a message of the old group (edits, deletes,
@@ -210,11 +213,11 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 		}
 		var err error
 		if messageIDOf(j.params) != 0 {
-			err = finish(stateDropped, gone)
+			err = finish(StateDropped, gone)
 		} else {
-			// MigrateChat moved this row too; send it again at once, to
+			// sqlMoveChat moved this row too; send it again at once, to
 			// the new chat (the worker rewrites chat_id in the params).
-			e.state = statePending
+			e.state = StatePending
 			_, err = tx.ExecContext(ctx, `
 UPDATE outbox SET state = 'pending', attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?`,
 				attempt, now, fmt.Sprintf("migrated to %d", out.migrateTo), j.id)
@@ -231,9 +234,9 @@ UPDATE outbox SET state = 'pending', attempts = ?, next_attempt_at = ?, last_err
 		}
 		return e, nil
 	case actDrop:
-		return e, finish(stateDropped, out.class+": "+out.desc)
+		return e, finish(StateDropped, string(out.class)+": "+out.desc)
 	default: // actDead
-		return e, finish(stateDead, out.class+": "+out.desc)
+		return e, finish(StateDead, string(out.class)+": "+out.desc)
 	}
 }
 
@@ -282,24 +285,24 @@ func (s *Sender) report(e effect) {
 		s.log.Error("outbox: on_sent hook failed; the row is marked sent", "id", j.id, "ref", j.onSent, "err", e.hookErr)
 	}
 	switch e.state {
-	case stateSent:
+	case StateSent:
 		if j.createdAt > 0 {
 			s.obs.Sent(j.method, j.lane, e.r.at.Sub(store.FromMillis(j.createdAt)))
 		}
-	case stateDead:
+	case StateDead:
 		s.obs.DeadLetter(j.method, out.class)
 		s.log.Warn("outbox: dead letter", "id", j.id, "chat", j.chat, "method", j.method,
 			"class", out.class, "description", out.desc)
-	case stateDropped:
-		s.obs.Dropped(j.method, out.class)
+	case StateDropped:
+		s.obs.Dropped(j.method, string(out.class))
 		for _, d := range e.dropped {
-			s.obs.Dropped(d.method, out.class)
+			s.obs.Dropped(d.method, string(out.class))
 		}
 		if out.act == actBlock {
 			s.log.Info("outbox: chat inactive; its queue is dropped", "chat", j.chat, "rows", 1+len(e.dropped),
 				"description", out.desc)
 		}
-	case statePending:
+	case StatePending:
 		switch out.act {
 		case actRetry:
 			s.obs.Retry(j.method, out.class, e.delay)
@@ -406,19 +409,15 @@ WHERE o.state = 'pending' AND o.head = 0 AND `+firstInLine)
 	})
 }
 
-// Warning thresholds, checked by the sender once a minute and exposed on
-// Statistics for metrics.
-const (
-	PendingWarnDepth = 1000 // pending rows
-	DeadWarnPerHour  = 10   // rows dead-lettered in the last hour
-	warnRepeatEvery  = 10 * time.Minute
-)
+// warnRepeatEvery is how often a warning that keeps holding is logged.
+const warnRepeatEvery = 10 * time.Minute
 
-// monitor checks queue depth and dead-letter growth periodically (not per
-// message) and logs warnings; it also runs the head repair now and then.
+// monitor checks the queue's warning conditions periodically (not per
+// message) and logs those that hold; it also runs the head repair now and
+// then.
 func (s *Sender) monitor(ctx context.Context) {
-	var lastDepthWarn, lastDeadWarn, lastRepair time.Time
-	lastRepair = s.clk.Now()
+	lastWarn := map[string]time.Time{}
+	lastRepair := s.clk.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -426,21 +425,23 @@ func (s *Sender) monitor(ctx context.Context) {
 		case <-s.clk.At(s.clk.Now().Add(monitorEvery)):
 		}
 		now := s.clk.Now()
-		pending, deadHour, err := health(ctx, s.db.R, now)
+		q, err := ReadQueue(ctx, s.db.R, now, 0)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Error("outbox: health check", "err", err)
 			}
 			continue
 		}
-		if pending > PendingWarnDepth && now.Sub(lastDepthWarn) >= warnRepeatEvery {
-			lastDepthWarn = now
-			s.log.Warn("outbox: queue is deep", "pending", pending, "threshold", PendingWarnDepth)
-		}
-		if deadHour > DeadWarnPerHour && now.Sub(lastDeadWarn) >= warnRepeatEvery {
-			lastDeadWarn = now
-			s.log.Warn("outbox: dead letters are growing; see `rsvpbot outbox dead`",
-				"last_hour", deadHour, "threshold", DeadWarnPerHour)
+		for _, c := range q.Conditions() {
+			if !c.Holds || now.Sub(lastWarn[c.Name]) < warnRepeatEvery {
+				continue
+			}
+			lastWarn[c.Name] = now
+			msg := "outbox: " + c.Warning
+			if c.Name == CondDeadGrowth {
+				msg += "; see `rsvpbot outbox dead`"
+			}
+			s.log.Warn(msg, "condition", c.Name, "value", c.Value, "threshold", c.Threshold)
 		}
 		if now.Sub(lastRepair) >= repairEvery {
 			lastRepair = now
@@ -449,13 +450,4 @@ func (s *Sender) monitor(ctx context.Context) {
 			}
 		}
 	}
-}
-
-// health is the cheap part of Stats the monitor needs.
-func health(ctx context.Context, q store.Querier, now time.Time) (pending, deadHour int64, err error) {
-	err = q.QueryRowContext(ctx, `
-SELECT (SELECT COUNT(*) FROM outbox WHERE state = 'pending'),
-       (SELECT COUNT(*) FROM outbox WHERE state = 'dead' AND done_at >= ?)`,
-		store.Millis(now.Add(-time.Hour))).Scan(&pending, &deadHour)
-	return pending, deadHour, err
 }

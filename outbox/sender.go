@@ -223,6 +223,11 @@ func NewSender(db *store.DB, client Caller, cfg Config) *Sender {
 		chats:  make(map[int64]*chatState),
 	}
 	s.brk = newBreaker(cfg.Clock, cfg.ProbeMax, cfg.Probe != nil, s.Notify, s.reachability)
+	// Transactions that enqueued (or requeued) wake this sender as they
+	// commit; no others do. (Tests of pacing alone pass no database.)
+	if db != nil {
+		db.SetWaker(wakeSender, s.Notify)
+	}
 	if lim.Global > 0 {
 		burst := max(1, int(math.Ceil(lim.Global*burstWindow.Seconds())))
 		s.global = rate.NewLimiter(rate.Limit(lim.Global), burst)
@@ -230,9 +235,14 @@ func NewSender(db *store.DB, client Caller, cfg Config) *Sender {
 	return s
 }
 
+// wakeSender is the store waker (store.Wake) under which a sender
+// registers its Notify: Enqueue and Requeue mark their own transactions
+// with it.
+const wakeSender = "outbox"
+
 // Notify wakes the sender to look for new rows now rather than at the next
-// poll. It never blocks; call it after committing a transaction that
-// enqueued something.
+// poll. It never blocks. Enqueue and Requeue call it through the store as
+// their transactions commit (store.Wake), so nobody else needs to.
 func (s *Sender) Notify() {
 	select {
 	case s.notify <- struct{}{}:

@@ -43,6 +43,10 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 UPDATE outbox SET state = 'dropped', head = 0, done_at = ?1, last_error = ?2
 WHERE chat_id = ?3 AND state = 'pending' AND id <> ?4 AND json_extract(params, '$.message_id') IS NOT NULL`
 
+	// A group became a supergroup: its rows follow it (store.MigrateChat
+	// moves the store's references, this the outbox's).
+	sqlMoveChat = `UPDATE outbox SET chat_id = ? WHERE chat_id = ?`
+
 	// A row leaves the queue (sent, dead, dropped).
 	sqlFinish = `
 UPDATE outbox SET state = ?, head = 0, attempts = ?, failures = ?, sent_at = ?, done_at = ?, tg_message_id = ?,

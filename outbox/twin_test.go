@@ -30,7 +30,7 @@ func TestIdenticalPendingRepliesCoalesce(t *testing.T) {
 	if ids[2] == ids[0] || ids[3] == ids[0] || ids[3] == ids[2] {
 		t.Errorf("different replies coalesced: ids %v", ids)
 	}
-	if n := countState(t, db)[statePending]; n != 3 {
+	if n := countState(t, db)[StatePending]; n != 3 {
 		t.Errorf("%d pending rows, want 3", n)
 	}
 

@@ -429,7 +429,7 @@ func crashChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
 	}
-	db, err := store.Open(context.Background(), path, store.Options{})
+	db, err := store.Open(context.Background(), path, outbox.WithSchema(store.Options{}))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3

@@ -48,7 +48,7 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 	ctx, stop := signalContext(parent)
 	defer stop()
 
-	db, err := store.Open(ctx, cfg.DB, store.Options{})
+	db, err := store.Open(ctx, cfg.DB, outbox.WithSchema(store.Options{}))
 	if err != nil {
 		log.Error("cannot open the database (RSVPBOT_DB)", "err", err)
 		return 1
@@ -117,7 +117,6 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 		Observer:   ops.Observers(metrics.Outbox(), health),
 		Probe:      func(ctx context.Context) error { _, err := client.Bot().GetMe(ctx); return err },
 	})
-	db.SetAfterCommit(sender.Notify)
 	// Flood budgets (RSVPBOT_FLOOD_*) in front of the handlers; commands
 	// left unanswered are counted by the budget that ran out.
 	floodDropped := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "rsvpbot", Name: "flood_dropped_total",

@@ -86,7 +86,7 @@ func Start(t testing.TB, opts Options) *Harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 
-	db, err := store.Open(ctx, h.Path, store.Options{})
+	db, err := store.Open(ctx, h.Path, outbox.WithSchema(store.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,6 @@ func Start(t testing.TB, opts Options) *Harness {
 	}
 	h.Sender = outbox.NewSender(db, client, outbox.Config{Limits: limits, Logger: log, OnSent: h.App.OnSent, OnMigrated: h.App.OnMigrated,
 		PollInterval: 50 * time.Millisecond})
-	db.SetAfterCommit(h.Sender.Notify)
 	var handler bot.Handler = h.App
 	if opts.Flood != nil {
 		h.Flood = h.App.FloodGuard(*opts.Flood)

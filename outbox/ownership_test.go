@@ -1,0 +1,200 @@
+package outbox
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"database/sql"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rsvpbot/rsvpbot/store"
+)
+
+func tableExists(t *testing.T, db *store.DB, name string) bool {
+	t.Helper()
+	var n int
+	if err := db.R.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
+func outboxVersion(t *testing.T, db *store.DB) int64 {
+	t.Helper()
+	var v int64
+	if err := db.R.QueryRow(`SELECT max(version_id) FROM goose_outbox WHERE is_applied`).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// The store alone no longer creates the outbox's tables; the outbox's own
+// migration set does, recorded in its own version table.
+func TestOutboxOwnsItsSchema(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	plain, err := store.Open(ctx, filepath.Join(dir, "plain.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	for _, table := range []string{"outbox", "ledger", "goose_outbox"} {
+		if tableExists(t, plain, table) {
+			t.Errorf("store.Open without the outbox's schema created %s", table)
+		}
+	}
+
+	db := openDBAt(t, filepath.Join(dir, "full.db"))
+	for _, table := range []string{"outbox", "ledger"} {
+		if !tableExists(t, db, table) {
+			t.Errorf("WithSchema did not create %s", table)
+		}
+	}
+	if v := outboxVersion(t, db); v != 1 {
+		t.Errorf("goose_outbox at %d, want 1", v)
+	}
+	if n, err := db.Migrate(ctx); err != nil || n != 0 {
+		t.Errorf("migrating again ran %d: %v", n, err)
+	}
+	enqueue(t, db, textMsg(7, Interactive, "hello"))
+
+	// Each call of WithSchema leaves the caller's options alone.
+	base := store.Options{Readers: 2}
+	if got := WithSchema(base); len(got.Schemas) != 1 || len(base.Schemas) != 0 || got.Readers != 2 {
+		t.Errorf("WithSchema: %+v from %+v", got, base)
+	}
+}
+
+// A database written before the outbox owned its schema (its tables made
+// by the store's old migration 00003) is recognised: the outbox's first
+// migration is recorded as applied without recreating anything, and its
+// rows are what they were — the pending one is sent, the dead letter is
+// still one, with its ledger row.
+func TestUpgradeFromStoreOwnedOutbox(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	gz, err := os.ReadFile(filepath.Join("testdata", "store_owned_outbox.db.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	db := openDBAt(t, path)
+	if v := outboxVersion(t, db); v != 1 {
+		t.Fatalf("goose_outbox at %d after the upgrade, want 1", v)
+	}
+	if cur, latest, err := db.SchemaVersion(ctx); err != nil || cur != latest {
+		t.Fatalf("store schema %d of %d: %v", cur, latest, err)
+	}
+	dead, err := ListDead(ctx, db.R, 0)
+	if err != nil || len(dead) != 1 || dead[0].ChatID != 43 {
+		t.Fatalf("dead letters after the upgrade: %+v %v", dead, err)
+	}
+	if _, atts, err := Get(ctx, db.R, dead[0].ID); err != nil || len(atts) != 1 || atts[0].Outcome != ClassBadRequest {
+		t.Fatalf("the dead letter's ledger: %+v %v", atts, err)
+	}
+	// The old row's dedup key still deduplicates.
+	var again int64
+	if err := db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		again, err = Enqueue(ctx, tx, Message{ChatID: 42, Method: "sendMessage", Lane: Interactive,
+			Params: sendParams{ChatID: 42, Text: "again"}, DedupKey: "old:1"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	fake := newFake(t)
+	s := NewSender(db, newClient(t, fake), Config{Logger: testLogger(t), Limits: &Limits{}})
+	startSender(t, s)
+	waitFor(t, 10*time.Second, "the old pending row sent", func() bool {
+		r, _, err := Get(ctx, db.R, again)
+		return err == nil && r.State == StateSent
+	})
+	if calls := callsFor(fake, 42); len(calls) != 1 {
+		t.Fatalf("chat 42 got %d calls, want the one queued before the upgrade", len(calls))
+	}
+	if m := countState(t, db); m[StateSent] != 1 || m[StateDead] != 1 || len(m) != 2 {
+		t.Fatalf("states after the upgrade: %v", m)
+	}
+}
+
+// Only a transaction that enqueued (or requeued) wakes the sender: the
+// sender's own transactions, and everyone else's, do not; an enqueue
+// rolled back does not either.
+func TestOnlyEnqueuingCommitsWakeTheSender(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	s := NewSender(db, nil, Config{Logger: testLogger(t)})
+	woken := func() bool {
+		select {
+		case <-s.notify:
+			return true
+		default:
+			return false
+		}
+	}
+	tx := func(fn func(tx *sql.Tx) error) error { return db.Tx(ctx, fn) }
+
+	if err := tx(func(tx *sql.Tx) error {
+		return store.UpsertChat(ctx, tx, store.Chat{ID: 7, Type: "private"}, time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if woken() {
+		t.Fatal("a transaction that enqueued nothing woke the sender")
+	}
+	errNo := errors.New("changed my mind")
+	if err := tx(func(tx *sql.Tx) error {
+		if _, err := Enqueue(ctx, tx, textMsg(7, Interactive, "never")); err != nil {
+			return err
+		}
+		return errNo
+	}); !errors.Is(err, errNo) {
+		t.Fatal(err)
+	}
+	if woken() {
+		t.Fatal("an enqueue that was rolled back woke the sender")
+	}
+	ids := enqueue(t, db, textMsg(7, Interactive, "hello"))
+	if !woken() {
+		t.Fatal("a committed enqueue did not wake the sender")
+	}
+
+	// The sender's own record transaction (a dead letter here) does not
+	// wake it; requeueing the dead letter does.
+	if err := tx(func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE outbox SET state = 'sending' WHERE id = ?`, ids[0])
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.events = make(chan event, 1) // Run's channel to the dispatcher
+	j := job{id: ids[0], chat: 7, lane: Interactive, method: "sendMessage"}
+	s.recordBatch(ctx, ctx, []result{{job: j, out: outcome{class: ClassBadRequest, act: actDead}, at: time.Now(), charge: true}})
+	<-s.events // the dispatcher's copy, which Run would read
+	if woken() {
+		t.Fatal("the sender's own record transaction woke it")
+	}
+	if err := tx(func(tx *sql.Tx) error { return Requeue(ctx, tx, ids[0]) }); err != nil {
+		t.Fatal(err)
+	}
+	if !woken() {
+		t.Fatal("a requeue did not wake the sender")
+	}
+}
