@@ -299,7 +299,7 @@ func TestMetricLabelsAreBounded(t *testing.T) {
 	m := ops.NewMetrics(ops.MetricsConfig{KnownCommand: func(c string) bool { return c == "start" }})
 	o := m.Outbox()
 	for i := range 50 {
-		o.Attempt(fmt.Sprintf("method%d", i), fmt.Sprintf("class%d", i), time.Millisecond)
+		o.Attempt(fmt.Sprintf("method%d", i), outbox.Class(fmt.Sprintf("class%d", i)), time.Millisecond)
 		o.Dropped("sendMessage", fmt.Sprintf("reason %d", i))
 		m.ObserveUpdate(&bot.Update{Kind: fmt.Sprintf("kind%d", i), Command: fmt.Sprintf("cmd%d", i)}, time.Millisecond, nil)
 		m.WeatherCall(fmt.Sprintf("op%d", i), fmt.Sprintf("outcome%d", i))

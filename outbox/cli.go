@@ -165,7 +165,7 @@ func cliShow(ctx context.Context, db *store.DB, id int64, w io.Writer) error {
 	}
 	field("dedup key", r.DedupKey)
 	field("coalesce key", r.CoalesceKey)
-	field("on sent", r.OnSent)
+	field("fate ref", r.Ref)
 	field("last error", r.LastError)
 	if err := tw.Flush(); err != nil {
 		return err

@@ -19,7 +19,7 @@ type Row struct {
 	Params        string // wire JSON
 	DedupKey      string
 	CoalesceKey   string
-	OnSent        string
+	Ref           string // Message.Ref
 	State         State
 	Attempts      int // calls made
 	Failures      int // transient failures since (re)queued
@@ -63,14 +63,14 @@ var ErrNotFound = errors.New("outbox: no such row")
 // ErrNotDead is returned by Requeue for a row that is not a dead letter.
 var ErrNotDead = errors.New("outbox: row is not a dead letter")
 
-const rowColumns = `id, chat_id, lane, method, params, COALESCE(dedup_key, ''), COALESCE(coalesce_key, ''), on_sent,
+const rowColumns = `id, chat_id, lane, method, params, COALESCE(dedup_key, ''), COALESCE(coalesce_key, ''), ref,
        state, attempts, failures, next_attempt_at, created_at, COALESCE(sent_at, 0), COALESCE(done_at, 0),
        tg_message_id, last_error`
 
 func scanRow(sc interface{ Scan(...any) error }) (Row, error) {
 	var r Row
 	var next, created, sent, done int64
-	err := sc.Scan(&r.ID, &r.ChatID, &r.Lane, &r.Method, &r.Params, &r.DedupKey, &r.CoalesceKey, &r.OnSent,
+	err := sc.Scan(&r.ID, &r.ChatID, &r.Lane, &r.Method, &r.Params, &r.DedupKey, &r.CoalesceKey, &r.Ref,
 		&r.State, &r.Attempts, &r.Failures, &next, &created, &sent, &done, &r.TgMessageID, &r.LastError)
 	r.NextAttemptAt, r.CreatedAt = store.FromMillis(next), store.FromMillis(created)
 	r.SentAt, r.DoneAt = store.FromMillis(sent), store.FromMillis(done)

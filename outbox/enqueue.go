@@ -65,9 +65,11 @@ type Message struct {
 	// queued at the end of its line. Use it for edits of one message
 	// ("edit:<chat>:<message id>"), so a burst of edits costs few calls.
 	CoalesceKey string
-	// OnSent is an opaque reference passed to Config.OnSent in the
-	// transaction that marks the row sent.
-	OnSent string
+	// Ref is an opaque reference for Config.OnFate, which hears it in the
+	// transaction that gives the row its fate (sent, dead, dropped). It
+	// is how the enqueuer learns what became of its message (a posted
+	// card's message id, a reminder that could not be delivered).
+	Ref string
 }
 
 // ErrInvalid is wrapped by Enqueue errors about the message itself.
@@ -159,12 +161,12 @@ RETURNING chat_id, lane`, now, m.CoalesceKey)
 // is queued.
 func insertRow(ctx context.Context, tx *sql.Tx, m Message, params json.RawMessage, now int64) (id int64, err error) {
 	err = tx.QueryRowContext(ctx, `
-INSERT INTO outbox (chat_id, lane, method, params, dedup_key, coalesce_key, on_sent, next_attempt_at, created_at, head)
+INSERT INTO outbox (chat_id, lane, method, params, dedup_key, coalesce_key, ref, next_attempt_at, created_at, head)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8,
         NOT EXISTS (SELECT 1 FROM outbox WHERE chat_id = ?1 AND lane = ?2 AND state IN ('pending', 'sending')))
 RETURNING id`,
 		m.ChatID, int(m.Lane), m.Method, string(params), nullIfEmpty(m.DedupKey), nullIfEmpty(m.CoalesceKey),
-		m.OnSent, now).Scan(&id)
+		m.Ref, now).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("outbox: enqueue %s to %d: %w", m.Method, m.ChatID, err)
 	}
@@ -180,7 +182,7 @@ RETURNING id`,
 // key, to be stored as its coalesce key (a newer identical reply finds it;
 // no caller's key can look like it, so nothing is ever replaced by it).
 func pendingTwin(ctx context.Context, tx *sql.Tx, m Message, params json.RawMessage) (twin int64, key string, err error) {
-	if m.Method != "sendMessage" || m.Lane != Interactive || m.DedupKey != "" || m.CoalesceKey != "" || m.OnSent != "" {
+	if m.Method != "sendMessage" || m.Lane != Interactive || m.DedupKey != "" || m.CoalesceKey != "" || m.Ref != "" {
 		return 0, "", nil
 	}
 	var fields map[string]json.RawMessage

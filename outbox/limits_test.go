@@ -31,7 +31,7 @@ func TestEnqueueFitsTelegramLimits(t *testing.T) {
 	}
 	long.WriteString("</i>")
 	kb := &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{{Text: "Go", CallbackData: "rsvp:1:go"}}}}
-	first := enqueue(t, db, Message{ChatID: chat, Method: "sendMessage", Lane: Interactive, OnSent: "card:1", DedupKey: "long-1",
+	first := enqueue(t, db, Message{ChatID: chat, Method: "sendMessage", Lane: Interactive, Ref: "card:1", DedupKey: "long-1",
 		Params: &tg.SendMessageParams{ChatID: chat, Text: long.String(), ParseMode: models.ParseModeHTML, ReplyMarkup: kb}})
 	waitFor(t, 10*time.Second, "the long message", func() bool { return allFinal(t, db) })
 
@@ -61,7 +61,7 @@ func TestEnqueueFitsTelegramLimits(t *testing.T) {
 	}
 	// The caller's row is the last part: its id, its dedup key, its hook.
 	row, _ := getRow(t, db, first[0])
-	if !strings.Contains(row.Params, `"reply_markup"`) || row.OnSent != "card:1" {
+	if !strings.Contains(row.Params, `"reply_markup"`) || row.Ref != "card:1" {
 		t.Errorf("the returned row is not the last part: %s", row.Params)
 	}
 	if again := enqueue(t, db, Message{ChatID: chat, Method: "sendMessage", Lane: Interactive, DedupKey: "long-1",

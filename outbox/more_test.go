@@ -77,7 +77,8 @@ func TestOnSentHookAndExpiredCallback(t *testing.T) {
 	if _, err := db.W.Exec(`CREATE TABLE cards (ref TEXT PRIMARY KEY, chat_id INTEGER, message_id INTEGER)`); err != nil {
 		t.Fatal(err)
 	}
-	hook := func(ctx context.Context, tx *sql.Tx, ref string, chatID int64, messageID int) error {
+	hook := func(ctx context.Context, tx *sql.Tx, f Fate) error {
+		ref, chatID, messageID := f.Ref, f.ChatID, f.MessageID
 		if ref == "fail" {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO cards VALUES ('fail', 0, 0)`); err != nil {
 				return err
@@ -88,12 +89,12 @@ func TestOnSentHookAndExpiredCallback(t *testing.T) {
 		return err
 	}
 	card := textMsg(601, Interactive, "card")
-	card.OnSent = "event:1"
+	card.Ref = "event:1"
 	bad := textMsg(602, Interactive, "other")
-	bad.OnSent = "fail"
+	bad.Ref = "fail"
 	cb := Message{ChatID: 601, Method: "answerCallbackQuery", Lane: Interactive, Params: map[string]any{"callback_query_id": "nope"}}
 	ids := enqueue(t, db, card, bad, cb)
-	s := NewSender(db, newClient(t, fake), Config{Logger: testLogger(t), Limits: &Limits{}, OnSent: hook})
+	s := NewSender(db, newClient(t, fake), Config{Logger: testLogger(t), Limits: &Limits{}, OnFate: hook})
 	startSender(t, s)
 	waitFor(t, 10*time.Second, "all final", func() bool { return allFinal(t, db) })
 
@@ -209,12 +210,12 @@ func TestMonitorWarnsOnDepthAndDeadGrowth(t *testing.T) {
 	if st.DeadTotal() != 12 || st.DeadNew != 12 || st.PendingTotal() < 1000 || len(st.Warnings()) != 2 {
 		t.Errorf("stats: %+v, warnings %q", st, st.Warnings())
 	}
-	if logs.has("queue is deep") || logs.has("dead letters are growing") {
+	if logs.has("pending depth above") || logs.has("dead letters in the last hour above") {
 		t.Fatal("warned before the periodic check")
 	}
 	// (Advanced more than once in case the monitor had not yet started
 	// waiting when the clock first moved.)
-	warned := func() bool { return logs.has("queue is deep") && logs.has("dead letters are growing") }
+	warned := func() bool { return logs.has("pending depth above") && logs.has("dead letters in the last hour above") }
 	for i := 0; i < 5 && !warned(); i++ {
 		clk.Advance(monitorEvery)
 		deadline := time.Now().Add(2 * time.Second)

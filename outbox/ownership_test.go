@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rsvpbot/rsvpbot/bot/bottest"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
@@ -55,8 +56,8 @@ func TestOutboxOwnsItsSchema(t *testing.T) {
 			t.Errorf("WithSchema did not create %s", table)
 		}
 	}
-	if v := outboxVersion(t, db); v != 1 {
-		t.Errorf("goose_outbox at %d, want 1", v)
+	if v := outboxVersion(t, db); v != 2 {
+		t.Errorf("goose_outbox at %d, want 2", v)
 	}
 	if n, err := db.Migrate(ctx); err != nil || n != 0 {
 		t.Errorf("migrating again ran %d: %v", n, err)
@@ -95,8 +96,8 @@ func TestUpgradeFromStoreOwnedOutbox(t *testing.T) {
 	}
 
 	db := openDBAt(t, path)
-	if v := outboxVersion(t, db); v != 1 {
-		t.Fatalf("goose_outbox at %d after the upgrade, want 1", v)
+	if v := outboxVersion(t, db); v != 2 {
+		t.Fatalf("goose_outbox at %d after the upgrade, want 2", v)
 	}
 	if cur, latest, err := db.SchemaVersion(ctx); err != nil || cur != latest {
 		t.Fatalf("store schema %d of %d: %v", cur, latest, err)
@@ -196,5 +197,86 @@ func TestOnlyEnqueuingCommitsWakeTheSender(t *testing.T) {
 	}
 	if !woken() {
 		t.Fatal("a requeue did not wake the sender")
+	}
+}
+
+// The fate hook hears every final state a sender gives a row with a
+// reference, in the transaction that records it: sent (with the message
+// id), dead, dropped by a 403 (the row called and the chat's queue behind
+// it), dropped at claim for a chat already inactive, and dropped as an
+// expired callback. Rows without a reference are not heard.
+func TestFateHookHearsEveryFinalState(t *testing.T) {
+	ctx := context.Background()
+	fake := newFake(t)
+	db := openDB(t)
+	if _, err := db.W.Exec(`CREATE TABLE fates (ref TEXT PRIMARY KEY, state TEXT, class TEXT, chat_id INTEGER, message_id INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	const sent, dead, blocked, inactive = 701, 702, 703, 704
+	fake.FailNext(bottest.Fault{Method: "sendMessage", ChatID: dead, Status: 400, Description: "Bad Request: chat not found"})
+	fake.BlockUser(blocked)
+	if err := db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := store.UpsertChat(ctx, tx, store.Chat{ID: inactive, Type: "private"}, time.Now()); err != nil {
+			return err
+		}
+		return store.SetChatActive(ctx, tx, inactive, false, "bot was blocked by the user")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ref := func(m Message, r string) Message { m.Ref = r; return m }
+	enqueue(t, db,
+		ref(textMsg(sent, Interactive, "hello"), "sent"),
+		textMsg(sent, Interactive, "no ref"),
+		ref(textMsg(dead, Interactive, "nobody"), "dead"),
+		ref(textMsg(blocked, Interactive, "first"), "blocked"),
+		ref(textMsg(blocked, Bulk, "behind"), "behind"),
+		ref(textMsg(inactive, Bulk, "too late"), "inactive"),
+		ref(Message{ChatID: sent, Method: "answerCallbackQuery", Lane: Interactive,
+			Params: map[string]any{"callback_query_id": "gone"}}, "expired"))
+	hook := func(ctx context.Context, tx *sql.Tx, f Fate) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO fates VALUES (?, ?, ?, ?, ?)`, f.Ref, f.State, f.Class, f.ChatID, f.MessageID)
+		return err
+	}
+	s := NewSender(db, newClient(t, fake), Config{Logger: testLogger(t), Limits: &Limits{}, OnFate: hook})
+	startSender(t, s)
+	waitFor(t, 10*time.Second, "all final", func() bool { return allFinal(t, db) })
+
+	type heard struct {
+		state        State
+		class        Class
+		chat         int64
+		hasMessageID bool
+	}
+	got := map[string]heard{}
+	rows, err := db.R.Query(`SELECT ref, state, class, chat_id, message_id FROM fates`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var r string
+		var h heard
+		var msg int
+		if err := rows.Scan(&r, &h.state, &h.class, &h.chat, &msg); err != nil {
+			t.Fatal(err)
+		}
+		h.hasMessageID = msg != 0
+		got[r] = h
+	}
+	rows.Close()
+	want := map[string]heard{
+		"sent":     {StateSent, ClassOK, sent, true},
+		"dead":     {StateDead, ClassBadRequest, dead, false},
+		"blocked":  {StateDropped, ClassBlocked, blocked, false},
+		"behind":   {StateDropped, "", blocked, false},
+		"inactive": {StateDropped, "", inactive, false},
+		"expired":  {StateDropped, ClassExpired, sent, false},
+	}
+	if len(got) != len(want) {
+		t.Errorf("heard %d fates, want %d: %+v", len(got), len(want), got)
+	}
+	for r, w := range want {
+		if got[r] != w {
+			t.Errorf("fate of %q: %+v, want %+v", r, got[r], w)
+		}
 	}
 }

@@ -43,7 +43,7 @@ type effect struct {
 	r       result
 	state   State
 	delay   time.Duration // retry delay
-	hookErr error
+	hookErr error     // from OnFate (logged; the fate stands)
 	dropped []dropped // the chat's other rows, dropped with it (403)
 }
 
@@ -112,7 +112,7 @@ func (s *Sender) recordOne(ctx, wctx context.Context, r result) (effect, bool) {
 }
 
 // record writes one attempt: its ledger row, the row's new state and, for
-// a sent row, the OnSent hook. It runs inside the batch's transaction.
+// a row that reached its fate, the fate hook. It runs inside the batch's transaction.
 func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, error) {
 	j, res, out := r.job, r.res, r.out
 	now := store.Millis(r.at)
@@ -131,16 +131,26 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 	if out.act == actRetry && r.charge {
 		failures++
 	}
+	// finish gives the row its fate, and the fate hook hears it.
 	finish := func(state State, lastErr string) error {
 		e.state = state
 		sentAt := any(nil)
+		msgID := 0
 		if state == StateSent {
 			sentAt = now
+			if msgID = res.MessageID; msgID == 0 {
+				msgID = messageIDOf(j.params)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, sqlFinish, state, attempt, failures, sentAt, now, res.MessageID, lastErr, j.id); err != nil {
 			return err
 		}
-		return promote(ctx, tx, j.chat, j.lane)
+		if err := promote(ctx, tx, j.chat, j.lane); err != nil {
+			return err
+		}
+		f := Fate{Ref: j.ref, ID: j.id, ChatID: j.chat, State: state, Class: out.class, MessageID: msgID}
+		e.hookErr = errors.Join(e.hookErr, s.hear(ctx, tx, f))
+		return nil
 	}
 	requeue := func(at time.Time, failures int) error {
 		e.state = StatePending
@@ -150,17 +160,7 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 
 	switch out.act {
 	case actSent:
-		if err := finish(StateSent, ""); err != nil {
-			return e, err
-		}
-		if j.onSent != "" && s.cfg.OnSent != nil {
-			msgID := res.MessageID
-			if msgID == 0 {
-				msgID = messageIDOf(j.params)
-			}
-			e.hookErr = s.hook(ctx, tx, j, msgID)
-		}
-		return e, nil
+		return e, finish(StateSent, "")
 	case actRetry:
 		if !r.charge {
 			// Shared with other calls (Telegram away, not this message):
@@ -187,6 +187,9 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 			return e, err
 		}
 		e.dropped = d
+		for _, d := range d {
+			e.hookErr = errors.Join(e.hookErr, s.hear(ctx, tx, d.fate()))
+		}
 		return e, finish(StateDropped, "chat inactive: "+out.desc)
 	case actMigrate:
 		if out.migrateTo == 0 || out.migrateTo == j.chat {
@@ -203,15 +206,22 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 		// another id. They are dropped, not dead-lettered, and OnMigrated
 		// lets their owner post afresh.
 		gone := fmt.Sprintf("the group moved to %d; its old messages cannot be edited", out.migrateTo)
-		if _, err := tx.ExecContext(ctx, sqlDropMessageBound, now, gone, out.migrateTo, j.id); err != nil {
+		rows, err := tx.QueryContext(ctx, sqlDropMessageBound, now, gone, out.migrateTo, j.id)
+		if err != nil {
 			return e, err
+		}
+		bound, err := scanDropped(rows)
+		if err != nil {
+			return e, err
+		}
+		for _, d := range bound {
+			e.hookErr = errors.Join(e.hookErr, s.hear(ctx, tx, d.fate()))
 		}
 		if s.cfg.OnMigrated != nil {
 			if err := s.cfg.OnMigrated(ctx, tx, j.chat, out.migrateTo); err != nil {
 				return e, err
 			}
 		}
-		var err error
 		if messageIDOf(j.params) != 0 {
 			err = finish(StateDropped, gone)
 		} else {
@@ -240,22 +250,27 @@ UPDATE outbox SET state = 'pending', attempts = ?, next_attempt_at = ?, last_err
 	}
 }
 
-// hook runs the OnSent hook inside a savepoint: its failure must not undo
-// "sent" (the message is out; marking it unsent would send it twice).
-func (s *Sender) hook(ctx context.Context, tx *sql.Tx, j job, msgID int) error {
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT on_sent`); err != nil {
+// hear runs the fate hook for f inside a savepoint: its failure must not
+// undo the fate (a sent message is out; marking it unsent would send it
+// twice). A failure is noted in the row's last_error and returned.
+func (s *Sender) hear(ctx context.Context, tx *sql.Tx, f Fate) error {
+	if f.Ref == "" || s.cfg.OnFate == nil {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT on_fate`); err != nil {
 		return err
 	}
-	herr := s.cfg.OnSent(ctx, tx, j.onSent, j.chat, msgID)
+	herr := s.cfg.OnFate(ctx, tx, f)
 	if herr != nil {
-		if _, err := tx.ExecContext(ctx, `ROLLBACK TO on_sent`); err != nil {
+		herr = fmt.Errorf("row %d (ref %s, %s): %w", f.ID, f.Ref, f.State, herr)
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO on_fate`); err != nil {
 			return errors.Join(herr, err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET last_error = ? WHERE id = ?`, "on_sent: "+herr.Error(), j.id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET last_error = ? WHERE id = ?`, "on_fate: "+herr.Error(), f.ID); err != nil {
 			return errors.Join(herr, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `RELEASE on_sent`); err != nil {
+	if _, err := tx.ExecContext(ctx, `RELEASE on_fate`); err != nil {
 		return errors.Join(herr, err)
 	}
 	return herr
@@ -282,7 +297,7 @@ func (s *Sender) report(e effect) {
 	j, out := e.r.job, e.r.out
 	s.obs.Attempt(j.method, out.class, e.r.res.Latency)
 	if e.hookErr != nil {
-		s.log.Error("outbox: on_sent hook failed; the row is marked sent", "id", j.id, "ref", j.onSent, "err", e.hookErr)
+		s.log.Error("outbox: fate hook failed; the rows keep their fate", "err", e.hookErr)
 	}
 	switch e.state {
 	case StateSent:

@@ -112,7 +112,7 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 	sender := outbox.NewSender(db, client, outbox.Config{
 		Limits:     &outbox.Limits{Global: cfg.RateGlobal, PrivateChat: cfg.RateChat, GroupPerMinute: cfg.RateGroup},
 		Logger:     log.With("component", "sender"),
-		OnSent:     app.OnSent,
+		OnFate:     app.OnFate,
 		OnMigrated: app.OnMigrated,
 		Observer:   ops.Observers(metrics.Outbox(), health),
 		Probe:      func(ctx context.Context) error { _, err := client.Bot().GetMe(ctx); return err },

@@ -110,7 +110,7 @@ func Start(t testing.TB, opts Options) *Harness {
 	if limits == nil {
 		limits = &outbox.Limits{}
 	}
-	h.Sender = outbox.NewSender(db, client, outbox.Config{Limits: limits, Logger: log, OnSent: h.App.OnSent, OnMigrated: h.App.OnMigrated,
+	h.Sender = outbox.NewSender(db, client, outbox.Config{Limits: limits, Logger: log, OnFate: h.App.OnFate, OnMigrated: h.App.OnMigrated,
 		PollInterval: 50 * time.Millisecond})
 	var handler bot.Handler = h.App
 	if opts.Flood != nil {
