@@ -107,26 +107,32 @@ func Get(ctx context.Context, q store.Querier, id int64) (Row, []Attempt, error)
 	if err != nil {
 		return Row{}, nil, err
 	}
-	rows, err := q.QueryContext(ctx, `
-SELECT id, outbox_id, chat_id, method, attempt, outcome, http_status, error_code, description, retry_after,
-       tg_message_id, latency_ms, ambiguous, COALESCE(response, ''), created_at
-FROM ledger WHERE outbox_id = ? ORDER BY id`, id)
+	rows, err := q.QueryContext(ctx, `SELECT `+attemptColumns+` FROM ledger WHERE outbox_id = ? ORDER BY id`, id)
 	if err != nil {
 		return Row{}, nil, err
 	}
 	defer rows.Close()
 	var atts []Attempt
 	for rows.Next() {
-		var a Attempt
-		var lat, created int64
-		if err := rows.Scan(&a.ID, &a.OutboxID, &a.ChatID, &a.Method, &a.Attempt, &a.Outcome, &a.HTTPStatus,
-			&a.ErrorCode, &a.Description, &a.RetryAfter, &a.TgMessageID, &lat, &a.Ambiguous, &a.Response, &created); err != nil {
+		a, err := scanAttempt(rows)
+		if err != nil {
 			return Row{}, nil, err
 		}
-		a.Latency, a.CreatedAt = time.Duration(lat)*time.Millisecond, store.FromMillis(created)
 		atts = append(atts, a)
 	}
 	return r, atts, rows.Err()
+}
+
+const attemptColumns = `id, outbox_id, chat_id, method, attempt, outcome, http_status, error_code, description, retry_after,
+       tg_message_id, latency_ms, ambiguous, COALESCE(response, ''), created_at`
+
+func scanAttempt(sc interface{ Scan(...any) error }) (Attempt, error) {
+	var a Attempt
+	var lat, created int64
+	err := sc.Scan(&a.ID, &a.OutboxID, &a.ChatID, &a.Method, &a.Attempt, &a.Outcome, &a.HTTPStatus,
+		&a.ErrorCode, &a.Description, &a.RetryAfter, &a.TgMessageID, &lat, &a.Ambiguous, &a.Response, &created)
+	a.Latency, a.CreatedAt = time.Duration(lat)*time.Millisecond, store.FromMillis(created)
+	return a, err
 }
 
 // Requeue moves a dead letter back to pending with a fresh attempt budget,

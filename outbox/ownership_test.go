@@ -6,9 +6,15 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"go/scanner"
+	"go/token"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -278,5 +284,80 @@ func TestFateHookHearsEveryFinalState(t *testing.T) {
 		if got[r] != w {
 			t.Errorf("fate of %q: %+v, want %+v", r, got[r], w)
 		}
+	}
+}
+
+// No package but this one names the outbox's tables in SQL or spells one
+// of its states: they read through ReadQueue, Get, Lookup, HasQueued...
+// and compare State and Class values. The check reads every string
+// literal of the repository's non-test Go files outside outbox/.
+func TestOnlyOutboxNamesItsTables(t *testing.T) {
+	table := regexp.MustCompile(`(?i)\b(from|join|into|update|table|exists|index\s+\w+\s+on)\s+(outbox|ledger)\b`)
+	quoted := regexp.MustCompile(`'(pending|sending|sent|dead|dropped|replaced)'`)
+	isState := map[string]bool{}
+	for _, s := range States() {
+		isState[string(s)] = true
+	}
+	// Other vocabularies that share a word with a state, each with its
+	// own owner.
+	allowed := map[string]string{
+		`store/reminders.go "sent"`: "reminders.outcome: a reminder enqueued on time (store.ReminderSent)",
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := 0
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if d.IsDir() {
+			if rel == "outbox" || strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files++
+		fset := token.NewFileSet()
+		var sc scanner.Scanner
+		sc.Init(fset.AddFile(rel, -1, len(src)), src, nil, 0)
+		for {
+			pos, tok, lit := sc.Scan()
+			if tok == token.EOF {
+				break
+			}
+			if tok != token.STRING {
+				continue
+			}
+			v, err := strconv.Unquote(lit)
+			if err != nil {
+				continue
+			}
+			where := fset.Position(pos)
+			switch {
+			case table.MatchString(v):
+				t.Errorf("%s: SQL on the outbox's tables outside package outbox: %.80s", where, v)
+			case quoted.MatchString(v) || isState[v]:
+				if _, ok := allowed[filepath.ToSlash(rel)+" "+lit]; !ok {
+					t.Errorf("%s: an outbox state spelled outside package outbox (use outbox.State): %.80s", where, v)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 50 {
+		t.Fatalf("read only %d files from %s: not the repository?", files, root)
 	}
 }

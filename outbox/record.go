@@ -43,8 +43,8 @@ type effect struct {
 	r       result
 	state   State
 	delay   time.Duration // retry delay
-	hookErr error     // from OnFate (logged; the fate stands)
-	dropped []dropped // the chat's other rows, dropped with it (403)
+	hookErr error         // from OnFate (logged; the fate stands)
+	dropped []dropped     // the chat's other rows, dropped with it (403)
 }
 
 func (s *Sender) recordBatch(ctx, wctx context.Context, batch []result) {
