@@ -9,7 +9,7 @@ package handlers
 // that made the change — is the one that stays.
 //
 // A card is posted before Telegram has given it a message id, so its row
-// starts without one; the outbox's on-sent hook (OnSent) records it and, if
+// starts without one; the outbox's fate hook (OnFate) records it and, if
 // the event changed in between, queues the edit the card missed.
 
 import (
@@ -260,7 +260,7 @@ func (a *App) RefreshEventCards(ctx context.Context, tx *sql.Tx, eventID int64) 
 // caches card texts by language across copies.
 func (a *App) editCard(ctx context.Context, tx *sql.Tx, d cardData, c store.EventCard, rendered map[string]string) error {
 	if c.MessageID == 0 || c.Version >= d.ev.Version {
-		return nil // not posted yet (OnSent catches up), or up to date
+		return nil // not posted yet (OnFate catches up), or up to date
 	}
 	lang := a.cardLang(ctx, tx, c)
 	text, ok := rendered[lang]

@@ -77,9 +77,9 @@ func TestOnSentCatchesUpACardThatMissedAChange(t *testing.T) {
 		t.Fatalf("%d edits of an unsent card", n)
 	}
 	var ref string
-	db.R.QueryRow(`SELECT on_sent FROM outbox WHERE method = 'sendMessage'`).Scan(&ref)
+	db.R.QueryRow(`SELECT ref FROM outbox WHERE method = 'sendMessage'`).Scan(&ref)
 	if !strings.HasPrefix(ref, "card:") {
-		t.Fatalf("on_sent %q", ref)
+		t.Fatalf("ref %q", ref)
 	}
 	hook := func(ref string, msg int) {
 		t.Helper()
