@@ -59,10 +59,26 @@ func TestClassify(t *testing.T) {
 		{"bad params", "sendMessage", bot.Result{}, fmt.Errorf("%w: x", bot.ErrBadParams), ClassInvalid, actDead, false},
 		{"unknown method", "sendPoll", bot.Result{}, fmt.Errorf("%w sendPoll", bot.ErrUnknownMethod), ClassInvalid, actDead, false},
 	}
+	seen := map[Class]bool{ClassInterrupted: true} // found at start, never classified
 	for _, tt := range tests {
 		got := classify(tt.method, tt.res, tt.err)
 		if got.class != tt.class || got.act != tt.act || got.ambiguous != tt.amb {
 			t.Errorf("%s: got %s/%d/%v, want %s/%d/%v", tt.name, got.class, got.act, got.ambiguous, tt.class, tt.act, tt.amb)
+		}
+		// The exported rules agree with what the sender does: a delivered
+		// class is marked sent, a retrying one goes back to pending.
+		c := got.class
+		seen[c] = true
+		if c.Delivered() != (got.act == actSent) {
+			t.Errorf("%s: %s.Delivered() = %v, but the sender's action is %d", tt.name, c, c.Delivered(), got.act)
+		}
+		if c.Retrying() != (got.act == actRetry || got.act == actWait || got.act == actPause) {
+			t.Errorf("%s: %s.Retrying() = %v, but the sender's action is %d", tt.name, c, c.Retrying(), got.act)
+		}
+	}
+	for _, c := range Classes() {
+		if !seen[c] {
+			t.Errorf("class %s is not covered by a case", c)
 		}
 	}
 	if got := classify("sendMessage", bot.Result{HTTPStatus: 429, ErrorCode: 429, RetryAfter: 7}, nil); got.retryAfter != 7*time.Second {
