@@ -38,7 +38,12 @@ var ErrNotWriter = errors.New("store: OnCommit needs a transaction of DB.Tx")
 // that registered it commits with it. f must not block (it runs on the
 // committing goroutine) and must not use the database synchronously.
 func OnCommit(ctx context.Context, tx *sql.Tx, f func()) error {
-	_, err := tx.ExecContext(ctx, onCommitMarker, commitHook(f))
+	return mark(ctx, tx, commitHook(f))
+}
+
+// mark sends a hook (commitHook or wakeName) to tx's connection.
+func mark(ctx context.Context, tx *sql.Tx, hook any) error {
+	_, err := tx.ExecContext(ctx, onCommitMarker, hook)
 	if err != nil && !errors.Is(err, ErrNotWriter) {
 		// Not our connection: database/sql refused the hook argument.
 		return fmt.Errorf("%w: %w", ErrNotWriter, err)
@@ -51,11 +56,7 @@ func OnCommit(ctx context.Context, tx *sql.Tx, f func()) error {
 // transaction (outbox.Enqueue) wakes the long-lived worker that consumes
 // its rows (the outbox's sender).
 func Wake(ctx context.Context, tx *sql.Tx, name string) error {
-	_, err := tx.ExecContext(ctx, onCommitMarker, wakeName(name))
-	if err != nil && !errors.Is(err, ErrNotWriter) {
-		return fmt.Errorf("%w: %w", ErrNotWriter, err)
-	}
-	return err
+	return mark(ctx, tx, wakeName(name))
 }
 
 // wakeName is Wake's argument on its way to the connection.

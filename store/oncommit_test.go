@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
 	"runtime"
 	"sync"
 	"testing"
@@ -84,24 +85,24 @@ func TestOnCommitOnlyForTheCallerThatAsked(t *testing.T) {
 	if results[0] != nil || !errors.Is(results[1], errFail) || results[2] != nil {
 		t.Fatalf("results %v", results)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(ran) != 1 || ran[0] != "asked" || !seen["asked"] {
-		t.Fatalf("hooks ran: %v (row visible: %v), want only the committed caller that asked, after its commit", ran, seen)
+	snapshot := func() ([]string, map[string]bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), ran...), maps.Clone(seen)
+	}
+	if got, visible := snapshot(); len(got) != 1 || got[0] != "asked" || !visible["asked"] {
+		t.Fatalf("hooks ran: %v (row visible: %v), want only the committed caller that asked, after its commit", got, visible)
 	}
 
 	// A transaction alone, that asks and then fails: nothing.
-	ran = ran[:0]
-	mu.Unlock()
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
 		if err := hook(tx, "alone", 5); err != nil {
 			return err
 		}
 		return errFail
 	})
-	mu.Lock()
-	if !errors.Is(err, errFail) || len(ran) != 0 {
-		t.Fatalf("a failed lone transaction: %v, hooks %v", err, ran)
+	if got, _ := snapshot(); !errors.Is(err, errFail) || len(got) != 1 {
+		t.Fatalf("a failed lone transaction: %v, hooks %v", err, got)
 	}
 }
 
