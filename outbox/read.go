@@ -30,36 +30,26 @@ func Unfinished(ctx context.Context, q store.Querier) (int64, error) {
 // EachRow calls fn with every row, in id order (for analyses of a whole
 // run, like rsvpload's; fn's error stops the walk and is returned).
 func EachRow(ctx context.Context, q store.Querier, fn func(Row) error) error {
-	rows, err := q.QueryContext(ctx, `SELECT `+rowColumns+` FROM outbox ORDER BY id`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scanRow(rows)
-		if err != nil {
-			return err
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return each(ctx, q, `SELECT `+rowColumns+` FROM outbox ORDER BY id`, scanRow, fn)
 }
 
 // EachAttempt calls fn with every attempt in the ledger, in id order.
 func EachAttempt(ctx context.Context, q store.Querier, fn func(Attempt) error) error {
-	rows, err := q.QueryContext(ctx, `SELECT `+attemptColumns+` FROM ledger ORDER BY id`)
+	return each(ctx, q, `SELECT `+attemptColumns+` FROM ledger ORDER BY id`, scanAttempt, fn)
+}
+
+func each[T any](ctx context.Context, q store.Querier, query string, scan func(interface{ Scan(...any) error }) (T, error), fn func(T) error) error {
+	rows, err := q.QueryContext(ctx, query)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		a, err := scanAttempt(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return err
 		}
-		if err := fn(a); err != nil {
+		if err := fn(v); err != nil {
 			return err
 		}
 	}
