@@ -512,7 +512,7 @@ const stateFailed = "failed"
 // publicState is the outbox state, except that a pending row whose last
 // attempt failed for a reason that is retried is "failed".
 func publicState(row outbox.Row, atts []outbox.Attempt) string {
-	if row.State == outbox.StatePending && !row.Requeued() && len(atts) > 0 && atts[len(atts)-1].Outcome.Retrying() {
+	if row.AwaitingRetry(atts) {
 		return stateFailed
 	}
 	return string(row.State)
