@@ -34,16 +34,16 @@ type Row struct {
 // requeuedNote is the last_error of a row Requeue put back.
 const requeuedNote = "requeued"
 
-// Requeued reports whether the row is back in the queue by Requeue and
+// requeued reports whether the row is back in the queue by Requeue and
 // not tried since.
-func (r Row) Requeued() bool { return r.LastError == requeuedNote }
+func (r Row) requeued() bool { return r.LastError == requeuedNote }
 
 // AwaitingRetry reports whether the row waits for another attempt after
 // one that failed in a way that is retried (atts are its attempts, oldest
 // first, as Get returns them): pending, not requeued since, and its last
 // attempt's class Retrying.
 func (r Row) AwaitingRetry(atts []Attempt) bool {
-	return r.State == StatePending && !r.Requeued() && len(atts) > 0 && atts[len(atts)-1].Outcome.Retrying()
+	return r.State == StatePending && !r.requeued() && len(atts) > 0 && atts[len(atts)-1].Outcome.Retrying()
 }
 
 // Attempt is one ledger row: a call made for an outbox row.
