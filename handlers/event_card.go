@@ -9,7 +9,7 @@ package handlers
 // that made the change — is the one that stays.
 //
 // A card is posted before Telegram has given it a message id, so its row
-// starts without one; the outbox's on-sent hook (OnSent) records it and, if
+// starts without one; the outbox's fate hook (OnFate) records it and, if
 // the event changed in between, queues the edit the card missed.
 
 import (
@@ -27,6 +27,7 @@ import (
 	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/locales"
 	"github.com/rsvpbot/rsvpbot/outbox"
+	"github.com/rsvpbot/rsvpbot/scheduler"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
@@ -230,7 +231,7 @@ func (a *App) postCardKeyed(ctx context.Context, tx *sql.Tx, eventID, chatID int
 		p.ReplyMarkup = kb
 	}
 	_, err = outbox.Enqueue(ctx, tx, outbox.Message{ChatID: chatID, Method: "sendMessage", Params: p, Lane: outbox.Interactive,
-		OnSent: "card:" + strconv.FormatInt(cardID, 10), DedupKey: dedupKey})
+		Ref: "card:" + strconv.FormatInt(cardID, 10), DedupKey: dedupKey})
 	return err
 }
 
@@ -259,7 +260,7 @@ func (a *App) RefreshEventCards(ctx context.Context, tx *sql.Tx, eventID int64) 
 // caches card texts by language across copies.
 func (a *App) editCard(ctx context.Context, tx *sql.Tx, d cardData, c store.EventCard, rendered map[string]string) error {
 	if c.MessageID == 0 || c.Version >= d.ev.Version {
-		return nil // not posted yet (OnSent catches up), or up to date
+		return nil // not posted yet (OnFate catches up), or up to date
 	}
 	lang := a.cardLang(ctx, tx, c)
 	text, ok := rendered[lang]
@@ -327,14 +328,27 @@ func (a *App) OnMigrated(ctx context.Context, tx *sql.Tx, from, to int64) error 
 	return nil
 }
 
-// OnSent is the outbox's on-sent hook: it runs in the transaction that
-// marks a row sent. References:
+// OnFate is the outbox's fate hook (outbox.Config.OnFate): it runs in the
+// transaction that records what became of a message enqueued with a
+// reference. References:
 //
-//	card:<event_cards.id>  a posted event card: record its message id and,
-//	                       if the event changed since it was rendered,
-//	                       queue the edit it missed.
+//	card:<event_cards.id>  a posted event card, once sent: record its
+//	                       message id and, if the event changed since it
+//	                       was rendered, queue the edit it missed.
+//	reminder               a private reminder (scheduler.ReminderFate).
 //
 // Unknown references are ignored.
+func (a *App) OnFate(ctx context.Context, tx *sql.Tx, f outbox.Fate) error {
+	if err := scheduler.ReminderFate(ctx, tx, f); err != nil {
+		return err
+	}
+	if f.State == outbox.StateSent {
+		return a.OnSent(ctx, tx, f.Ref, f.ChatID, f.MessageID)
+	}
+	return nil
+}
+
+// OnSent is OnFate for a sent message.
 func (a *App) OnSent(ctx context.Context, tx *sql.Tx, ref string, chatID int64, messageID int) error {
 	kind, rest, _ := strings.Cut(ref, ":")
 	switch kind {

@@ -156,8 +156,8 @@ func (f *Flood) Handle(ctx context.Context, u *bot.Update) error {
 		// A reply of this group still waiting to go out. Read before the
 		// decision; the dispatcher runs one update per chat at a time, so
 		// it cannot change under us but by the sender sending it.
-		if err := f.app.DB.R.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM outbox
-WHERE chat_id = ? AND lane = ? AND state IN ('pending', 'sending'))`, group, int(outbox.Interactive)).Scan(&queued); err != nil {
+		var err error
+		if queued, err = outbox.HasQueued(ctx, f.app.DB.R, group, outbox.Interactive); err != nil {
 			return err
 		}
 	}
