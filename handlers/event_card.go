@@ -220,7 +220,7 @@ func (a *App) postCardKeyed(ctx context.Context, tx *sql.Tx, eventID, chatID int
 	if err != nil || !ok {
 		return err
 	}
-	cardID, err := store.AddEventCard(ctx, tx, store.EventCard{EventID: eventID, ChatID: chatID, Lang: lang, Version: d.ev.Version}, a.Now())
+	cardID, err := store.AddEventCard(ctx, tx, store.EventCard{EventID: eventID, ChatID: chatID, Lang: lang, Version: d.ev.Version}, a.now(ctx))
 	if err != nil {
 		return err
 	}
@@ -288,7 +288,7 @@ const MigrationRepostKey = "repost:"
 // cards of upcoming events are posted again there (and the old copies
 // forgotten) in the transaction that records the migration.
 func (a *App) OnMigrated(ctx context.Context, tx *sql.Tx, from, to int64) error {
-	cards, err := store.PostedCardsInChat(ctx, tx, to, a.Now())
+	cards, err := store.PostedCardsInChat(ctx, tx, to, a.now(ctx))
 	if err != nil {
 		return err
 	}

@@ -146,7 +146,7 @@ SELECT COUNT(*), COALESCE(SUM(status = 'going'), 0) FROM rsvps`).Scan(&d.rsvps, 
 // statsText renders /stats in lang: HTML, at most about fifteen short
 // lines so it fits one phone screen.
 func (a *App) statsText(ctx context.Context, lang string, info StatsInfo) (string, error) {
-	now := a.Now()
+	now := a.now(ctx)
 	d, err := a.readStats(ctx, now)
 	if err != nil {
 		return "", err
