@@ -105,7 +105,7 @@ func (e *events) rsvpButton(ctx context.Context, u *bot.Update) error {
 	now := e.now(ctx)
 	return e.commit(ctx, u, func(tx *sql.Tx) error {
 		ch, err := store.ApplyRSVP(ctx, tx, id, u.UserID, act, now)
-		if msg, refused := e.eventRefusal(ctx, tx, lang, id, err); refused {
+		if msg, refused := e.eventRefusal(lang, err); refused {
 			return e.toast(ctx, tx, u, msg, false)
 		} else if err != nil {
 			return err
@@ -127,16 +127,15 @@ func (e *events) rsvpButton(ctx context.Context, u *bot.Update) error {
 }
 
 // eventRefusal turns ApplyRSVP's event errors into the toast to show.
-func (e *events) eventRefusal(ctx context.Context, q store.Querier, lang string, id int64, err error) (string, bool) {
+func (e *events) eventRefusal(lang string, err error) (string, bool) {
 	switch {
 	case errors.Is(err, store.ErrEventNotFound):
 		return e.Catalog.T(lang, "event_gone"), true
 	case errors.Is(err, store.ErrEventCancelled):
 		return e.Catalog.T(lang, "event_cancelled_toast"), true
+	case errors.Is(err, store.ErrRSVPDeadline):
+		return e.Catalog.T(lang, "rsvp_closed_deadline"), true
 	case errors.Is(err, store.ErrRSVPClosed):
-		if ev, ok, _ := store.GetEvent(ctx, q, id); ok && ev.RSVPClosesAt().Before(ev.StartsAt) && e.now(ctx).Before(ev.StartsAt) {
-			return e.Catalog.T(lang, "rsvp_closed_deadline"), true
-		}
 		return e.Catalog.T(lang, "rsvp_closed_started"), true
 	}
 	return "", false

@@ -43,17 +43,22 @@ var (
 	ErrEventNotFound  = errors.New("event not found")
 	ErrEventCancelled = errors.New("event cancelled")
 	ErrRSVPClosed     = errors.New("RSVPs are closed")
+	// ErrRSVPDeadline is ErrRSVPClosed before the start: the organizer's
+	// RSVP deadline has passed.
+	ErrRSVPDeadline = fmt.Errorf("%w: the RSVP deadline has passed", ErrRSVPClosed)
 )
 
-// RSVPsOpen reports why e takes no answers at now: ErrEventCancelled, or
-// ErrRSVPClosed once its deadline (or its start) has come; nil while it
-// takes them.
+// RSVPsOpen reports why e takes no answers at now: ErrEventCancelled;
+// ErrRSVPDeadline once its RSVP deadline has come and it has not started;
+// ErrRSVPClosed once it has started. nil while it takes them.
 func RSVPsOpen(e Event, now time.Time) error {
 	switch {
 	case e.Cancelled():
 		return ErrEventCancelled
-	case !now.Before(e.RSVPClosesAt()):
+	case !now.Before(e.StartsAt):
 		return ErrRSVPClosed
+	case !now.Before(e.RSVPClosesAt()):
+		return ErrRSVPDeadline
 	}
 	return nil
 }

@@ -87,7 +87,8 @@ func TestFreesPlacesAndOthersSeats(t *testing.T) {
 }
 
 // Answers close at the deadline if it comes before the start, else at the
-// start, and never open on a cancelled event.
+// start, and never open on a cancelled event; a deadline that closed them
+// says so (ErrRSVPDeadline, still an ErrRSVPClosed) until the start.
 func TestRSVPsOpen(t *testing.T) {
 	start := t0.Add(48 * time.Hour)
 	ev := Event{StartsAt: start, Status: EventActive}
@@ -106,12 +107,17 @@ func TestRSVPsOpen(t *testing.T) {
 		{"before the start", ev, start.Add(-time.Minute), nil},
 		{"at the start", ev, start, ErrRSVPClosed},
 		{"before the deadline", withDeadline, start.Add(-25 * time.Hour), nil},
-		{"at the deadline", withDeadline, start.Add(-24 * time.Hour), ErrRSVPClosed},
+		{"at the deadline", withDeadline, start.Add(-24 * time.Hour), ErrRSVPDeadline},
+		{"after the start, with a deadline", withDeadline, start, ErrRSVPClosed},
 		{"a deadline after the start closes at the start", lateDeadline, start, ErrRSVPClosed},
+		{"before a deadline after the start", lateDeadline, start.Add(-time.Minute), nil},
 		{"cancelled", cancelled, t0, ErrEventCancelled},
 	} {
-		if got := RSVPsOpen(c.ev, c.now); !errors.Is(got, c.want) || (got == nil) != (c.want == nil) {
+		if got := RSVPsOpen(c.ev, c.now); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
+	}
+	if !errors.Is(ErrRSVPDeadline, ErrRSVPClosed) {
+		t.Error("a passed deadline is not an ErrRSVPClosed")
 	}
 }
