@@ -4,8 +4,10 @@ package handlers
 // the flood guard in front of it), which reads the clock (Deps.Now) once
 // and keeps the instant in the context: every rule and every row the
 // update writes then sees the same "now", as wtf stamps its Tx.now once.
-// Outside an update (the sender's callbacks, scheduled jobs) now reads the
-// clock.
+// The hooks other components call inside their own transaction (OnSent,
+// OnMigrated, PostOccurrence) and ExpireConversations take their instant
+// the same way; elsewhere (RefreshForecasts, whose transactions wait on
+// the network in between) now reads the clock for each.
 
 import (
 	"context"

@@ -187,6 +187,7 @@ func (a *App) continueConversation(ctx context.Context, u *bot.Update) error {
 // ExpireConversations tells users whose conversation timed out and deletes
 // it; the scheduler's housekeeping calls it.
 func (a *App) ExpireConversations(ctx context.Context) (int, error) {
+	ctx = a.atInstant(ctx) // what expired is decided at one instant
 	expired, err := store.ExpiredConversations(ctx, a.DB.R, a.now(ctx), 500)
 	if err != nil {
 		return 0, err

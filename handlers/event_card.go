@@ -288,6 +288,7 @@ const MigrationRepostKey = "repost:"
 // cards of upcoming events are posted again there (and the old copies
 // forgotten) in the transaction that records the migration.
 func (a *App) OnMigrated(ctx context.Context, tx *sql.Tx, from, to int64) error {
+	ctx = a.atInstant(ctx) // one instant for the transaction
 	cards, err := store.PostedCardsInChat(ctx, tx, to, a.now(ctx))
 	if err != nil {
 		return err
@@ -336,6 +337,7 @@ func (a *App) OnMigrated(ctx context.Context, tx *sql.Tx, from, to int64) error 
 //
 // Unknown references are ignored.
 func (a *App) OnSent(ctx context.Context, tx *sql.Tx, ref string, chatID int64, messageID int) error {
+	ctx = a.atInstant(ctx) // one instant for the transaction
 	kind, rest, _ := strings.Cut(ref, ":")
 	switch kind {
 	case "card":

@@ -43,6 +43,7 @@ import (
 // PostOccurrence implements scheduler.OccurrencePoster: a new occurrence's
 // card goes to the series' chat, in the language the series was made in.
 func (a *App) PostOccurrence(ctx context.Context, tx *sql.Tx, s store.Series, eventID int64) error {
+	ctx = a.atInstant(ctx) // one instant for the transaction
 	lang := s.Lang
 	if lang == "" {
 		lang = locales.DefaultLanguage
