@@ -221,7 +221,7 @@ func (a *App) postCardKeyed(ctx context.Context, tx *sql.Tx, eventID, chatID int
 	if err != nil || !ok {
 		return err
 	}
-	cardID, err := store.AddEventCard(ctx, tx, store.EventCard{EventID: eventID, ChatID: chatID, Lang: lang, Version: d.ev.Version}, a.Now())
+	cardID, err := store.AddEventCard(ctx, tx, store.EventCard{EventID: eventID, ChatID: chatID, Lang: lang, Version: d.ev.Version}, a.now(ctx))
 	if err != nil {
 		return err
 	}
@@ -289,7 +289,8 @@ const MigrationRepostKey = "repost:"
 // cards of upcoming events are posted again there (and the old copies
 // forgotten) in the transaction that records the migration.
 func (a *App) OnMigrated(ctx context.Context, tx *sql.Tx, from, to int64) error {
-	cards, err := store.PostedCardsInChat(ctx, tx, to, a.Now())
+	ctx = a.atInstant(ctx) // one instant for the transaction
+	cards, err := store.PostedCardsInChat(ctx, tx, to, a.now(ctx))
 	if err != nil {
 		return err
 	}
@@ -350,6 +351,7 @@ func (a *App) OnFate(ctx context.Context, tx *sql.Tx, f outbox.Fate) error {
 
 // OnSent is OnFate for a sent message.
 func (a *App) OnSent(ctx context.Context, tx *sql.Tx, ref string, chatID int64, messageID int) error {
+	ctx = a.atInstant(ctx) // one instant for the transaction
 	kind, rest, _ := strings.Cut(ref, ":")
 	switch kind {
 	case "card":

@@ -140,6 +140,7 @@ func burstFor(perMinute float64, window time.Duration, least int) int {
 
 // Handle implements bot.Handler.
 func (f *Flood) Handle(ctx context.Context, u *bot.Update) error {
+	ctx = f.app.atInstant(ctx) // the budgets and the handler see one instant
 	if f.userLimit == 0 && f.chatLimit == 0 {
 		return f.app.Handle(ctx, u)
 	}
@@ -168,7 +169,7 @@ func (f *Flood) Handle(ctx context.Context, u *bot.Update) error {
 		su, ok, err := store.GetUser(ctx, f.app.DB.R, u.UserID)
 		private = err == nil && ok && su.Started && !su.Blocked
 	}
-	v := f.decide(u.UserID, group, f.app.Now(), queued, private)
+	v := f.decide(u.UserID, group, f.app.now(ctx), queued, private)
 	v.private = v.notify && private
 	if v.ok {
 		return f.app.Handle(ctx, u)

@@ -118,7 +118,7 @@ func (a *App) readStats(ctx context.Context, now time.Time) (d statsData, err er
 // statsText renders /stats in lang: HTML, at most about fifteen short
 // lines so it fits one phone screen.
 func (a *App) statsText(ctx context.Context, lang string, info StatsInfo) (string, error) {
-	now := a.Now()
+	now := a.now(ctx)
 	d, err := a.readStats(ctx, now)
 	if err != nil {
 		return "", err

@@ -61,6 +61,10 @@ type Options struct {
 	// package that owns tables offers its set (outbox.WithSchema); every
 	// Open of a database those packages use passes it.
 	Schemas []Schema
+	// Now is the database's clock (default time.Now): what WriteState's
+	// times are read from, and what callers without a clock of their own
+	// stamp a transaction's rows with (DB.Now).
+	Now func() time.Time
 }
 
 func (o Options) withDefaults() Options {
@@ -75,6 +79,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.TxRetries <= 0 {
 		o.TxRetries = 5
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	return o
 }
@@ -189,6 +196,10 @@ func (db *DB) explain(err error) error {
 	return fmt.Errorf("database %s: %w", db.path, err)
 }
 
+// Now reads the database's clock (Options.Now). A transaction takes it
+// once and stamps every row it writes with that one instant.
+func (db *DB) Now() time.Time { return db.opts.Now() }
+
 // Path is the file the database lives in.
 func (db *DB) Path() string { return db.path }
 
@@ -278,7 +289,7 @@ func (db *DB) WriteState() WriteState {
 
 // noteWrite records the outcome of one write (see WriteState).
 func (db *DB) noteWrite(err error) {
-	now := time.Now()
+	now := db.Now()
 	db.writesMu.Lock()
 	defer db.writesMu.Unlock()
 	if err == nil {
