@@ -164,13 +164,16 @@ func (e *events) attendeesCSV(ctx context.Context, q store.Querier, lang string,
 
 // exportable reads event id for the requester of u: ok only if they may
 // both see and manage it. Every other case is the same "no such event".
+// Visibility comes first: it never asks Telegram for someone else's
+// chat, so a stranger's guess cannot tell an event from none by an error
+// (permissions.go: a failed admin lookup is an error, the apology).
 func (e *events) exportable(ctx context.Context, u *bot.Update, id int64) (store.Event, bool, error) {
 	ev, ok, err := e.visibleEvent(ctx, u, id)
 	if err != nil || !ok {
 		return store.Event{}, false, err
 	}
-	if !e.canManage(ctx, ev, u.UserID) {
-		return store.Event{}, false, nil
+	if ok, err = e.canManage(ctx, ev, u.UserID); err != nil || !ok {
+		return store.Event{}, false, err
 	}
 	return ev, true, nil
 }
@@ -211,13 +214,15 @@ func (e *events) exportUsage(lang string) string {
 // exportList is /export without an argument: the upcoming events of this
 // chat the user may export, as /remind lists them, and how to ask.
 func (e *events) exportList(ctx context.Context, u *bot.Update, lang string) (string, error) {
-	evs, err := store.UpcomingChatEvents(ctx, e.DB.R, u.ChatID, e.Now(), listLimit)
+	evs, err := store.UpcomingChatEvents(ctx, e.DB.R, u.ChatID, e.now(ctx), listLimit)
 	if err != nil {
 		return "", err
 	}
 	var b strings.Builder
 	for _, ev := range evs {
-		if !e.canManage(ctx, ev, u.UserID) {
+		if ok, err := e.canManage(ctx, ev, u.UserID); err != nil {
+			return "", err
+		} else if !ok {
 			continue
 		}
 		if b.Len() == 0 {

@@ -299,3 +299,30 @@ func TestExportWithoutArgumentListsWhatYouMayExport(t *testing.T) {
 	h.Send(party, bob, "/export "+strconv.FormatInt(run, 10)+" extra")
 	mustContain(t, "usage", h.LastText(party.ID), "/export number")
 }
+
+// When Telegram cannot say who the chat's admins are, a chat admin gets
+// the apology (permissions.go) and no file; a stranger still gets "no such
+// event", so a failing lookup is no oracle either.
+func TestExportWhileAdminLookupFails(t *testing.T) {
+	h := startEvents(t, handlerstest.Options{})
+	mallory := handlerstest.User(3099, "Mallory", "en")
+	h.Fake.SetChatMember(party, bob, models.ChatMemberTypeAdministrator)
+	h.startPrivately(bob, mallory)
+	h.Send(party, alice, "/event Quiz | sat 19:00 | Pub")
+	ids := strconv.FormatInt(h.lastEventID(), 10)
+	failLookup := func() { h.Fake.FailNext(bottest.Fault{Method: "getChatAdministrators", Status: 502}) }
+
+	failLookup()
+	h.Send(party, bob, "/export "+ids)
+	mustContain(t, "admin, lookup failing", h.LastText(party.ID), "Sorry, something went wrong")
+	failLookup()
+	h.Send(bottest.PrivateChat(mallory), mallory, "/export "+ids)
+	mustContain(t, "stranger, lookup failing", h.LastText(mallory.ID), "no event number "+ids)
+	if n := len(h.Fake.CallsTo("sendDocument")); n != 0 {
+		t.Fatalf("%d files sent while the lookup failed", n)
+	}
+	h.Send(party, bob, "/export "+ids)
+	if recs := h.lastExport(bob.ID); len(recs) != 1 {
+		t.Fatalf("after the outage: %q", recs)
+	}
+}

@@ -7,7 +7,8 @@ package handlers
 //     buttons): the chat's Telegram admins and the bot admins
 //     (RSVPBOT_ADMINS). In a private chat the user is its only member,
 //     hence its admin. See mayAdministerChat.
-//   - An event, its reminders, a series: its organizer, the bot admins and
+//   - An event (its edits, cancelling it, the export of its answers), its
+//     reminders, a series: its organizer, the bot admins and
 //     the Telegram admins of the chat it belongs to. See mayOrganize.
 //
 // Telegram's admins are asked (bot.Client.ChatAdmins caches the answer a
