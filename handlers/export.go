@@ -2,7 +2,7 @@ package handlers
 
 // Attendee export: the organizer's spreadsheet of everyone who answered.
 //
-//	/export            the events here this user may export, with their numbers
+//	/export            the events this user may export, with their numbers
 //	/export <event>    the list as a CSV file, in the private chat
 //
 // The Manage menu's "📋 Export (CSV)" button ("evm:<event>:export") does the
@@ -211,10 +211,19 @@ func (e *events) exportUsage(lang string) string {
 	return e.tr(lang, "export_usage", locales.Args{"Desc": e.Catalog.T(lang, "cmd_export_desc")})
 }
 
-// exportList is /export without an argument: the upcoming events of this
-// chat the user may export, as /remind lists them, and how to ask.
+// exportList is /export without an argument, as /remind lists events: in
+// a group, its upcoming events the user may export; in the private chat,
+// the upcoming events they organize, wherever they are. Then how to ask.
 func (e *events) exportList(ctx context.Context, u *bot.Update, lang string) (string, error) {
-	evs, err := store.UpcomingChatEvents(ctx, e.DB.R, u.ChatID, e.now(ctx), listLimit)
+	header, none := "export_list_header", "export_list_none"
+	var evs []store.Event
+	var err error
+	if isPrivate(u) {
+		header, none = "export_list_header_private", "export_list_none_private"
+		evs, err = store.UpcomingEventsOrganizedBy(ctx, e.DB.R, u.UserID, e.now(ctx), listLimit)
+	} else {
+		evs, err = store.UpcomingChatEvents(ctx, e.DB.R, u.ChatID, e.now(ctx), listLimit)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -226,12 +235,12 @@ func (e *events) exportList(ctx context.Context, u *bot.Update, lang string) (st
 			continue
 		}
 		if b.Len() == 0 {
-			b.WriteString(e.tr(lang, "export_list_header") + "\n")
+			b.WriteString(e.tr(lang, header) + "\n")
 		}
 		b.WriteString("• " + e.eventRef(ev) + " — /export " + strconv.FormatInt(ev.ID, 10) + "\n")
 	}
 	if b.Len() == 0 {
-		b.WriteString(e.tr(lang, "export_list_none") + "\n")
+		b.WriteString(e.tr(lang, none) + "\n")
 	}
 	return b.String() + "\n" + e.exportUsage(lang), nil
 }

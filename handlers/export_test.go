@@ -298,6 +298,27 @@ func TestExportWithoutArgumentListsWhatYouMayExport(t *testing.T) {
 	mustContain(t, "eve's list", h.LastText(party.ID), "no upcoming events here whose answers you can export")
 	h.Send(party, bob, "/export "+strconv.FormatInt(run, 10)+" extra")
 	mustContain(t, "usage", h.LastText(party.ID), "/export number")
+
+	// Privately: the events alice organizes, in any chat.
+	club := bottest.Group(-4002, "Club")
+	h.Send(club, alice, "/event Club night | sun 21:00")
+	night := h.lastEventID()
+	alone := bottest.PrivateChat(alice)
+	h.Send(alone, alice, "/export")
+	list = h.LastText(alice.ID)
+	mustContain(t, "alice's private list", list, "Upcoming events you organize", "Alice's quiz", "Club night",
+		"/export "+strconv.FormatInt(night, 10))
+	if strings.Contains(list, "Bob's run") {
+		t.Errorf("alice's private list shows bob's event: %q", list)
+	}
+	// Once over, an event leaves the list but can still be exported.
+	h.setNow(evNow.Add(7 * 24 * time.Hour))
+	h.Send(alone, alice, "/export")
+	mustContain(t, "after the events", h.LastText(alice.ID), "You organize no upcoming events")
+	h.Send(alone, alice, "/export "+strconv.FormatInt(quiz, 10))
+	if recs := h.lastExport(alice.ID); len(recs) != 1 {
+		t.Fatalf("export of a past event: %q", recs)
+	}
 }
 
 // When Telegram cannot say who the chat's admins are, a chat admin gets

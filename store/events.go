@@ -292,6 +292,14 @@ WHERE chat_id = ? AND status = 'active' AND coalesce(ends_at, starts_at + ?) > ?
 ORDER BY starts_at, id LIMIT ?`, chatID, DefaultEventLength.Milliseconds(), Millis(now), limit)
 }
 
+// UpcomingEventsOrganizedBy lists the active, not yet ended events a user
+// organizes, in any chat, soonest first.
+func UpcomingEventsOrganizedBy(ctx context.Context, q Querier, userID int64, now time.Time, limit int) ([]Event, error) {
+	return queryEvents(ctx, q, `SELECT `+eventColumns+` FROM events
+WHERE creator_id = ? AND status = 'active' AND coalesce(ends_at, starts_at + ?) > ?
+ORDER BY starts_at, id LIMIT ?`, userID, DefaultEventLength.Milliseconds(), Millis(now), limit)
+}
+
 // EventsStartingBetween lists active events starting in [from, to), soonest
 // first: what reminders and forecasts look at.
 func EventsStartingBetween(ctx context.Context, q Querier, from, to time.Time, limit int) ([]Event, error) {
