@@ -18,9 +18,10 @@ package handlers
 // to a group, only to the requester's private chat.
 //
 // The file: UTF-8 with a byte order mark (so spreadsheet programs read
-// Cyrillic and emoji right), comma-separated with RFC 4180 quoting, one row per
-// answer in the order of the card (going, waitlist, maybe, can't go; each
-// in the order people answered), headers in the requester's language.
+// Cyrillic and emoji right), comma-separated with RFC 4180 quoting, one
+// row per answer in the order of the card (going, waitlist, maybe, can't
+// go; each in the order people gave their current answer), headers in
+// the requester's language.
 // Times are those of each person's current answer, in the event chat's
 // time zone (the header names it). Every cell that begins with =, +, -, @,
 // a tab or a carriage return is prefixed with a single quote (OWASP's
