@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -388,5 +389,43 @@ func TestForecastLineFollowsEdits(t *testing.T) {
 	due, err := EventsNeedingForecast(ctx, db.R, t0, t0.Add(30*24*time.Hour), t0, 10)
 	if err != nil || len(due) != 1 || due[0].WeatherLine != "" {
 		t.Fatalf("after the place changed the event must be due at once with no line: %+v %v", due, err)
+	}
+}
+
+// The organizer's upcoming events, in any chat: not someone else's, not a
+// cancelled one, not one that is over; soonest first.
+func TestUpcomingEventsOrganizedBy(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	mk := func(chat, creator int64, starts time.Time) int64 {
+		var id int64
+		err := db.Tx(ctx, func(tx *sql.Tx) (err error) {
+			id, err = CreateEvent(ctx, tx, Event{ChatID: chat, CreatorID: creator, Title: "x", StartsAt: starts}, t0)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	later := mk(-100, 1, t0.Add(72*time.Hour))
+	sooner := mk(-200, 1, t0.Add(24*time.Hour))
+	mk(-100, 2, t0.Add(24*time.Hour))                            // someone else's
+	mk(-100, 1, t0.Add(-DefaultEventLength-time.Minute))         // over
+	running := mk(1, 1, t0.Add(-DefaultEventLength+time.Minute)) // still on, in a private chat
+	cancelled := mk(-100, 1, t0.Add(48*time.Hour))
+	if err := db.Tx(ctx, func(tx *sql.Tx) error { _, err := CancelEvent(ctx, tx, cancelled, t0); return err }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := UpcomingEventsOrganizedBy(ctx, db.R, 1, t0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, e := range got {
+		ids = append(ids, e.ID)
+	}
+	if want := []int64{running, sooner, later}; !slices.Equal(ids, want) {
+		t.Fatalf("organized by 1: %v, want %v", ids, want)
 	}
 }
