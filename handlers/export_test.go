@@ -68,7 +68,7 @@ func TestExportCSV(t *testing.T) {
 	h := startEvents(t, handlerstest.Options{})
 	h.Fake.SetChatMember(party, alice, models.ChatMemberTypeAdministrator)
 	h.startPrivately(alice)
-	h.Send(party, alice, "/event Квиз 🎉 | sat 19:00 | Pub | 3")
+	h.Send(party, alice, "/event Квиз 🎉 <b>&</b> | sat 19:00 | Pub | 3")
 	card := h.card(party.ID)
 	id := strconv.FormatInt(h.lastEventID(), 10)
 	// The chat's zone, set after the event was made in Berlin's, is the
@@ -115,7 +115,7 @@ func TestExportCSV(t *testing.T) {
 		t.Fatalf("%d files sent to the group", n)
 	}
 	calls := h.Fake.CallsTo("sendDocument")
-	mustContain(t, "caption", calls[len(calls)-1].Params["caption"], "Квиз 🎉")
+	mustContain(t, "caption", calls[len(calls)-1].Params["caption"], "Квиз 🎉 &lt;b&gt;&amp;&lt;/b&gt;")
 	got := h.lastExport(alice.ID)
 	want := [][]string{
 		{"Name", "Username", "Answer", "Guests", "Waitlist place", "Answered at (America/New_York)"},
