@@ -11,7 +11,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"html"
 	"log/slog"
 	"slices"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/rsvpbot/rsvpbot/bot"
+	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/locales"
 	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
@@ -99,7 +99,7 @@ func (a *App) Failed(ctx context.Context, tx *sql.Tx, u *bot.Update, cause error
 	if u.ChatID == 0 {
 		return nil
 	}
-	return a.send(ctx, tx, u.ChatID, html.EscapeString(text), nil)
+	return a.send(ctx, tx, u.ChatID, esc(text), nil)
 }
 
 // canAdministerChat reports whether user may change a group's settings and
@@ -261,4 +261,4 @@ func (a *App) toast(ctx context.Context, tx *sql.Tx, u *bot.Update, text string,
 
 // esc escapes user-provided text for HTML parse mode, so no title, name or
 // place can break a message's markup.
-func esc(s string) string { return html.EscapeString(s) }
+func esc(s string) string { return tgtext.Escape(s) }

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 
 	"github.com/go-telegram/bot/models"
 
@@ -197,7 +196,7 @@ func (s *Server) sendMessage(c *Call) reply {
 	if strings.TrimSpace(text) == "" {
 		return badRequest("message text is empty")
 	}
-	if utf16Len(text) > 4096 {
+	if tgtext.UTF16Len(text) > 4096 {
 		return badRequest("message is too long")
 	}
 	markup, err := parseMarkup(c.Params["reply_markup"])
@@ -233,7 +232,7 @@ func (s *Server) sendDocument(c *Call) reply {
 	if err != nil {
 		return badRequest(err.Error())
 	}
-	if utf16Len(caption) > 1024 {
+	if tgtext.UTF16Len(caption) > 1024 {
 		return badRequest("message caption is too long")
 	}
 	markup, err := parseMarkup(c.Params["reply_markup"])
@@ -273,7 +272,7 @@ func (s *Server) editMessageText(c *Call) reply {
 	if strings.TrimSpace(text) == "" {
 		return badRequest("message text is empty")
 	}
-	if utf16Len(text) > 4096 {
+	if tgtext.UTF16Len(text) > 4096 {
 		return badRequest("message is too long")
 	}
 	// Telegram drops the inline keyboard when an edit carries none.
@@ -378,7 +377,7 @@ func (s *Server) setMyCommands(c *Call) reply {
 		if len(cmd.Command) == 0 || len(cmd.Command) > 32 || strings.TrimLeft(cmd.Command, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
 			return badRequest("BOT_COMMAND_INVALID")
 		}
-		if n := utf16Len(cmd.Description); n == 0 || n > 256 {
+		if n := tgtext.UTF16Len(cmd.Description); n == 0 || n > 256 {
 			return badRequest("command description is empty or too long")
 		}
 	}
@@ -579,7 +578,7 @@ func checkButton(b map[string]json.RawMessage) error {
 		if json.Unmarshal(raw, &ct) != nil || ct.Text == nil {
 			return errors.New("can't parse inline keyboard button: copy_text must be an object with a text field")
 		}
-		if n := utf16Len(*ct.Text); n < 1 || n > 256 {
+		if n := tgtext.UTF16Len(*ct.Text); n < 1 || n > 256 {
 			return errors.New("can't parse inline keyboard button: copy_text text must be 1-256 characters")
 		}
 	}
@@ -591,6 +590,3 @@ func sameJSON(a, b any) bool {
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
 }
-
-// utf16Len measures text the way Telegram's limits and entity offsets do.
-func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
