@@ -1,7 +1,6 @@
 package bot_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/rsvpbot/rsvpbot/bot"
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
+	"github.com/rsvpbot/rsvpbot/internal/logtest"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
@@ -142,19 +142,6 @@ func TestPollUnauthorizedStops(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for the poller's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // 409 (a webhook is set, or another instance polls) is explained once and
 // retried; once the conflict is gone, polling works.
 func TestPollConflictReportedOnceAndRetried(t *testing.T) {
@@ -162,7 +149,7 @@ func TestPollConflictReportedOnceAndRetried(t *testing.T) {
 	defer fake.Close()
 	db := openDB(t, "")
 	client := newClient(t, fake)
-	var logs syncBuffer
+	var logs logtest.Buffer
 	in := bot.NewIntake(db, client, bot.IntakeConfig{PollTimeout: time.Second, MinBackoff: 10 * time.Millisecond,
 		MaxBackoff: 20 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	hook := httptest.NewServer(http.NotFoundHandler())
