@@ -189,15 +189,9 @@ func (s *Server) sendMessage(c *Call) reply {
 	if cs == nil {
 		return rep
 	}
-	text, entities, err := formatText(c.Params["text"], c.Params["parse_mode"], c.Params["entities"])
+	text, entities, err := messageText(c)
 	if err != nil {
 		return badRequest(err.Error())
-	}
-	if strings.TrimSpace(text) == "" {
-		return badRequest("message text is empty")
-	}
-	if tgtext.UTF16Len(text) > 4096 {
-		return badRequest("message is too long")
 	}
 	markup, err := parseMarkup(c.Params["reply_markup"])
 	if err != nil {
@@ -232,7 +226,7 @@ func (s *Server) sendDocument(c *Call) reply {
 	if err != nil {
 		return badRequest(err.Error())
 	}
-	if tgtext.UTF16Len(caption) > 1024 {
+	if tgtext.UTF16Len(caption) > tgtext.MaxCaption {
 		return badRequest("message caption is too long")
 	}
 	markup, err := parseMarkup(c.Params["reply_markup"])
@@ -252,28 +246,48 @@ func (s *Server) storeFile(f File) models.Document {
 	return models.Document{FileID: id, FileUniqueID: "u" + id, FileName: f.Name, MimeType: f.ContentType, FileSize: int64(len(f.Data))}
 }
 
+// messageText reads the text of a sendMessage or editMessageText call as
+// Telegram does: formatted per parse_mode, not blank, within the limit.
+func messageText(c *Call) (string, []models.MessageEntity, error) {
+	text, entities, err := formatText(c.Params["text"], c.Params["parse_mode"], c.Params["entities"])
+	if err != nil {
+		return "", nil, err
+	}
+	if strings.TrimSpace(text) == "" {
+		return "", nil, errors.New("message text is empty")
+	}
+	if tgtext.UTF16Len(text) > tgtext.MaxMessage {
+		return "", nil, errors.New("message is too long")
+	}
+	return text, entities, nil
+}
+
+// messageToEdit is the message an edit targets, which must be the bot's
+// own; otherwise m is nil and rep is Telegram's refusal.
+func (s *Server) messageToEdit(c *Call) (m *models.Message, rep reply) {
+	_, m, rep = s.targetMessage(c, "message to edit not found")
+	if m == nil {
+		return nil, rep
+	}
+	if m.From == nil || m.From.ID != s.botUser.ID {
+		return nil, badRequest("message can't be edited")
+	}
+	return m, reply{}
+}
+
 const notModified = "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message"
 
 func (s *Server) editMessageText(c *Call) reply {
-	_, m, rep := s.targetMessage(c, "message to edit not found")
+	m, rep := s.messageToEdit(c)
 	if m == nil {
 		return rep
-	}
-	if m.From == nil || m.From.ID != s.botUser.ID {
-		return badRequest("message can't be edited")
 	}
 	if m.Text == "" {
 		return badRequest("there is no text in the message to edit")
 	}
-	text, entities, err := formatText(c.Params["text"], c.Params["parse_mode"], c.Params["entities"])
+	text, entities, err := messageText(c)
 	if err != nil {
 		return badRequest(err.Error())
-	}
-	if strings.TrimSpace(text) == "" {
-		return badRequest("message text is empty")
-	}
-	if tgtext.UTF16Len(text) > 4096 {
-		return badRequest("message is too long")
 	}
 	// Telegram drops the inline keyboard when an edit carries none.
 	markup, err := parseMarkup(c.Params["reply_markup"])
@@ -288,12 +302,9 @@ func (s *Server) editMessageText(c *Call) reply {
 }
 
 func (s *Server) editMessageReplyMarkup(c *Call) reply {
-	_, m, rep := s.targetMessage(c, "message to edit not found")
+	m, rep := s.messageToEdit(c)
 	if m == nil {
 		return rep
-	}
-	if m.From == nil || m.From.ID != s.botUser.ID {
-		return badRequest("message can't be edited")
 	}
 	markup, err := parseMarkup(c.Params["reply_markup"])
 	if err != nil {
