@@ -393,9 +393,9 @@ func TestTextLimitsAsTelegram(t *testing.T) {
 		t.Fatalf("4,096 units: %q", got)
 	}
 	for text, want := range map[string]string{
-		full + "x":              "Bad Request: message is too long",
-		"<b> </b>\n":            "Bad Request: message text is empty",
-		"<b>x":                  `Bad Request: can't parse entities: Can't find end tag corresponding to start tag "b"`,
+		full + "x":               "Bad Request: message is too long",
+		"<b> </b>\n":             "Bad Request: message text is empty",
+		"<b>x":                   `Bad Request: can't parse entities: Can't find end tag corresponding to start tag "b"`,
 		full[:4] + "&lt;" + full: "Bad Request: message is too long",
 	} {
 		if got := send(text); got != want {
