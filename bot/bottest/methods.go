@@ -189,11 +189,7 @@ func (s *Server) sendMessage(c *Call) reply {
 	if cs == nil {
 		return rep
 	}
-	text, entities, err := messageText(c)
-	if err != nil {
-		return badRequest(err.Error())
-	}
-	markup, err := parseMarkup(c.Params["reply_markup"])
+	text, entities, markup, err := messageContent(c)
 	if err != nil {
 		return badRequest(err.Error())
 	}
@@ -246,20 +242,25 @@ func (s *Server) storeFile(f File) models.Document {
 	return models.Document{FileID: id, FileUniqueID: "u" + id, FileName: f.Name, MimeType: f.ContentType, FileSize: int64(len(f.Data))}
 }
 
-// messageText reads the text of a sendMessage or editMessageText call as
-// Telegram does: formatted per parse_mode, not blank, within the limit.
-func messageText(c *Call) (string, []models.MessageEntity, error) {
+// messageContent reads the text and keyboard of a sendMessage or
+// editMessageText call as Telegram does: text formatted per parse_mode, not
+// blank, within the limit; reply_markup checked as markup.
+func messageContent(c *Call) (string, []models.MessageEntity, *models.InlineKeyboardMarkup, error) {
 	text, entities, err := formatText(c.Params["text"], c.Params["parse_mode"], c.Params["entities"])
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	if strings.TrimSpace(text) == "" {
-		return "", nil, errors.New("message text is empty")
+		return "", nil, nil, errors.New("message text is empty")
 	}
 	if tgtext.UTF16Len(text) > tgtext.MaxMessage {
-		return "", nil, errors.New("message is too long")
+		return "", nil, nil, errors.New("message is too long")
 	}
-	return text, entities, nil
+	markup, err := parseMarkup(c.Params["reply_markup"])
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return text, entities, markup, nil
 }
 
 // messageToEdit is the message an edit targets, which must be the bot's
@@ -285,12 +286,8 @@ func (s *Server) editMessageText(c *Call) reply {
 	if m.Text == "" {
 		return badRequest("there is no text in the message to edit")
 	}
-	text, entities, err := messageText(c)
-	if err != nil {
-		return badRequest(err.Error())
-	}
 	// Telegram drops the inline keyboard when an edit carries none.
-	markup, err := parseMarkup(c.Params["reply_markup"])
+	text, entities, markup, err := messageContent(c)
 	if err != nil {
 		return badRequest(err.Error())
 	}
