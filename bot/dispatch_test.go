@@ -104,14 +104,11 @@ func TestDispatchOrderPerChatAndExactlyOnce(t *testing.T) {
 		}
 	}
 	waitFor(t, "all handled", func() bool {
-		var n int
-		db.R.QueryRow(`SELECT count(*) FROM inbox WHERE done_at IS NOT NULL`).Scan(&n)
-		return n == chats*perChat
+		return count(t, db, `SELECT count(*) FROM inbox WHERE done_at IS NOT NULL`) == chats*perChat
 	})
 	cancel()
 	<-done
-	var effects int
-	db.R.QueryRow(`SELECT count(*) FROM effects`).Scan(&effects)
+	effects := count(t, db, `SELECT count(*) FROM effects`)
 	if effects != chats*perChat {
 		t.Fatalf("%d effects for %d updates", effects, chats*perChat)
 	}
@@ -145,19 +142,14 @@ func TestDispatchSlowChatDoesNotBlockOthers(t *testing.T) {
 	}
 	in.Save(ctx, raws)
 	waitFor(t, "other chats handled", func() bool {
-		var n int
-		db.R.QueryRow(`SELECT count(*) FROM effects WHERE chat_id <> 1`).Scan(&n)
-		return n == 30
+		return count(t, db, `SELECT count(*) FROM effects WHERE chat_id <> 1`) == 30
 	})
-	var n int
-	db.R.QueryRow(`SELECT count(*) FROM effects WHERE chat_id = 1`).Scan(&n)
-	if n != 0 {
+	if count(t, db, `SELECT count(*) FROM effects WHERE chat_id = 1`) != 0 {
 		t.Fatal("slow chat's updates ran early")
 	}
 	close(gate)
 	waitFor(t, "slow chat handled", func() bool {
-		db.R.QueryRow(`SELECT count(*) FROM effects WHERE chat_id = 1`).Scan(&n)
-		return n == 2
+		return count(t, db, `SELECT count(*) FROM effects WHERE chat_id = 1`) == 2
 	})
 }
 
@@ -175,9 +167,7 @@ func TestDispatchPoisonUpdates(t *testing.T) {
 	go d.Run(ctx)
 	in.Save(ctx, []json.RawMessage{message(1, 7, "a"), message(2, 7, "b"), message(3, 7, "c")})
 	waitFor(t, "all three done", func() bool {
-		var n int
-		db.R.QueryRow(`SELECT count(*) FROM inbox WHERE done_at IS NOT NULL`).Scan(&n)
-		return n == 3
+		return count(t, db, `SELECT count(*) FROM inbox WHERE done_at IS NOT NULL`) == 3
 	})
 	errs := map[int64]string{}
 	rows, _ := db.R.Query(`SELECT update_id, error FROM inbox`)
@@ -191,8 +181,7 @@ func TestDispatchPoisonUpdates(t *testing.T) {
 	if errs[1] != "weather exploded" || errs[2] != "panic: poison update" || errs[3] != "" {
 		t.Fatalf("recorded errors: %v", errs)
 	}
-	var apologies int
-	db.R.QueryRow(`SELECT count(*) FROM effects WHERE apology = 1`).Scan(&apologies)
+	apologies := count(t, db, `SELECT count(*) FROM effects WHERE apology = 1`)
 	if apologies != 2 {
 		t.Fatalf("%d apologies", apologies)
 	}
@@ -221,9 +210,7 @@ func TestDispatchLoadsPendingAtStart(t *testing.T) {
 	rctx, cancel := context.WithCancel(ctx)
 	go d.Run(rctx)
 	waitFor(t, "11 handled", func() bool {
-		var n int
-		db.R.QueryRow(`SELECT count(*) FROM effects`).Scan(&n)
-		return n == 11
+		return count(t, db, `SELECT count(*) FROM effects`) == 11
 	})
 	cancel()
 	rec.mu.Lock()
@@ -251,9 +238,8 @@ func TestDispatchGracefulStop(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	close(gate)
 	<-done
-	var doneN, pending int
-	db.R.QueryRow(`SELECT count(*) FROM inbox WHERE done_at IS NOT NULL`).Scan(&doneN)
-	db.R.QueryRow(`SELECT count(*) FROM inbox WHERE done_at IS NULL`).Scan(&pending)
+	doneN := count(t, db, `SELECT count(*) FROM inbox WHERE done_at IS NOT NULL`)
+	pending := count(t, db, `SELECT count(*) FROM inbox WHERE done_at IS NULL`)
 	if doneN != 1 || pending != 1 {
 		t.Fatalf("done %d pending %d", doneN, pending)
 	}
@@ -276,17 +262,14 @@ func TestUndecodableUpdateDoesNotWedge(t *testing.T) {
 		t.Fatalf("saved %d: %v", len(ups), err)
 	}
 	waitFor(t, "all three done", func() bool {
-		var n int
-		db.R.QueryRow(`SELECT count(*) FROM inbox WHERE done_at IS NOT NULL`).Scan(&n)
-		return n == 3
+		return count(t, db, `SELECT count(*) FROM inbox WHERE done_at IS NOT NULL`) == 3
 	})
 	var kind, errText string
 	db.R.QueryRow(`SELECT kind, error FROM inbox WHERE update_id = 2`).Scan(&kind, &errText)
 	if kind != "undecodable" || errText == "" {
 		t.Fatalf("undecodable update stored as kind %q, error %q", kind, errText)
 	}
-	var handled int
-	db.R.QueryRow(`SELECT count(*) FROM effects WHERE apology = 0`).Scan(&handled)
+	handled := count(t, db, `SELECT count(*) FROM effects WHERE apology = 0`)
 	if handled != 2 {
 		t.Fatalf("%d good updates handled, want 2", handled)
 	}
@@ -309,9 +292,7 @@ func TestLateCommittedUpdateIsHandled(t *testing.T) {
 	in.Save(ctx, []json.RawMessage{message(9, 8, "a")})
 	close(gate)
 	waitFor(t, "three handled", func() bool {
-		var n int
-		db.R.QueryRow(`SELECT count(*) FROM effects`).Scan(&n)
-		return n == 3
+		return count(t, db, `SELECT count(*) FROM effects`) == 3
 	})
 	rec.mu.Lock()
 	defer rec.mu.Unlock()

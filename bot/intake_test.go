@@ -45,17 +45,27 @@ func newClient(t *testing.T, fake *bottest.Server) *bot.Client {
 	return c
 }
 
-func countInbox(t *testing.T, db *store.DB) int {
+// count is the one number query q answers, such as a count(*).
+func count(t *testing.T, db *store.DB, q string, args ...any) int {
+	t.Helper()
 	var n int
-	if err := db.R.QueryRow("SELECT count(*) FROM inbox").Scan(&n); err != nil {
-		t.Fatal(err)
+	if err := db.R.QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
 	}
 	return n
 }
 
+func countInbox(t *testing.T, db *store.DB) int { return count(t, db, "SELECT count(*) FROM inbox") }
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	waitWithin(t, 10*time.Second, what, cond)
+}
+
+// waitWithin polls cond until it holds, failing the test after limit.
+func waitWithin(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
