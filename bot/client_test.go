@@ -12,16 +12,24 @@ import (
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
 )
 
-// reply_markup goes out as the JSON given, not through the library's
-// structs (which add "copy_text":{"text":""} to every button and drop
-// fields they do not know).
-func TestCallSendsReplyMarkupAsGiven(t *testing.T) {
+// fakeAndClient is a fake Bot API and a client of it; the fake closes
+// when the test ends.
+func fakeAndClient(t *testing.T) (*bottest.Server, *Client) {
+	t.Helper()
 	fake := bottest.NewServer()
-	defer fake.Close()
+	t.Cleanup(fake.Close)
 	c, err := NewClient(fake.Token, fake.URL, ClientOptions{Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return fake, c
+}
+
+// reply_markup goes out as the JSON given, not through the library's
+// structs (which add "copy_text":{"text":""} to every button and drop
+// fields they do not know).
+func TestCallSendsReplyMarkupAsGiven(t *testing.T) {
+	fake, c := fakeAndClient(t)
 	markup := `{"inline_keyboard":[[{"callback_data":"rsvp:1:go","text":"Going"},{"text":"Copy","copy_text":{"text":"ev_1"}}],[{"text":"Open","url":"https://example.org","future_field":{"x":1}}]]}`
 	ctx := context.Background()
 	for _, method := range []string{"sendMessage", "editMessageText", "editMessageReplyMarkup"} {
@@ -51,12 +59,7 @@ func TestCallSendsReplyMarkupAsGiven(t *testing.T) {
 // and file put back, and the message id comes back where there is one;
 // parameters the library cannot take are refused before anything is sent.
 func TestCallAdaptsEveryMethod(t *testing.T) {
-	fake := bottest.NewServer()
-	defer fake.Close()
-	c, err := NewClient(fake.Token, fake.URL, ClientOptions{Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, c := fakeAndClient(t)
 	ctx := context.Background()
 	chat := bottest.Group(-5001, "Hikers")
 	user := models.User{ID: 77, FirstName: "Ann"}

@@ -67,6 +67,22 @@ func (r *recorder) Failed(ctx context.Context, tx *sql.Tx, u *bot.Update, cause 
 	return err
 }
 
+// dispatching runs a dispatcher over db that hands updates to h, fed by
+// the intake it returns, until stop, which cancels it and waits for Run to
+// return; stop also runs when the test ends.
+func dispatching(t *testing.T, db *store.DB, h bot.Handler, cfg bot.DispatcherConfig) (in *bot.Intake, stop func()) {
+	t.Helper()
+	d := bot.NewDispatcher(db, h, cfg)
+	in = bot.NewIntake(db, nil, bot.IntakeConfig{Stored: d.Add})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return in, stop
+}
+
 func dispatchDB(t *testing.T) *store.DB {
 	db := openDB(t, "")
 	if _, err := db.W.Exec(`CREATE TABLE effects (update_id INTEGER UNIQUE, chat_id INTEGER, apology INTEGER DEFAULT 0)`); err != nil {
@@ -85,11 +101,8 @@ func message(id, chat int64, text string) json.RawMessage {
 func TestDispatchOrderPerChatAndExactlyOnce(t *testing.T) {
 	db := dispatchDB(t)
 	rec := newRecorder()
-	d := bot.NewDispatcher(db, rec, bot.DispatcherConfig{Workers: 4})
-	in := bot.NewIntake(db, nil, bot.IntakeConfig{Stored: d.Add})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { d.Run(ctx); close(done) }()
+	in, stop := dispatching(t, db, rec, bot.DispatcherConfig{Workers: 4})
+	ctx := t.Context()
 
 	const chats, perChat = 20, 25
 	id := int64(0)
@@ -106,8 +119,7 @@ func TestDispatchOrderPerChatAndExactlyOnce(t *testing.T) {
 	waitFor(t, "all handled", func() bool {
 		return count(t, db, `SELECT count(*) FROM inbox WHERE done_at IS NOT NULL`) == chats*perChat
 	})
-	cancel()
-	<-done
+	stop()
 	effects := count(t, db, `SELECT count(*) FROM effects`)
 	if effects != chats*perChat {
 		t.Fatalf("%d effects for %d updates", effects, chats*perChat)
@@ -130,11 +142,8 @@ func TestDispatchSlowChatDoesNotBlockOthers(t *testing.T) {
 	rec := newRecorder()
 	gate := make(chan struct{})
 	rec.slow[1] = gate
-	d := bot.NewDispatcher(db, rec, bot.DispatcherConfig{Workers: 2})
-	in := bot.NewIntake(db, nil, bot.IntakeConfig{Stored: d.Add})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go d.Run(ctx)
+	in, _ := dispatching(t, db, rec, bot.DispatcherConfig{Workers: 2})
+	ctx := t.Context()
 	in.Save(ctx, []json.RawMessage{message(1, 1, "slow"), message(2, 1, "behind slow")})
 	var raws []json.RawMessage
 	for i := range 30 {
@@ -160,11 +169,8 @@ func TestDispatchPoisonUpdates(t *testing.T) {
 	rec := newRecorder()
 	rec.fail[1] = errors.New("weather exploded")
 	rec.panicOn[2] = true
-	d := bot.NewDispatcher(db, rec, bot.DispatcherConfig{Workers: 1})
-	in := bot.NewIntake(db, nil, bot.IntakeConfig{Stored: d.Add})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go d.Run(ctx)
+	in, _ := dispatching(t, db, rec, bot.DispatcherConfig{Workers: 1})
+	ctx := t.Context()
 	in.Save(ctx, []json.RawMessage{message(1, 7, "a"), message(2, 7, "b"), message(3, 7, "c")})
 	waitFor(t, "all three done", func() bool {
 		return count(t, db, `SELECT count(*) FROM inbox WHERE done_at IS NOT NULL`) == 3
@@ -227,17 +233,15 @@ func TestDispatchGracefulStop(t *testing.T) {
 	rec := newRecorder()
 	gate := make(chan struct{})
 	rec.slow[9] = gate
-	d := bot.NewDispatcher(db, rec, bot.DispatcherConfig{Workers: 1, Grace: 5 * time.Second})
-	in := bot.NewIntake(db, nil, bot.IntakeConfig{Stored: d.Add})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { d.Run(ctx); close(done) }()
+	in, stop := dispatching(t, db, rec, bot.DispatcherConfig{Workers: 1, Grace: 5 * time.Second})
+	ctx := t.Context()
 	in.Save(ctx, []json.RawMessage{message(1, 9, "in flight"), message(2, 9, "not started")})
 	time.Sleep(50 * time.Millisecond)
-	cancel()
-	time.Sleep(20 * time.Millisecond)
-	close(gate)
-	<-done
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		close(gate) // the handler in flight finishes after the stop began
+	}()
+	stop()
 	doneN := count(t, db, `SELECT count(*) FROM inbox WHERE done_at IS NOT NULL`)
 	pending := count(t, db, `SELECT count(*) FROM inbox WHERE done_at IS NULL`)
 	if doneN != 1 || pending != 1 {
@@ -251,11 +255,8 @@ func TestDispatchGracefulStop(t *testing.T) {
 func TestUndecodableUpdateDoesNotWedge(t *testing.T) {
 	db := dispatchDB(t)
 	rec := newRecorder()
-	d := bot.NewDispatcher(db, rec, bot.DispatcherConfig{Workers: 1})
-	in := bot.NewIntake(db, nil, bot.IntakeConfig{Stored: d.Add})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go d.Run(ctx)
+	in, _ := dispatching(t, db, rec, bot.DispatcherConfig{Workers: 1})
+	ctx := t.Context()
 	bad := json.RawMessage(`{"update_id":2,"message":{"message_id":"oops","chat":{"id":7,"type":"private"}}}`)
 	ups, err := in.Save(ctx, []json.RawMessage{message(1, 7, "a"), bad, message(3, 7, "c")})
 	if err != nil || len(ups) != 3 {
@@ -282,11 +283,8 @@ func TestLateCommittedUpdateIsHandled(t *testing.T) {
 	rec := newRecorder()
 	gate := make(chan struct{})
 	rec.slow[8] = gate // chat 8 is held until both updates are queued
-	d := bot.NewDispatcher(db, rec, bot.DispatcherConfig{})
-	in := bot.NewIntake(db, nil, bot.IntakeConfig{Stored: d.Add})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go d.Run(ctx)
+	in, _ := dispatching(t, db, rec, bot.DispatcherConfig{})
+	ctx := t.Context()
 	in.Save(ctx, []json.RawMessage{message(5, 8, "first")})
 	in.Save(ctx, []json.RawMessage{message(10, 8, "b")})
 	in.Save(ctx, []json.RawMessage{message(9, 8, "a")})
