@@ -194,7 +194,8 @@ func (e *events) manageMenu(lang string, ev store.Event) (string, *models.Inline
 	kb := &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{
 		{b("manage_btn_title", "title"), b("manage_btn_when", "when"), b("manage_btn_where", "where")},
 		{b("manage_btn_capacity", "capacity"), b("manage_btn_description", "description"), b("manage_btn_deadline", "deadline")},
-		{b("manage_btn_export", "export"), b("manage_btn_newlink", "newlink"), b("manage_btn_cancel", "cancel")},
+		{b("manage_btn_export", "export")},
+		{b("manage_btn_newlink", "newlink"), b("manage_btn_cancel", "cancel")},
 	}}
 	text := "<b>" + e.tr(lang, "manage_header", locales.Args{"Title": ev.Title, "ID": ev.ID}) + "</b>\n" +
 		esc(e.formatWhen(lang, ev)) + "\n\n" + e.tr(lang, "manage_choose") + "\n\n" +
