@@ -59,3 +59,12 @@ func (s *Server) IsChatAdmin(chatID, userID int64) bool {
 	st := cs.members[userID]
 	return st == models.ChatMemberTypeAdministrator || st == models.ChatMemberTypeOwner
 }
+
+// CallsSince returns the calls recorded after seq (Call.Seq), in order; a
+// client following the log asks for what it has not seen. After
+// ResetCalls sequence numbers start again at 1.
+func (s *Server) CallsSince(seq int) []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls[min(max(seq, 0), len(s.calls)):])
+}
