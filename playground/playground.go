@@ -112,7 +112,11 @@ type Playground struct {
 // Run serves the playground until ctx ends. Errors a person can fix (the
 // port in use, a database from a newer rsvpbot, another playground on the
 // same database) are *UsageError.
-func Run(ctx context.Context, cfg Config) error {
+func Run(ctx context.Context, cfg Config) error { return run(ctx, cfg, nil) }
+
+// run is Run; started, if set, sees the playground before it serves
+// (tests reach the emulator and the bot's state through it).
+func run(ctx context.Context, cfg Config, started func(*Playground)) error {
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:8080"
 	}
@@ -149,16 +153,6 @@ func Run(ctx context.Context, cfg Config) error {
 		return &UsageError{fmt.Sprintf("RSVPBOT_HTTP_ADDR %q is not host:port (e.g. 127.0.0.1:8080)", cfg.Addr)}
 	}
 
-	if cfg.Reset {
-		if err := removeData(cfg.DB); err != nil {
-			return err
-		}
-	}
-	firstUpdate, err := prepareDB(ctx, cfg.DB)
-	if err != nil {
-		return err
-	}
-
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use") {
@@ -168,6 +162,15 @@ func Run(ctx context.Context, cfg Config) error {
 		return &UsageError{fmt.Sprintf("RSVPBOT_HTTP_ADDR %s: %v", cfg.Addr, err)}
 	}
 	defer ln.Close()
+	if cfg.Reset {
+		if err := removeData(cfg.DB); err != nil {
+			return err
+		}
+	}
+	firstUpdate, err := prepareDB(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
 	actual := ln.Addr().(*net.TCPAddr)
 	p := &Playground{cfg: cfg, log: cfg.Logger, emuSwapped: make(chan struct{}), events: newBroadcaster()}
 	showHost := host
@@ -194,6 +197,9 @@ func Run(ctx context.Context, cfg Config) error {
 	p.panel = newPanelState()
 	p.child = newChild(p)
 
+	if started != nil {
+		started(p)
+	}
 	srv := &http.Server{Handler: p.routes(), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
