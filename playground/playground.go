@@ -241,7 +241,7 @@ func run(ctx context.Context, cfg Config, started func(*Playground)) error {
 func (p *Playground) newEmulator(firstUpdate int64) (*emu.Emulator, error) {
 	ecfg := emu.DefaultConfig()
 	ecfg.Token = Token
-	ecfg.BotUsername = BotUsername
+	ecfg.BotUsername, ecfg.BotName = BotUsername, "RSVP Bot"
 	ecfg.FirstUpdateID = firstUpdate
 	e, err := emu.New(ecfg)
 	if err != nil {

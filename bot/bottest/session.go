@@ -68,3 +68,7 @@ func (s *Server) CallsSince(seq int) []Call {
 	defer s.mu.Unlock()
 	return slices.Clone(s.calls[min(max(seq, 0), len(s.calls)):])
 }
+
+// WithBotName sets the first name getMe reports (default "Test Bot"):
+// the name a client shows above the bot's messages.
+func WithBotName(name string) Option { return func(s *Server) { s.botUser.FirstName = name } }

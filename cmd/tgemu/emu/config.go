@@ -46,8 +46,9 @@ type Config struct {
 	ForbiddenFraction float64
 	// Migrations upgrade groups to supergroups some time after start.
 	Migrations []Migration
-	// BotUsername is the username getMe reports ("" keeps bottest's).
-	BotUsername string
+	// BotUsername and BotName are the username and first name getMe
+	// reports ("" keeps bottest's).
+	BotUsername, BotName string
 	// FirstUpdateID is the first update_id given (0 or 1: from 1). A
 	// session that outlives the emulator continues above the ids the bot
 	// stored, or the bot's offset would confirm new updates unread.
@@ -134,6 +135,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var((*idList)(&c.Forbidden), "forbid", "comma-separated user ids whose private chats answer 403 (blocked) to every send")
 	fs.Float64Var(&c.ForbiddenFraction, "forbid-fraction", c.ForbiddenFraction, "fraction of user ids (hashed with -seed) whose private chats answer 403")
 	fs.StringVar(&c.BotUsername, "username", c.BotUsername, "the bot's username, as getMe reports it")
+	fs.StringVar(&c.BotName, "name", c.BotName, "the bot's name, as getMe reports it")
 	fs.Int64Var(&c.FirstUpdateID, "first-update-id", c.FirstUpdateID, "the first update_id given (above the ids a bot's database holds from an earlier session)")
 	fs.Var((*migrationList)(&c.Migrations), "migrate", "group migrations FROM:TO[@DELAY], comma-separated (e.g. -4001:-1000000004001@30s)")
 }

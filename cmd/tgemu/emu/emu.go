@@ -47,6 +47,9 @@ func New(cfg Config) (*Emulator, error) {
 	if cfg.BotUsername != "" {
 		opts = append(opts, bottest.WithBotUsername(cfg.BotUsername))
 	}
+	if cfg.BotName != "" {
+		opts = append(opts, bottest.WithBotName(cfg.BotName))
+	}
 	e := &Emulator{
 		Fake:  bottest.NewUnstartedServer(opts...),
 		cfg:   cfg,
