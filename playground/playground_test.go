@@ -19,6 +19,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
+	"github.com/rsvpbot/rsvpbot/cmd/tgemu/emu"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
@@ -399,6 +400,10 @@ func TestWeatherSwitch(t *testing.T) {
 	}
 }
 
+func emuChaos(storm, away bool) emu.ChaosRequest {
+	return emu.ChaosRequest{Storm: &storm, Away: &away}
+}
+
 func post(t *testing.T, url, body string) {
 	t.Helper()
 	resp, err := http.Post(url, "application/json", strings.NewReader(body))
@@ -421,5 +426,36 @@ func getJSON(t *testing.T, url string, v any) {
 	defer resp.Body.Close()
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestChaosLosesNothing: a 429 storm and Telegram away delay the replies
+// written meanwhile; each arrives once, in order, when the chaos ends.
+func TestChaosLosesNothing(t *testing.T) {
+	s := startPlayground(t, nil)
+	e := s.p.emulator()
+	chat := bottest.PrivateChat(ann.user())
+	s.push(chat, ann, "/start")
+	s.waitReplies(ann.ID, 1)
+
+	e.SetChaos(emuChaos(true, false))
+	s.push(chat, ann, "/help")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.Fake.Wait(ctx, func() bool { return e.Fake.Summary().TooManyRequests > 0 }); err != nil {
+		t.Fatal("no 429 during the storm")
+	}
+	e.SetChaos(emuChaos(false, true))
+	s.push(chat, ann, "/events")
+	time.Sleep(2 * time.Second)
+	e.SetChaos(emuChaos(false, false))
+	s.waitReplies(ann.ID, 3)
+	s.waitOutboxIdle()
+	replies := s.waitReplies(ann.ID, 3)
+	if len(replies) != 3 || !strings.Contains(replies[1].Text, "/event") {
+		for _, r := range replies {
+			t.Logf("%q", r.Text)
+		}
+		t.Fatalf("%d replies after the chaos, want 3 in order", len(replies))
 	}
 }
