@@ -202,4 +202,3 @@ func (p page) evalAwait(js string) string {
 	}
 	return v
 }
-
