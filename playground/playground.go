@@ -18,11 +18,11 @@
 // "kill -9" is a real SIGKILL, the restart is a real start from the
 // database, and nothing inside the bot is replaced or mocked.
 //
-// Data outlive the supervisor: the database, and the people and groups the
-// page shows (a JSON file beside it). The emulator's chats do not (it is
-// in memory): after a restart of the playground the chats start empty,
-// while the bot remembers its events; update ids continue above the ones
-// the database holds so the bot's offset never skips a new update.
+// Data outlive the supervisor: the database, the people and groups the
+// page shows, and the emulator's chats (two JSON files beside it, the chats
+// saved two seconds after a change and at the end), so the bot's stored
+// message ids keep pointing at its own messages; update ids continue above
+// the ones the database holds so the bot's offset never skips a new update.
 package playground
 
 import (
@@ -37,6 +37,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -107,6 +108,8 @@ type Playground struct {
 	emu *emu.Emulator
 	// emuSwapped is closed and replaced when a reset replaces the emulator.
 	emuSwapped chan struct{}
+	changes    atomic.Int64 // emulator changes seen, for keepChats
+	saveMu     sync.Mutex   // a reset and a save of the chats exclude each other
 }
 
 // Run serves the playground until ctx ends. Errors a person can fix (the
@@ -213,7 +216,8 @@ func run(ctx context.Context, cfg Config, started func(*Playground)) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); p.keepChats(runCtx) }()
 	go func() { defer wg.Done(); p.child.supervise(runCtx) }()
 	go func() { defer wg.Done(); p.watchChanges(runCtx) }()
 	go func() { defer wg.Done(); p.panel.run(runCtx, p) }()
@@ -229,6 +233,7 @@ func run(ctx context.Context, cfg Config, started func(*Playground)) error {
 	cancel()
 	p.emulator().Close() // wakes the bot's long poll so it stops at once
 	wg.Wait()
+	p.saveChats()
 	sctx, scancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer scancel()
 	p.events.close()
@@ -247,8 +252,54 @@ func (p *Playground) newEmulator(firstUpdate int64) (*emu.Emulator, error) {
 	if err != nil {
 		return nil, err
 	}
+	if raw, err := os.ReadFile(chatsPath(p.cfg.DB)); err == nil {
+		if err := e.Fake.Restore(raw); err != nil {
+			p.log.Warn("the playground's chats could not be read; they start empty", "file", chatsPath(p.cfg.DB), "err", err)
+		}
+	}
 	p.roster.seed(e)
 	return e, nil
+}
+
+// chatsPath is where the emulator's chats are kept between runs.
+func chatsPath(db string) string {
+	return filepath.Join(filepath.Dir(db), strings.TrimSuffix(filepath.Base(db), filepath.Ext(db))+"-chats.json")
+}
+
+// saveChats writes the emulator's chats beside the database, so that the
+// next run shows them and the bot's message ids still point at its own
+// messages.
+func (p *Playground) saveChats() {
+	p.saveMu.Lock()
+	defer p.saveMu.Unlock()
+	raw, err := p.emulator().Fake.Snapshot()
+	if err == nil {
+		path := chatsPath(p.cfg.DB)
+		if err = os.WriteFile(path+".tmp", raw, 0o640); err == nil {
+			err = os.Rename(path+".tmp", path)
+		}
+	}
+	if err != nil {
+		p.log.Warn("cannot save the playground's chats", "err", err)
+	}
+}
+
+// keepChats saves the chats two seconds after changes, and at the end.
+func (p *Playground) keepChats(ctx context.Context) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	saved := int64(0)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n := p.changes.Load(); n != saved {
+			saved = n
+			p.saveChats()
+		}
+	}
 }
 
 // emulator returns the current emulator (a reset replaces it).
@@ -284,7 +335,7 @@ func prepareDB(ctx context.Context, path string) (int64, error) {
 // removeData deletes the playground's database (with its WAL, shared
 // memory and lock files) and roster.
 func removeData(db string) error {
-	for _, f := range []string{db, db + "-wal", db + "-shm", db + ".lock", rosterPath(db)} {
+	for _, f := range []string{db, db + "-wal", db + "-shm", db + ".lock", rosterPath(db), chatsPath(db)} {
 		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("reset: %w", err)
 		}
@@ -305,6 +356,7 @@ func (p *Playground) watchChanges(ctx context.Context) {
 		case <-e.Fake.Changed():
 		case <-swapped:
 		}
+		p.changes.Add(1)
 		p.events.send("changed", "{}")
 		select {
 		case <-ctx.Done():
@@ -317,6 +369,8 @@ func (p *Playground) watchChanges(ctx context.Context) {
 // resetData starts the playground afresh, the bot stopped: its database
 // and people deleted, a new emulator (empty chats, update ids from 1).
 func (p *Playground) resetData(ctx context.Context) error {
+	p.saveMu.Lock()
+	defer p.saveMu.Unlock()
 	if err := removeData(p.cfg.DB); err != nil {
 		return err
 	}

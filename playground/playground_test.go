@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,6 +54,7 @@ type session struct {
 	db   string
 	p    *Playground
 	done chan error
+	stop func() // stops the playground and waits for it
 }
 
 // realTelegramEnv is what an operator's shell may hold; the playground
@@ -81,17 +83,21 @@ func startPlayground(t *testing.T, mutate func(*Config)) *session {
 		cancel()
 		t.Fatal("playground did not start in 30s")
 	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-s.done:
-			if err != nil {
-				t.Errorf("playground: %v", err)
+	var once sync.Once
+	s.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-s.done:
+				if err != nil {
+					t.Errorf("playground: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Error("playground did not stop in 30s")
 			}
-		case <-time.After(30 * time.Second):
-			t.Error("playground did not stop in 30s")
-		}
-	})
+		})
+	}
+	t.Cleanup(s.stop)
 	s.waitBot("running", 0)
 	return s
 }
@@ -457,5 +463,27 @@ func TestChaosLosesNothing(t *testing.T) {
 			t.Logf("%q", r.Text)
 		}
 		t.Fatalf("%d replies after the chaos, want 3 in order", len(replies))
+	}
+}
+
+// TestRestartKeepsChats: a second run on the same data shows the chats of
+// the first, and the bot answers a new message there (update ids continue
+// above the ones its database holds; message ids continue too).
+func TestRestartKeepsChats(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "data", "playground.db")
+	first := startPlayground(t, func(c *Config) { c.DB = db })
+	first.push(bottest.PrivateChat(ann.user()), ann, "/help")
+	before := first.waitReplies(ann.ID, 1)
+	first.waitOutboxIdle()
+	first.stop()
+
+	second := startPlayground(t, func(c *Config) { c.DB = db })
+	if got := second.waitReplies(ann.ID, 1); got[0].Text != before[0].Text || got[0].ID != before[0].ID {
+		t.Fatalf("after the restart the chat shows %+v, want %+v", got[0], before[0])
+	}
+	u := second.push(bottest.PrivateChat(ann.user()), ann, "/help")
+	replies := second.waitReplies(ann.ID, 2)
+	if replies[1].ID <= u.Message.ID || replies[1].Text != before[0].Text {
+		t.Fatalf("the second run's reply: %+v (to message %d)", replies[1], u.Message.ID)
 	}
 }

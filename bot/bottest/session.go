@@ -72,3 +72,88 @@ func (s *Server) CallsSince(seq int) []Call {
 // WithBotName sets the first name getMe reports (default "Test Bot"):
 // the name a client shows above the bot's messages.
 func WithBotName(name string) Option { return func(s *Server) { s.botUser.FirstName = name } }
+
+// snapshot is a fake's visible state in JSON: what chats show and who is
+// in them, the files and menus the bot set, and the next update id.
+type snapshot struct {
+	NextUpdateID int64                          `json:"next_update_id"`
+	FileSeq      int                            `json:"file_seq"`
+	Chats        []chatSnapshot                 `json:"chats"`
+	Users        []models.User                  `json:"users"`
+	Files        map[string]File                `json:"files"`
+	Commands     map[string][]models.BotCommand `json:"commands"`
+}
+
+type chatSnapshot struct {
+	Chat     models.Chat                     `json:"chat"`
+	LastID   int                             `json:"last_id"`
+	Pinned   int                             `json:"pinned"`
+	Members  map[int64]models.ChatMemberType `json:"members"`
+	Messages []json.RawMessage               `json:"messages"`
+}
+
+// Snapshot returns what the fake shows, for a session that outlives the
+// process (Restore reads it): chats with their messages, pins and members,
+// known users, uploaded files, command menus and the next update id.
+// Recorded calls, counters, faults, pending updates and unanswered
+// callback queries are not part of it.
+func (s *Server) Snapshot() ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap := snapshot{NextUpdateID: s.nextUpdateID, FileSeq: s.fileSeq, Files: s.files, Commands: s.commands}
+	for _, u := range s.users {
+		snap.Users = append(snap.Users, u)
+	}
+	for _, cs := range s.chats {
+		c := chatSnapshot{Chat: cs.chat, LastID: cs.lastID, Pinned: cs.pinned, Members: cs.members}
+		for _, m := range cs.msgs {
+			raw, err := json.Marshal(m)
+			if err != nil {
+				return nil, err
+			}
+			c.Messages = append(c.Messages, raw)
+		}
+		snap.Chats = append(snap.Chats, c)
+	}
+	return json.Marshal(snap)
+}
+
+// Restore loads a Snapshot into a fake nobody has called yet. Update ids
+// continue above both the snapshot's and WithFirstUpdateID's.
+func (s *Server) Restore(raw []byte) error {
+	var snap snapshot
+	if err := json.Unmarshal(raw, &snap); err != nil {
+		return err
+	}
+	chats := map[int64]*chatState{}
+	for _, c := range snap.Chats {
+		cs := &chatState{chat: c.Chat, lastID: c.LastID, pinned: c.Pinned, members: c.Members, tags: map[int]bool{}}
+		if cs.members == nil {
+			cs.members = map[int64]models.ChatMemberType{}
+		}
+		for _, rm := range c.Messages {
+			m := &models.Message{}
+			if err := json.Unmarshal(rm, m); err != nil {
+				return err
+			}
+			cs.msgs = append(cs.msgs, m)
+		}
+		chats[c.Chat.ID] = cs
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.chats = chats
+	s.users = map[int64]models.User{}
+	for _, u := range snap.Users {
+		s.users[u.ID] = u
+	}
+	if snap.Files != nil {
+		s.files = snap.Files
+	}
+	if snap.Commands != nil {
+		s.commands = snap.Commands
+	}
+	s.fileSeq = max(s.fileSeq, snap.FileSeq)
+	s.nextUpdateID = max(s.nextUpdateID, snap.NextUpdateID)
+	return nil
+}
