@@ -134,9 +134,20 @@ func TestBrowserFlow(t *testing.T) {
 	p.send("/event Picnic | tomorrow 18:00 | Park")
 	p.until("the event card", `[...document.querySelectorAll("#messages .msg.bot")].some(m => m.innerText.includes("Picnic") && m.querySelector(".kb"))`)
 
-	// Boris presses Going; the card's count changes without a reload.
+	// Telegram's formatting is shown as such (the card's title is bold);
+	// what people type is text, never markup.
+	p.until("the bold title", `[...document.querySelectorAll("#messages .msg.bot b")].some(b => b.textContent.includes("Picnic"))`)
+	p.send(`<b>not bold</b> <img src=x onerror="window.injected=1">`)
+	p.until("the typed markup shown as text", `[...document.querySelectorAll("#messages .msg.mine")].some(m => m.innerText.includes("<b>not bold</b>") && !m.querySelector("b, img"))`)
+	if p.eval(`window.injected ? "yes" : "no"`) != "no" {
+		t.Fatal("typed HTML ran in the page")
+	}
+
+	// Boris presses Going; the bot's answer shows as a toast and the
+	// card's count changes without a reload.
 	p.actAs(boris.ID)
 	p.do("pressing Going", chromedp.Click(chromedp.CSS(`#messages .msg.bot button[data-data$=":go"]`)))
+	p.until("the answer to the press", `!document.getElementById("toast").hidden && document.getElementById("toast").textContent.length > 0`)
 	p.until("the card counting Boris", `[...document.querySelectorAll("#messages .msg.bot")].some(m => m.innerText.includes("Picnic") && m.innerText.includes("Boris") && m.innerText.includes("edited"))`)
 	if p.eval(`window.notReloaded ? "yes" : "no"`) != "yes" {
 		t.Fatal("the page reloaded")
@@ -192,6 +203,10 @@ func TestBrowserFlow(t *testing.T) {
 	if !strings.Contains(ics, "BEGIN:VCALENDAR") || !strings.Contains(ics, "Picnic") {
 		t.Fatalf("the downloaded file is not the event's calendar file:\n%s", ics)
 	}
+
+	// Phone-sized: nothing wider than the screen, the composer reachable.
+	p.do("a phone-sized window", chromedp.EmulateViewport(390, 844))
+	p.until("a page as wide as the phone", `document.documentElement.scrollWidth <= window.innerWidth && document.getElementById("composer-input").getBoundingClientRect().width > 200`)
 }
 
 func (p page) evalAwait(js string) string {

@@ -487,3 +487,37 @@ func TestRestartKeepsChats(t *testing.T) {
 		t.Fatalf("the second run's reply: %+v (to message %d)", replies[1], u.Message.ID)
 	}
 }
+
+// TestReminderDemo: the demo creates an event four minutes ahead in the
+// chat and gives it a one-minute reminder, through the bot's own commands.
+func TestReminderDemo(t *testing.T) {
+	s := startPlayground(t, nil)
+	resp, err := http.Post(s.url+"/api/demo/reminder", "application/json", strings.NewReader(`{"chat":-4001,"user":1001}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Event  int64     `json:"event"`
+		Starts time.Time `json:"starts"`
+	}
+	json.NewDecoder(resp.Body).Decode(&got)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || got.Event == 0 || time.Until(got.Starts) < 2*time.Minute || time.Until(got.Starts) > 5*time.Minute {
+		t.Fatalf("demo: %s %+v", resp.Status, got)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var offsets string
+		if db, err := store.OpenReadOnly(context.Background(), s.db, store.Options{}); err == nil {
+			_ = db.R.QueryRow(`SELECT reminder_offsets FROM events WHERE id = ?`, got.Event).Scan(&offsets)
+			db.Close()
+		}
+		if offsets == "1m" || offsets == "60s" || offsets == "1m0s" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("event %d has reminders %q, want one minute before", got.Event, offsets)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -194,12 +194,7 @@ func (p *Playground) handleReminderDemo(w http.ResponseWriter, r *http.Request) 
 			chat = bottest.Group(g.ID, g.Title)
 		}
 	}
-	loc := time.UTC
-	if tz := lookupEnv(p.cfg.Env, "RSVPBOT_TIMEZONE"); tz != "" {
-		if l, err := time.LoadLocation(tz); err == nil {
-			loc = l
-		}
-	}
+	loc := p.chatZone(r.Context(), chat.ID)
 	start := time.Now().In(loc).Add(4 * time.Minute).Truncate(time.Minute)
 	title := "Reminder demo " + start.Format("15:04")
 	e := p.emulator()
@@ -239,6 +234,23 @@ func findEvent(ctx context.Context, path, title string) int64 {
 	var id int64
 	_ = db.R.QueryRowContext(ctx, `SELECT id FROM events WHERE title = ? ORDER BY id DESC LIMIT 1`, title).Scan(&id)
 	return id
+}
+
+// chatZone is the time zone the bot reads a chat's times in: the chat's
+// own (/timezone), else RSVPBOT_TIMEZONE, else UTC.
+func (p *Playground) chatZone(ctx context.Context, chatID int64) *time.Location {
+	tz := lookupEnv(p.cfg.Env, "RSVPBOT_TIMEZONE")
+	if db, err := openReadOnly(ctx, p.cfg.DB); err == nil {
+		var own string
+		if db.R.QueryRowContext(ctx, `SELECT timezone FROM chats WHERE id = ?`, chatID).Scan(&own) == nil && own != "" {
+			tz = own
+		}
+		db.Close()
+	}
+	if loc, err := time.LoadLocation(tz); err == nil && tz != "" {
+		return loc
+	}
+	return time.UTC
 }
 
 func lookupEnv(env []string, key string) string {
