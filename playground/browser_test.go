@@ -134,15 +134,6 @@ func TestBrowserFlow(t *testing.T) {
 	p.send("/event Picnic | tomorrow 18:00 | Park")
 	p.until("the event card", `[...document.querySelectorAll("#messages .msg.bot")].some(m => m.innerText.includes("Picnic") && m.querySelector(".kb"))`)
 
-	// Telegram's formatting is shown as such (the card's title is bold);
-	// what people type is text, never markup.
-	p.until("the bold title", `[...document.querySelectorAll("#messages .msg.bot b")].some(b => b.textContent.includes("Picnic"))`)
-	p.send(`<b>not bold</b> <img src=x onerror="window.injected=1">`)
-	p.until("the typed markup shown as text", `[...document.querySelectorAll("#messages .msg.mine")].some(m => m.innerText.includes("<b>not bold</b>") && !m.querySelector("b, img"))`)
-	if p.eval(`window.injected ? "yes" : "no"`) != "no" {
-		t.Fatal("typed HTML ran in the page")
-	}
-
 	// Boris presses Going; the bot's answer shows as a toast and the
 	// card's count changes without a reload.
 	p.actAs(boris.ID)
@@ -160,24 +151,6 @@ func TestBrowserFlow(t *testing.T) {
 	p.do("opening the command menu", chromedp.Click(chromedp.CSS("#menu-button")))
 	p.until("the Russian command menu", `document.getElementById("menu").innerText.includes("Создать событие")`)
 	p.eval(`document.getElementById("menu").hidden = true, ""`)
-
-	if path := os.Getenv("RSVPBOT_SCREENSHOT"); path != "" {
-		p.openChat(-4001)
-		p.until("the card", `document.querySelectorAll("#messages .msg.bot .kb").length >= 1`)
-		p.until("the panel", `document.querySelectorAll("#ledger li").length >= 1`)
-		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !filepath.IsAbs(path) {
-			path = filepath.Join("..", path) // relative to the repository, as make runs it
-		}
-		if err := os.WriteFile(path, shot, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot written to %s", path)
-		p.openChat(boris.ID)
-	}
 
 	// kill -9: the panel shows the bot down; a command typed meanwhile is
 	// answered after the restart.
@@ -202,6 +175,35 @@ func TestBrowserFlow(t *testing.T) {
 	ics := p.evalAwait(`fetch(document.querySelector("#messages a.doc").href).then(r => r.text())`)
 	if !strings.Contains(ics, "BEGIN:VCALENDAR") || !strings.Contains(ics, "Picnic") {
 		t.Fatalf("the downloaded file is not the event's calendar file:\n%s", ics)
+	}
+
+	// The screenshot for the README: the group mid-conversation, the panel
+	// after the restart.
+	if path := os.Getenv("RSVPBOT_SCREENSHOT"); path != "" {
+		p.openChat(-4001)
+		p.until("the card", `document.querySelectorAll("#messages .msg.bot .kb").length >= 1`)
+		p.until("the panel", `document.querySelectorAll("#ledger li").length >= 1`)
+		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !filepath.IsAbs(path) {
+			path = filepath.Join("..", path) // relative to the repository, as make runs it
+		}
+		if err := os.WriteFile(path, shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot written to %s", path)
+	}
+
+	p.openChat(ann.ID)
+	// Telegram's formatting is shown as such (the card's title is bold);
+	// what people type is text, never markup.
+	p.until("the bold title", `[...document.querySelectorAll("#messages .msg.bot b")].some(b => b.textContent.includes("Picnic"))`)
+	p.send(`<b>not bold</b> <img src=x onerror="window.injected=1">`)
+	p.until("the typed markup shown as text", `[...document.querySelectorAll("#messages .msg.mine")].some(m => m.innerText.includes("<b>not bold</b>") && !m.querySelector("b, img"))`)
+	if p.eval(`window.injected ? "yes" : "no"`) != "no" {
+		t.Fatal("typed HTML ran in the page")
 	}
 
 	// Phone-sized: nothing wider than the screen, the composer reachable.
