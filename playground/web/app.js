@@ -262,7 +262,15 @@ $("composer-input").addEventListener("input", (ev) => {
   if (!$("menu").hidden) renderMenu();
 });
 document.addEventListener("keydown", (ev) => {
-  if (ev.key === "Escape") { $("menu").hidden = true; $("alert").hidden = true; }
+  if (ev.key === "Escape") { $("menu").hidden = true; $("alert").hidden = true; $("composer-input").focus(); return; }
+  // Arrow keys move through the command menu, as in Telegram.
+  if (ev.key !== "ArrowUp" && ev.key !== "ArrowDown") return;
+  const items = [...$("menu").querySelectorAll("button")];
+  if ($("menu").hidden || !items.length) return;
+  const i = items.indexOf(document.activeElement);
+  const next = ev.key === "ArrowDown" ? (i + 1) % items.length : (i <= 0 ? items.length - 1 : i - 1);
+  items[next].focus();
+  ev.preventDefault();
 });
 
 // ---- the pipeline panel ----
