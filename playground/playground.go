@@ -166,7 +166,14 @@ func run(ctx context.Context, cfg Config, started func(*Playground)) error {
 	}
 	defer ln.Close()
 	if cfg.Reset {
-		if err := removeData(cfg.DB); err != nil {
+		// Not under a playground that is running on the same data.
+		lock, err := store.LockDatabase(cfg.DB)
+		if err != nil {
+			return &UsageError{fmt.Sprintf("--reset: RSVPBOT_DB: %v", err)}
+		}
+		err = removeData(cfg.DB)
+		lock.Release()
+		if err != nil {
 			return err
 		}
 	}
@@ -332,10 +339,11 @@ func prepareDB(ctx context.Context, path string) (int64, error) {
 	return last + 1, nil
 }
 
-// removeData deletes the playground's database (with its WAL, shared
-// memory and lock files) and roster.
+// removeData deletes the playground's database (with its WAL and shared
+// memory files), people and chats; the caller holds the database's lock or
+// knows the bot is stopped.
 func removeData(db string) error {
-	for _, f := range []string{db, db + "-wal", db + "-shm", db + ".lock", rosterPath(db), chatsPath(db)} {
+	for _, f := range []string{db, db + "-wal", db + "-shm", rosterPath(db), chatsPath(db)} {
 		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("reset: %w", err)
 		}

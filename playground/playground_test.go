@@ -521,3 +521,21 @@ func TestReminderDemo(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestSecondPlaygroundOnTheSameData: refused with one line naming the
+// database, with or without --reset, and the first one's data survive.
+func TestSecondPlaygroundOnTheSameData(t *testing.T) {
+	s := startPlayground(t, nil)
+	for _, reset := range []bool{false, true} {
+		err := Run(context.Background(), Config{Addr: "127.0.0.1:0", DB: s.db, Exe: botBinary, Offline: true, Reset: reset})
+		var ue *UsageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "RSVPBOT_DB") || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("reset=%v: got %v, want one line naming RSVPBOT_DB", reset, err)
+		}
+	}
+	if _, err := os.Stat(s.db); err != nil {
+		t.Fatalf("the first playground's database: %v", err)
+	}
+	s.push(bottest.PrivateChat(ann.user()), ann, "/help")
+	s.waitReplies(ann.ID, 1)
+}
