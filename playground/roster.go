@@ -180,7 +180,7 @@ func (r *roster) seed(e *emu.Emulator) {
 // addPerson adds someone speaking lang.
 func (r *roster) addPerson(name, lang string) (Person, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > 32 {
+	if name == "" || utf8.RuneCountInString(name) > 32 || !utf8.ValidString(name) {
 		return Person{}, errors.New("a name has 1 to 32 characters")
 	}
 	if !knownLanguage(lang) {
@@ -202,7 +202,7 @@ func (r *roster) addPerson(name, lang string) (Person, error) {
 // addGroup adds a group made by owner with members.
 func (r *roster) addGroup(title string, owner int64, members []int64) (Group, error) {
 	title = strings.TrimSpace(title)
-	if title == "" || utf8.RuneCountInString(title) > 64 {
+	if title == "" || utf8.RuneCountInString(title) > 64 || !utf8.ValidString(title) {
 		return Group{}, errors.New("a title has 1 to 64 characters")
 	}
 	r.mu.Lock()
