@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/rsvpbot/rsvpbot/cmd/tgemu/emu"
+	"github.com/rsvpbot/rsvpbot/outbox"
 )
 
 // Panel is the pipeline panel: the bot process, its outbox as its own
@@ -226,24 +227,13 @@ func lastLedger(ctx context.Context, path string, n int) []LedgerRow {
 		return rows
 	}
 	defer db.Close()
-	q, err := db.R.QueryContext(ctx, `
-		SELECT id, created_at, chat_id, method, attempt, outcome, http_status
-		FROM ledger ORDER BY id DESC LIMIT ?`, n)
+	attempts, err := outbox.LastAttempts(ctx, db.R, n)
 	if err != nil {
 		return rows
 	}
-	defer q.Close()
-	for q.Next() {
-		var r LedgerRow
-		var at int64
-		if err := q.Scan(&r.ID, &at, &r.ChatID, &r.Method, &r.Attempt, &r.Outcome, &r.Status); err != nil {
-			return rows
-		}
-		r.Time = ledgerTime(at)
-		rows = append(rows, r)
+	for _, a := range attempts {
+		rows = append(rows, LedgerRow{ID: a.ID, Time: a.CreatedAt.Local().Format("15:04:05"), ChatID: a.ChatID,
+			Method: a.Method, Attempt: a.Attempt, Outcome: string(a.Outcome), Status: a.HTTPStatus})
 	}
 	return rows
 }
-
-// ledgerTime shows a ledger timestamp (Unix milliseconds, store.Millis).
-func ledgerTime(ms int64) string { return time.UnixMilli(ms).Local().Format("15:04:05") }

@@ -241,9 +241,8 @@ func findEvent(ctx context.Context, path, title string) int64 {
 func (p *Playground) chatZone(ctx context.Context, chatID int64) *time.Location {
 	tz := lookupEnv(p.cfg.Env, "RSVPBOT_TIMEZONE")
 	if db, err := openReadOnly(ctx, p.cfg.DB); err == nil {
-		var own string
-		if db.R.QueryRowContext(ctx, `SELECT timezone FROM chats WHERE id = ?`, chatID).Scan(&own) == nil && own != "" {
-			tz = own
+		if c, ok, err := store.GetChat(ctx, db.R, chatID); err == nil && ok && c.Timezone != "" {
+			tz = c.Timezone
 		}
 		db.Close()
 	}
