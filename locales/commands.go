@@ -24,6 +24,7 @@ var commands = [...]struct {
 	{"cancelevent", false},
 	{"remind", false},
 	{"series", false},
+	{"calendar", false},
 	{"weather", false},
 	{"timezone", false},
 	{"lang", false},
