@@ -185,7 +185,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if a.lock, err = store.LockDatabase(cfg.DB); err != nil {
 		return nil, &LockError{Err: err}
 	}
-	if a.db, err = store.Open(ctx, cfg.DB, store.Options{}); err != nil {
+	if a.db, err = store.Open(ctx, cfg.DB, outbox.WithSchema(store.Options{Now: cfg.Now})); err != nil {
 		return nil, fmt.Errorf("cannot open the database (RSVPBOT_DB): %w", err)
 	}
 	db := a.db
@@ -259,13 +259,12 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	a.sender = outbox.NewSender(db, client, outbox.Config{
 		Limits:       cfg.Limits,
 		Logger:       log.With("component", "sender"),
-		OnSent:       h.OnSent,
+		OnFate:       h.OnFate,
 		OnMigrated:   h.OnMigrated,
 		Observer:     ops.Observers(a.metrics.Outbox(), a.health),
 		Probe:        probe,
 		PollInterval: cfg.Timing.SenderPollInterval,
 	})
-	db.SetAfterCommit(a.sender.Notify)
 
 	// Flood budgets in front of the handlers; commands left unanswered
 	// are counted by the budget that ran out.

@@ -10,10 +10,8 @@ package handlers
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"html"
 	"log/slog"
-	"slices"
 	"time"
 
 	tg "github.com/go-telegram/bot"
@@ -97,7 +95,7 @@ func New(d Deps) *App {
 
 // Handle implements bot.Handler.
 func (a *App) Handle(ctx context.Context, u *bot.Update) error {
-	return a.router.Route(ctx, u)
+	return a.router.Route(a.atInstant(ctx), u)
 }
 
 // Failed implements bot.Handler: it apologises, in the user's language.
@@ -112,26 +110,6 @@ func (a *App) Failed(ctx context.Context, tx *sql.Tx, u *bot.Update, cause error
 	}
 	return a.send(ctx, tx, u.ChatID, html.EscapeString(text), nil)
 }
-
-// canAdministerChat reports whether user may change a group's settings and
-// manage anyone's events there: the chat's Telegram admins and bot admins.
-// In a private chat the user is its only member, hence its admin.
-func (a *App) canAdministerChat(ctx context.Context, chatID, userID int64) (bool, error) {
-	if a.IsAdmin(userID) || chatID == userID {
-		return true, nil
-	}
-	if a.ChatAdmins == nil {
-		return false, nil
-	}
-	ids, err := a.ChatAdmins(ctx, chatID)
-	if err != nil {
-		return false, fmt.Errorf("listing admins of chat %d: %w", chatID, err)
-	}
-	return slices.Contains(ids, userID), nil
-}
-
-// IsAdmin reports whether user is a bot admin (RSVPBOT_ADMINS).
-func (a *App) IsAdmin(userID int64) bool { return slices.Contains(a.Admins, userID) }
 
 // commit records who and where (user and chat rows, reactivation of a
 // private chat the user writes in) and then fn's effects, with the update's
@@ -149,7 +127,7 @@ func (a *App) commit(ctx context.Context, u *bot.Update, fn func(tx *sql.Tx) err
 }
 
 func (a *App) touch(ctx context.Context, tx *sql.Tx, u *bot.Update) error {
-	now := a.Now()
+	now := a.now(ctx)
 	from := u.From()
 	if from != nil && !from.IsBot {
 		if err := store.UpsertUser(ctx, tx, store.User{ID: from.ID, Username: from.Username, FirstName: from.FirstName,

@@ -62,7 +62,7 @@ func (a *App) calendar(ctx context.Context, u *bot.Update) error {
 	if u.UserID == 0 {
 		return a.commit(ctx, u, nil) // an anonymous admin or a channel: nobody to give a feed to
 	}
-	now := a.Now()
+	now := a.now(ctx)
 	if isPrivate(u) {
 		return a.commit(ctx, u, func(tx *sql.Tx) error {
 			token, err := store.CalendarFeedFor(ctx, tx, u.UserID, 0, u.UserID, reset, now)
@@ -72,10 +72,9 @@ func (a *App) calendar(ctx context.Context, u *bot.Update) error {
 			return a.reply(ctx, tx, u, a.feedMessage(lang, a.tr(lang, "calendar_personal_intro"), token, reset), nil)
 		})
 	}
-	admin, err := a.canAdministerChat(ctx, u.ChatID, u.UserID)
+	admin, err := a.mayAdministerChat(ctx, u.ChatID, u.UserID)
 	if err != nil {
-		a.Logger.Warn("checking chat admins for /calendar", "chat", u.ChatID, "err", err)
-		admin = false // a failed lookup is never a yes
+		return err // the apology; a failed lookup is no answer either way (permissions.go)
 	}
 	if !admin {
 		return a.answerText(ctx, u, lang, "calendar_admins_only")
@@ -198,7 +197,7 @@ func (a *App) feedFailed(w http.ResponseWriter, err error) {
 
 // feedBody renders feed f as it is now.
 func (a *App) feedBody(ctx context.Context, f store.CalendarFeed) ([]byte, error) {
-	evs, err := store.FeedEvents(ctx, a.DB.R, f, a.Now())
+	evs, err := store.FeedEvents(ctx, a.DB.R, f, a.now(ctx))
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ const listLimit = 20
 
 func (e *events) list(ctx context.Context, u *bot.Update) error {
 	lang := e.userLang(ctx, u)
-	evs, err := store.UpcomingChatEvents(ctx, e.DB.R, u.ChatID, e.Now(), listLimit)
+	evs, err := store.UpcomingChatEvents(ctx, e.DB.R, u.ChatID, e.now(ctx), listLimit)
 	if err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func (e *events) myEvents(ctx context.Context, u *bot.Update) error {
 	if !isPrivate(u) {
 		return e.answerText(ctx, u, lang, "myevents_private")
 	}
-	evs, err := store.UserUpcomingEvents(ctx, e.DB.R, u.UserID, e.Now(), listLimit)
+	evs, err := store.UserUpcomingEvents(ctx, e.DB.R, u.UserID, e.now(ctx), listLimit)
 	if err != nil {
 		return err
 	}

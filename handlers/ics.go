@@ -34,11 +34,11 @@ func eventUID(id int64) string { return "event-" + strconv.FormatInt(id, 10) + "
 const icsProductID = "-//rsvpbot//events//EN"
 
 // calendarFile renders the event as an .ics file.
-func (a *App) calendarFile(_ context.Context, ev store.Event) ([]byte, error) {
+func (a *App) calendarFile(ctx context.Context, ev store.Event) ([]byte, error) {
 	cal := ics.NewCalendar()
 	cal.SetMethod(ics.MethodPublish)
 	cal.SetProductId(icsProductID)
-	a.addVEvent(cal, ev, ev.Title, a.Now())
+	a.addVEvent(cal, ev, ev.Title, a.now(ctx))
 	return []byte(cal.Serialize()), nil
 }
 

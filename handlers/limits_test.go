@@ -178,7 +178,7 @@ func TestCardButtonsArriveAsStored(t *testing.T) {
 	h := startLimits(t)
 	h.Send(party, alice, "/event Board games | 2026-12-05 19:00 | Cafe | 12")
 	var stored string
-	if err := h.DB.R.QueryRow(`SELECT params ->> '$.reply_markup' FROM outbox WHERE method = 'sendMessage' AND on_sent LIKE 'card:%' ORDER BY id DESC LIMIT 1`).Scan(&stored); err != nil {
+	if err := h.DB.R.QueryRow(`SELECT params ->> '$.reply_markup' FROM outbox WHERE method = 'sendMessage' AND ref LIKE 'card:%' ORDER BY id DESC LIMIT 1`).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(stored, `"callback_data":"rsvp:`) || strings.Contains(stored, "copy_text") {

@@ -102,10 +102,10 @@ func (e *events) rsvpButton(ctx context.Context, u *bot.Update) error {
 	}
 	id := ev.ID
 	act, _ := rsvpAction(action)
-	now := e.Now()
+	now := e.now(ctx)
 	return e.commit(ctx, u, func(tx *sql.Tx) error {
 		ch, err := store.ApplyRSVP(ctx, tx, id, u.UserID, act, now)
-		if msg, refused := e.eventRefusal(ctx, tx, lang, id, err); refused {
+		if msg, refused := e.eventRefusal(lang, err); refused {
 			return e.toast(ctx, tx, u, msg, false)
 		} else if err != nil {
 			return err
@@ -127,16 +127,15 @@ func (e *events) rsvpButton(ctx context.Context, u *bot.Update) error {
 }
 
 // eventRefusal turns ApplyRSVP's event errors into the toast to show.
-func (e *events) eventRefusal(ctx context.Context, q store.Querier, lang string, id int64, err error) (string, bool) {
+func (e *events) eventRefusal(lang string, err error) (string, bool) {
 	switch {
 	case errors.Is(err, store.ErrEventNotFound):
 		return e.Catalog.T(lang, "event_gone"), true
 	case errors.Is(err, store.ErrEventCancelled):
 		return e.Catalog.T(lang, "event_cancelled_toast"), true
+	case errors.Is(err, store.ErrRSVPDeadline):
+		return e.Catalog.T(lang, "rsvp_closed_deadline"), true
 	case errors.Is(err, store.ErrRSVPClosed):
-		if ev, ok, _ := store.GetEvent(ctx, q, id); ok && ev.RSVPClosesAt().Before(ev.StartsAt) && e.Now().Before(ev.StartsAt) {
-			return e.Catalog.T(lang, "rsvp_closed_deadline"), true
-		}
 		return e.Catalog.T(lang, "rsvp_closed_started"), true
 	}
 	return "", false
@@ -198,7 +197,7 @@ func (e *events) adoptCard(ctx context.Context, tx *sql.Tx, eventID int64, u *bo
 		return err
 	}
 	_, err := store.AddEventCard(ctx, tx, store.EventCard{EventID: eventID, ChatID: m.Chat.ID, MessageID: m.ID,
-		Lang: e.chatLang(ctx, u)}, e.Now())
+		Lang: e.chatLang(ctx, u)}, e.now(ctx))
 	return err
 }
 
@@ -479,7 +478,7 @@ func (e *events) replaceOldCards(ctx context.Context, tx *sql.Tx, eventID, chatI
 		return err
 	}
 	for _, c := range cards {
-		if c.ChatID != chatID || c.MessageID == 0 || e.Now().Sub(c.CreatedAt) > 47*time.Hour {
+		if c.ChatID != chatID || c.MessageID == 0 || e.now(ctx).Sub(c.CreatedAt) > 47*time.Hour {
 			continue
 		}
 		if _, err := outbox.Enqueue(ctx, tx, outbox.Message{ChatID: chatID, Method: "deleteMessage", Lane: outbox.Edit,

@@ -369,7 +369,8 @@ func TestConversationStepsRecheckPermission(t *testing.T) {
 		if got := title(); got != "Quiz night" {
 			t.Fatalf("a demoted admin renamed the event to %q", got)
 		}
-		// A lookup that fails is no permission: the step does not run.
+		// A lookup that fails is no permission: the step does not run,
+		// and the answer is the apology (as in /lang and /timezone).
 		admins.Store([]int64{alice.ID, carol.ID})
 		h.Send(party, carol, fmt.Sprintf("/editevent %d title", id))
 		failLookup.Store(true)
@@ -378,7 +379,7 @@ func TestConversationStepsRecheckPermission(t *testing.T) {
 		if got := title(); got != "Quiz night" {
 			t.Fatalf("renamed to %q while the admin lookup failed", got)
 		}
-		mustContain(t, "refusal on a failed lookup", h.LastText(party.ID), "only the organizer")
+		mustContain(t, "apology on a failed lookup", h.LastText(party.ID), "Sorry, something went wrong")
 		// An admin all along may.
 		h.Send(party, carol, fmt.Sprintf("/editevent %d title", id))
 		h.Send(party, carol, "Carol's quiz")

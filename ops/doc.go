@@ -95,8 +95,8 @@
 //	rsvpbot_outbox_oldest_pending_age_seconds          age of the oldest pending message (0 if none)
 //	rsvpbot_outbox_dead_last_hour                      messages dead-lettered in the last hour
 //	rsvpbot_outbox_warning{condition}                  1 while the sender's warning holds:
-//	                                                   condition "pending_depth" (more than 1,000 pending) or
-//	                                                   "dead_letter_growth" (more than 10 dead letters in an hour)
+//	                                                   condition "pending_depth" (outbox.PendingWarnDepth) or
+//	                                                   "dead_letter_growth" (outbox.DeadWarnPerHour in an hour)
 //	rsvpbot_outbox_warning_threshold{condition}        the thresholds of those warnings
 //	rsvpbot_inbox_pending                              updates stored and not yet handled
 //	rsvpbot_inbox_lag_seconds                          age of the oldest unhandled update (0 if none)

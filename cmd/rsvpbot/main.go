@@ -101,7 +101,7 @@ func runMigrate(ctx context.Context, lookupEnv func(string) (string, bool), stdo
 	if cfg == nil {
 		return code
 	}
-	db, err := store.OpenNoMigrate(ctx, cfg.DB, store.Options{})
+	db, err := store.OpenNoMigrate(ctx, cfg.DB, outbox.WithSchema(store.Options{}))
 	if err != nil {
 		fmt.Fprintf(stderr, "rsvpbot: %v\n", err)
 		return 1

@@ -208,7 +208,7 @@ func (h *Harness) WaitIdle() {
 	for {
 		if h.idle() {
 			// Twice, a little apart: a sent row may enqueue follow-ups
-			// through OnSent, and a commit may be on its way.
+			// through the fate hook, and a commit may be on its way.
 			time.Sleep(10 * time.Millisecond)
 			if h.idle() {
 				return
@@ -217,7 +217,7 @@ func (h *Harness) WaitIdle() {
 		if time.Now().After(deadline) {
 			h.T.Fatalf("bot not idle after 20s: %d updates at the fake, inbox pending %d, outbox pending %d",
 				h.Fake.PendingUpdates(), h.count(`SELECT count(*) FROM inbox WHERE done_at IS NULL`),
-				h.count(`SELECT count(*) FROM outbox WHERE state IN ('pending','sending')`))
+				h.unfinished())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -226,7 +226,16 @@ func (h *Harness) WaitIdle() {
 func (h *Harness) idle() bool {
 	return h.Fake.PendingUpdates() == 0 &&
 		h.count(`SELECT count(*) FROM inbox WHERE done_at IS NULL`) == 0 &&
-		h.count(`SELECT count(*) FROM outbox WHERE state IN ('pending','sending')`) == 0
+		h.unfinished() == 0
+}
+
+// unfinished is how many outbox rows are still on their way.
+func (h *Harness) unfinished() int64 {
+	n, err := outbox.Unfinished(context.Background(), h.DB.R)
+	if err != nil {
+		h.T.Fatalf("outbox: %v", err)
+	}
+	return n
 }
 
 func (h *Harness) count(q string, args ...any) int {
