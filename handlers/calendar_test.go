@@ -289,6 +289,14 @@ func TestCalendarGroupFeed(t *testing.T) {
 	picnic := h.lastEventID()
 	h.Send(bottest.Group(-4002, "Runners"), alice, "/event Morning run | 2026-12-06 08:00 | Park")
 
+	// Telegram cannot say who the admins are: the apology, and no feed.
+	h.Fake.FailNext(bottest.Fault{Method: "getChatAdministrators", Status: 502})
+	h.Send(party, frank, "/calendar")
+	mustContain(t, "failed admin lookup", h.LastText(party.ID), "Sorry, something went wrong")
+	if n := h.Count(`SELECT count(*) FROM calendar_feeds`); n != 0 {
+		t.Fatalf("%d feeds made without knowing the admins", n)
+	}
+
 	h.Send(party, eve, "/calendar")
 	mustContain(t, "non-admin", h.LastText(party.ID), "Only this group's admins", "/calendar to me in a private chat")
 	h.Send(party, frank, "/calendar")
