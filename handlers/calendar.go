@@ -7,11 +7,15 @@ package handlers
 //     organise or answered going, maybe or waitlisted, from every chat
 //     (they may see each of them: visibility.go, rules 2 and 3), with
 //     their answer in each title.
-//   - In a group, its admins (and bot admins) get the group's feed: all of
-//     its events (its members may see them: rule 4). The link is sent to
-//     the admin privately, never posted in the group.
+//   - In a group, its admins (and bot admins: permissions.go) get the
+//     group's feed: all of its events (its members may see them: rule 4).
+//     The link is sent to the admin privately, never posted in the group;
+//     an admin the bot may not write to yet gets a button,
+//     t.me/<bot>?start=calg_<chat id>, that opens the private chat and
+//     gives it there (after checking again that they administer the
+//     group).
 //   - Others in a group are told that only admins get the group's feed,
-//     and that /calendar in a private chat gives their own.
+//     with a button (start=cal) to their own.
 //
 // The token is random (store.NewFeedToken), never an id; whoever holds the
 // URL may read the feed, like a share code. /calendar reset replaces it and
@@ -31,6 +35,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,7 +51,11 @@ import (
 // FeedPathPrefix + <token> + ".ics".
 const FeedPathPrefix = "/cal/"
 
-func (a *App) registerCalendar() { a.router.Command("calendar", a.calendar) }
+func (a *App) registerCalendar() {
+	a.router.Command("calendar", a.calendar)
+	a.deepLinks["cal"] = a.personalFeedLink
+	a.deepLinks["calg"] = a.groupFeedLink
+}
 
 // calendar answers /calendar and /calendar reset.
 func (a *App) calendar(ctx context.Context, u *bot.Update) error {
@@ -62,22 +71,17 @@ func (a *App) calendar(ctx context.Context, u *bot.Update) error {
 	if u.UserID == 0 {
 		return a.commit(ctx, u, nil) // an anonymous admin or a channel: nobody to give a feed to
 	}
-	now := a.now(ctx)
 	if isPrivate(u) {
-		return a.commit(ctx, u, func(tx *sql.Tx) error {
-			token, err := store.CalendarFeedFor(ctx, tx, u.UserID, 0, u.UserID, reset, now)
-			if err != nil {
-				return err
-			}
-			return a.reply(ctx, tx, u, a.feedMessage(lang, a.tr(lang, "calendar_personal_intro"), token, reset), nil)
-		})
+		return a.givePersonalFeed(ctx, u, lang, reset)
 	}
 	admin, err := a.mayAdministerChat(ctx, u.ChatID, u.UserID)
 	if err != nil {
 		return err // the apology; a failed lookup is no answer either way (permissions.go)
 	}
 	if !admin {
-		return a.answerText(ctx, u, lang, "calendar_admins_only")
+		return a.commit(ctx, u, func(tx *sql.Tx) error {
+			return a.reply(ctx, tx, u, a.tr(lang, "calendar_admins_only"), a.privateChatButton(lang, "calendar_my_button", "cal"))
+		})
 	}
 	su, _, err := store.GetUser(ctx, a.DB.R, u.UserID)
 	if err != nil {
@@ -87,6 +91,7 @@ func (a *App) calendar(ctx context.Context, u *bot.Update) error {
 	if c := u.Chat(); c != nil {
 		title = c.Title
 	}
+	now := a.now(ctx)
 	return a.commit(ctx, u, func(tx *sql.Tx) error {
 		token, err := store.CalendarFeedFor(ctx, tx, 0, u.ChatID, u.UserID, reset, now)
 		if err != nil {
@@ -99,16 +104,86 @@ func (a *App) calendar(ctx context.Context, u *bot.Update) error {
 			}
 			return a.reply(ctx, tx, u, a.tr(lang, "calendar_sent_privately"), nil)
 		}
+		// The button opens the private chat with this group's link.
 		text := a.tr(lang, "calendar_start_me_first")
 		if reset {
 			text = a.tr(lang, "calendar_reset_done") + "\n" + text
 		}
-		var kb *models.InlineKeyboardMarkup
-		if link := a.deepLink(""); link != "" {
-			kb = &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{
-				{Text: a.Catalog.T(lang, "calendar_start_button"), URL: link}}}}
+		return a.reply(ctx, tx, u, text, a.privateChatButton(lang, "calendar_start_button", "calg_"+strconv.FormatInt(u.ChatID, 10)))
+	})
+}
+
+// givePersonalFeed answers u, in a private chat, with the link of its
+// user's own feed (a new one if reset).
+func (a *App) givePersonalFeed(ctx context.Context, u *bot.Update, lang string, reset bool) error {
+	now := a.now(ctx)
+	return a.commit(ctx, u, func(tx *sql.Tx) error {
+		token, err := store.CalendarFeedFor(ctx, tx, u.UserID, 0, u.UserID, reset, now)
+		if err != nil {
+			return err
 		}
-		return a.reply(ctx, tx, u, text, kb)
+		return a.reply(ctx, tx, u, a.feedMessage(lang, a.tr(lang, "calendar_personal_intro"), token, reset), nil)
+	})
+}
+
+// privateChatButton is a keyboard of one button that opens the private
+// chat with /start payload; nil when the bot's username is unknown.
+func (a *App) privateChatButton(lang, label, payload string) *models.InlineKeyboardMarkup {
+	link := a.deepLink(payload)
+	if link == "" {
+		return nil
+	}
+	return &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{
+		{Text: a.Catalog.T(lang, label), URL: link}}}}
+}
+
+// personalFeedLink answers t.me/<bot>?start=cal (the button under
+// /calendar's answer to a group's non-admin): the person's own feed.
+func (a *App) personalFeedLink(ctx context.Context, u *bot.Update, _ string) error {
+	lang := a.userLang(ctx, u)
+	switch {
+	case a.PublicURL == "":
+		return a.answerText(ctx, u, lang, "calendar_disabled")
+	case !isPrivate(u) || u.UserID == 0:
+		return a.answerText(ctx, u, lang, "calendar_usage")
+	}
+	return a.givePersonalFeed(ctx, u, lang, false)
+}
+
+// groupFeedLink answers t.me/<bot>?start=calg_<chat id> (the button under
+// /calendar's answer to a group admin the bot may not write to yet): that
+// group's feed, for whoever may administer it; anyone else, and a chat the
+// bot does not know, gets the non-admin's answer.
+func (a *App) groupFeedLink(ctx context.Context, u *bot.Update, payload string) error {
+	lang := a.userLang(ctx, u)
+	chatID, err := strconv.ParseInt(payload, 10, 64)
+	switch {
+	case a.PublicURL == "":
+		return a.answerText(ctx, u, lang, "calendar_disabled")
+	case !isPrivate(u) || u.UserID == 0 || err != nil || chatID >= 0:
+		return a.answerText(ctx, u, lang, "calendar_usage")
+	}
+	sc, known, err := store.GetChat(ctx, a.DB.R, chatID)
+	if err != nil {
+		return err
+	}
+	admin := false
+	if known {
+		if admin, err = a.mayAdministerChat(ctx, chatID, u.UserID); err != nil {
+			return err // the apology (permissions.go)
+		}
+	}
+	if !admin {
+		return a.answerText(ctx, u, lang, "calendar_admins_only")
+	}
+	now := a.now(ctx)
+	return a.commit(ctx, u, func(tx *sql.Tx) error {
+		token, err := store.CalendarFeedFor(ctx, tx, 0, chatID, u.UserID, false, now)
+		if err != nil {
+			return err
+		}
+		intro := a.tr(lang, "calendar_group_intro", locales.Args{"Title": sc.Title})
+		return a.reply(ctx, tx, u, a.feedMessage(lang, intro, token, false), nil)
 	})
 }
 

@@ -297,18 +297,49 @@ func TestCalendarGroupFeed(t *testing.T) {
 		t.Fatalf("%d feeds made without knowing the admins", n)
 	}
 
+	// A non-admin is told so, with a button to their own feed.
 	h.Send(party, eve, "/calendar")
-	mustContain(t, "non-admin", h.LastText(party.ID), "Only this group's admins", "/calendar to me in a private chat")
-	h.Send(party, frank, "/calendar")
 	m := h.Last(party.ID)
-	mustContain(t, "admin who never started the bot", m.Text, "start a private chat with me")
-	if m.ReplyMarkup == nil || len(m.ReplyMarkup.InlineKeyboard) != 1 || !strings.HasPrefix(m.ReplyMarkup.InlineKeyboard[0][0].URL, "https://t.me/") {
-		t.Fatalf("no button to the private chat: %+v", m.ReplyMarkup)
+	mustContain(t, "non-admin", m.Text, "Only this group's admins", "/calendar to me in a private chat")
+	mustContain(t, "non-admin's button", urlButton(t, m), "?start=cal")
+	if n := h.Count(`SELECT count(*) FROM calendar_feeds`); n != 0 {
+		t.Fatalf("a non-admin's /calendar made %d feeds", n)
 	}
-	h.startPrivately(frank)
-	token := h.token(party, frank, "")
-	mustContain(t, "admin's group answer", h.LastText(party.ID), "sent the group's calendar link")
+	h.Send(bottest.PrivateChat(eve), eve, "/start cal")
+	mustContain(t, "eve's own feed", h.LastText(eve.ID), h.Catalog.T("en", "calendar_personal_intro"))
+	if feedLink.FindStringSubmatch(h.LastText(eve.ID)) == nil {
+		t.Fatalf("no link in %q", h.LastText(eve.ID))
+	}
+
+	// An admin the bot may not write to yet gets a button that opens the
+	// private chat with the group's link in it.
+	h.Send(party, frank, "/calendar")
+	m = h.Last(party.ID)
+	mustContain(t, "admin who never started the bot", m.Text, "press the button below")
+	payload := "calg_" + strconv.FormatInt(party.ID, 10)
+	mustContain(t, "admin's button", urlButton(t, m), "?start="+payload)
+	// Nobody else gets the group's link from that button, nor from one
+	// naming a chat the bot does not know.
+	for _, p := range []string{payload, "calg_-999", "calg_x", "calg_42"} {
+		h.Send(bottest.PrivateChat(mallory), mallory, "/start "+p)
+		if text := h.LastText(mallory.ID); feedLink.MatchString(text) {
+			t.Fatalf("%s gave mallory a link: %q", p, text)
+		}
+	}
+	h.Send(bottest.PrivateChat(frank), frank, "/start "+payload)
+	first := feedLink.FindStringSubmatch(h.LastText(frank.ID))
+	if first == nil {
+		t.Fatalf("the button gave no link: %q", h.LastText(frank.ID))
+	}
 	mustContain(t, "admin's private message", h.LastText(frank.ID), "Friends")
+
+	// Now that the bot may write to them, /calendar in the group sends it
+	// privately: the same link.
+	token := h.token(party, frank, "")
+	if token != first[1] {
+		t.Fatalf("the button's link %s and /calendar's %s differ", first[1], token)
+	}
+	mustContain(t, "admin's group answer", h.LastText(party.ID), "sent the group's calendar link")
 	if said := h.botSaid(party.ID); strings.Contains(said, token) || strings.Contains(said, "/cal/") {
 		t.Fatalf("the group was shown the link: %q", said)
 	}
@@ -352,6 +383,15 @@ func TestCalendarLanguagesAndDisabled(t *testing.T) {
 	if n := off.Count(`SELECT count(*) FROM calendar_feeds`); n != 0 {
 		t.Errorf("%d feeds made with feeds disabled", n)
 	}
+}
+
+// urlButton is the URL of the one button under m.
+func urlButton(t *testing.T, m models.Message) string {
+	t.Helper()
+	if m.ReplyMarkup == nil || len(m.ReplyMarkup.InlineKeyboard) != 1 || len(m.ReplyMarkup.InlineKeyboard[0]) != 1 {
+		t.Fatalf("not one button under %q: %+v", m.Text, m.ReplyMarkup)
+	}
+	return m.ReplyMarkup.InlineKeyboard[0][0].URL
 }
 
 func keysOf[V any](m map[string]V) []string {
