@@ -401,3 +401,47 @@ func keysOf[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// Text people typed cannot break out of its property: a description that
+// spells out iCalendar lines stays one event's description, and HEAD
+// answers like GET without the body.
+func TestCalendarFeedHostileText(t *testing.T) {
+	h := startCalendar(t, handlerstest.Options{})
+	h.startPrivately(alice)
+	h.Send(party, alice, "/event Evil; title, \"quoted\" | 2026-12-05 19:00 | Pub, Berlin; back room")
+	id := h.lastEventID()
+	evil := "x\nEND:VEVENT\nBEGIN:VEVENT\nUID:evil@x\nSUMMARY:injected\nEND:VEVENT\nBEGIN:VEVENT"
+	h.Send(party, alice, fmt.Sprintf("/editevent %d description %s", id, evil))
+	token := h.token(bottest.PrivateChat(alice), alice, "")
+	cal, _ := h.feed(token)
+	evs := vevents(cal)
+	ve := evs[uid(id)]
+	if len(evs) != 1 || ve == nil {
+		t.Fatalf("events: %v", keysOf(evs))
+	}
+	if got := prop(ve, ics.ComponentPropertyDescription); !strings.HasPrefix(got, evil+"\n\n") {
+		t.Errorf("description %q", got)
+	}
+	if got := prop(ve, ics.ComponentPropertySummary); got != `Evil; title, "quoted" (organizer)` {
+		t.Errorf("summary %q", got)
+	}
+	if got := prop(ve, ics.ComponentPropertyLocation); got != "Pub, Berlin; back room" {
+		t.Errorf("location %q", got)
+	}
+
+	req, _ := http.NewRequest(http.MethodHead, h.srv.URL+"/cal/"+token+".ics", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(body) != 0 || resp.Header.Get("ETag") == "" {
+		t.Fatalf("HEAD: %d, %d bytes, etag %q", resp.StatusCode, len(body), resp.Header.Get("ETag"))
+	}
+	req, _ = http.NewRequest(http.MethodPost, h.srv.URL+"/cal/"+token+".ics", nil)
+	if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("POST: %v %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+}
