@@ -295,7 +295,7 @@ func (a *App) feedBody(ctx context.Context, f store.CalendarFeed) ([]byte, error
 	cal := ics.NewCalendar()
 	cal.SetProductId(icsProductID)
 	cal.SetName(name)
-	cal.SetRefreshInterval("PT1H", ics.WithValue("DURATION"))
+	cal.SetRefreshInterval("PT1H") // golang-ical adds VALUE=DURATION
 	cal.SetXPublishedTTL("PT1H")
 	for _, fe := range evs {
 		// Without METHOD, DTSTAMP is the event's last change (RFC 5545
@@ -303,7 +303,7 @@ func (a *App) feedBody(ctx context.Context, f store.CalendarFeed) ([]byte, error
 		// same, hence its ETag.
 		a.addVEvent(cal, fe.Event, a.feedSummary(lang, f, fe), fe.UpdatedAt)
 	}
-	return []byte(cal.Serialize()), nil
+	return icsBytes(cal), nil
 }
 
 // feedSummary is an event's title in a feed: in a person's feed with

@@ -156,6 +156,14 @@ func TestCalendarPersonalFeed(t *testing.T) {
 		t.Errorf("location %q status %q", prop(ve, ics.ComponentPropertyLocation), prop(ve, ics.ComponentPropertyStatus))
 	}
 
+	// Lines end in CRLF (RFC 5545 3.1), and calendars are told to poll
+	// hourly.
+	_, raw := h.get("/cal/" + h.token(bottest.PrivateChat(bob), bob, "") + ".ics")
+	if body := string(raw); strings.Count(body, "\n") != strings.Count(body, "\r\n") ||
+		!strings.Contains(body, "\r\nREFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n") || !strings.Contains(body, "\r\nX-PUBLISHED-TTL:PT1H\r\n") {
+		t.Errorf("line ends or refresh interval: %q", body)
+	}
+
 	cal, _ = h.feed(h.token(bottest.PrivateChat(dave), dave, ""))
 	if ve := vevents(cal)[uid(games)]; ve == nil || prop(ve, ics.ComponentPropertySummary) != "Board games (maybe)" {
 		t.Errorf("dave's feed: %v", keysOf(vevents(cal)))

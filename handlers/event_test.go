@@ -638,6 +638,9 @@ func TestAddToCalendar(t *testing.T) {
 	if !ok || !strings.HasSuffix(f.Name, ".ics") {
 		t.Fatalf("file %q %v", f.Name, ok)
 	}
+	if bytes.Count(f.Data, []byte("\n")) != bytes.Count(f.Data, []byte("\r\n")) {
+		t.Errorf("lines not ended by CRLF: %q", f.Data)
+	}
 	cal, err := ics.ParseCalendar(bytes.NewReader(f.Data))
 	if err != nil {
 		t.Fatal(err)

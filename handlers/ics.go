@@ -39,8 +39,12 @@ func (a *App) calendarFile(ctx context.Context, ev store.Event) ([]byte, error) 
 	cal.SetMethod(ics.MethodPublish)
 	cal.SetProductId(icsProductID)
 	a.addVEvent(cal, ev, ev.Title, a.now(ctx))
-	return []byte(cal.Serialize()), nil
+	return icsBytes(cal), nil
 }
+
+// icsBytes serializes cal with the CRLF line ends RFC 5545 requires
+// (golang-ical's default is the platform's).
+func icsBytes(cal *ics.Calendar) []byte { return []byte(cal.Serialize(ics.WithNewLineWindows)) }
 
 // addVEvent adds ev to cal as a VEVENT titled summary, stamped stamp
 // (DTSTAMP): the one rendering of an event in iCalendar. The card's link
