@@ -11,6 +11,7 @@ package handlers
 // entry.
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"strconv"
@@ -43,8 +44,14 @@ func (a *App) calendarFile(ctx context.Context, ev store.Event) ([]byte, error) 
 }
 
 // icsBytes serializes cal with the CRLF line ends RFC 5545 requires
-// (golang-ical's default is the platform's).
-func icsBytes(cal *ics.Calendar) []byte { return []byte(cal.Serialize(ics.WithNewLineWindows)) }
+// (golang-ical's default is the platform's), into a buffer sized for its
+// events (a feed of hundreds would otherwise be copied as it grows).
+func icsBytes(cal *ics.Calendar) []byte {
+	var b bytes.Buffer
+	b.Grow(512 + 768*len(cal.Components))
+	_ = cal.SerializeTo(&b, ics.WithNewLineWindows) // a bytes.Buffer does not fail
+	return b.Bytes()
+}
 
 // addVEvent adds ev to cal as a VEVENT titled summary, stamped stamp
 // (DTSTAMP): the one rendering of an event in iCalendar. The card's link
