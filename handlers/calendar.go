@@ -19,7 +19,9 @@ package handlers
 //
 // The token is random (store.NewFeedToken), never an id; whoever holds the
 // URL may read the feed, like a share code. /calendar reset replaces it and
-// the old URL answers 404, exactly like a token that never existed.
+// the old URL answers 404, exactly like a token that never existed. Like
+// an invitation link, a URL outlives its holder's role: an admin who
+// leaves the group keeps reading its feed until an admin resets it.
 // Without RSVPBOT_PUBLIC_URL there are no feeds, and /calendar says so.
 //
 // A feed lists upcoming events and those that ended in the last 30 days;
