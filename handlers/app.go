@@ -10,7 +10,6 @@ package handlers
 import (
 	"context"
 	"database/sql"
-	"html"
 	"log/slog"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/rsvpbot/rsvpbot/bot"
+	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/locales"
 	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/scheduler"
@@ -108,7 +108,7 @@ func (a *App) Failed(ctx context.Context, tx *sql.Tx, u *bot.Update, cause error
 	if u.ChatID == 0 {
 		return nil
 	}
-	return a.send(ctx, tx, u.ChatID, html.EscapeString(text), nil)
+	return a.send(ctx, tx, u.ChatID, esc(text), nil)
 }
 
 // commit records who and where (user and chat rows, reactivation of a
@@ -250,4 +250,4 @@ func (a *App) toast(ctx context.Context, tx *sql.Tx, u *bot.Update, text string,
 
 // esc escapes user-provided text for HTML parse mode, so no title, name or
 // place can break a message's markup.
-func esc(s string) string { return html.EscapeString(s) }
+func esc(s string) string { return tgtext.Escape(s) }

@@ -19,7 +19,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 
 	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
@@ -75,9 +74,6 @@ func (a *App) loadCard(ctx context.Context, q store.Querier, eventID int64) (car
 	d.organizer.ID = ev.CreatorID
 	return d, true, nil
 }
-
-// utf16Len measures text the way Telegram's limits do.
-func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
 
 // personName is how a person is named in lists: display name, plus their
 // guests, HTML-escaped.
@@ -143,12 +139,12 @@ func (a *App) renderCard(lang string, d cardData) string {
 	head := b.String() + "\n" + a.tr(lang, "event_card_going_names") + " "
 	// Keep room for the longest "and N more" this card could need.
 	more := func(n int) string { return a.tr(lang, "event_card_and_more", locales.Args{"Count": n}) }
-	budget := cardBudget - utf16Len(head) - utf16Len(", "+more(len(d.going)))
+	budget := cardBudget - tgtext.UTF16Len(head) - tgtext.UTF16Len(", "+more(len(d.going)))
 	var names []string
 	used := 0
 	for i, at := range d.going {
 		n := personName(at.User, at.Guests)
-		cost := utf16Len(n) + 2
+		cost := tgtext.UTF16Len(n) + 2
 		if i >= cardMaxNames || used+cost > budget {
 			break
 		}

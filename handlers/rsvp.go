@@ -15,7 +15,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"html"
 	"slices"
 	"strconv"
 	"strings"
@@ -331,7 +330,7 @@ func (e *events) eventButton(ctx context.Context, u *bot.Update) error {
 		if err != nil {
 			return err
 		}
-		plain := html.UnescapeString(stripTags(who)) // as a toast shows it
+		plain := plainText(who)
 		return e.commit(ctx, u, func(tx *sql.Tx) error {
 			switch {
 			case private || reachable(su):
@@ -373,21 +372,15 @@ func (e *events) privately(ctx context.Context, tx *sql.Tx, u *bot.Update, lang 
 	return send()
 }
 
-// stripTags removes the tags of the simple HTML this file writes.
-func stripTags(s string) string {
-	var b strings.Builder
-	in := false
-	for _, r := range s {
-		switch {
-		case r == '<':
-			in = true
-		case r == '>' && in:
-			in = false
-		case !in:
-			b.WriteRune(r)
-		}
+// plainText is HTML this package wrote as a toast shows it: Telegram's
+// parse of it, tags gone and entities decoded. Markup Telegram would refuse
+// never comes from here; should it, the source is shown as it is.
+func plainText(s string) string {
+	text, _, err := tgtext.ParseHTML(s)
+	if err != nil {
+		return s
 	}
-	return b.String()
+	return text
 }
 
 // whoText is the full list of answers, in lang.
@@ -441,7 +434,7 @@ func (a *App) sendChunks(ctx context.Context, tx *sql.Tx, chatID int64, text str
 		return err
 	}
 	for _, line := range strings.Split(text, "\n") {
-		if utf16Len(chunk.String())+utf16Len(line)+1 > cardBudget {
+		if tgtext.UTF16Len(chunk.String())+tgtext.UTF16Len(line)+1 > cardBudget {
 			if err := flush(); err != nil {
 				return err
 			}

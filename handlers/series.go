@@ -25,7 +25,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"html"
 	"strconv"
 	"strings"
 	"time"
@@ -254,7 +253,7 @@ func (s *seriesCommands) seriesButton(ctx context.Context, u *bot.Update) error 
 func (s *seriesCommands) seriesAction(ctx context.Context, u *bot.Update, lang string, id int64, action string) error {
 	answer := func(tx *sql.Tx, text string, markup *models.InlineKeyboardMarkup) error {
 		if u.CallbackQuery != nil {
-			if err := s.toast(ctx, tx, u, html.UnescapeString(stripTags(text)), false); err != nil {
+			if err := s.toast(ctx, tx, u, plainText(text), false); err != nil {
 				return err
 			}
 		}

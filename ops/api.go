@@ -17,7 +17,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/rsvpbot/rsvpbot/bot/tghtml"
+	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
 )
@@ -389,7 +389,7 @@ func (a *API) decodeMessage(w http.ResponseWriter, r *http.Request) (messageRequ
 	// parses it; MarkdownV2 is counted as sent, which errs on the safe side.
 	shown := text
 	if req.ParseMode == "HTML" {
-		plain, _, err := tghtml.Parse(text)
+		plain, _, err := tgtext.ParseHTML(text)
 		if err != nil {
 			return req, badField("text", "invalid_html", "text is not valid Telegram HTML, Telegram would refuse it: %v. "+
 				"Write a literal <, > or & as &lt; &gt; &amp;; the tags Telegram knows are b, strong, i, em, u, ins, s, strike, del, "+
@@ -400,7 +400,7 @@ func (a *API) decodeMessage(w http.ResponseWriter, r *http.Request) (messageRequ
 		}
 		shown = plain
 	}
-	if n := tghtml.UTF16Len(shown); n > MaxTextLength {
+	if n := tgtext.UTF16Len(shown); n > MaxTextLength {
 		return req, badField("text", "invalid_field", "text is %d characters long (UTF-16 units, markup not counted); Telegram allows at most %d", n, MaxTextLength)
 	}
 	if _, ok := priorities[req.Priority]; !ok {

@@ -126,7 +126,7 @@
 //	text             string, required: 1 to 4,096 characters once leading and trailing space is trimmed
 //	                 (the trimmed text is sent)
 //	parse_mode       "HTML", "MarkdownV2" or "" (plain text, the default); HTML is parsed as
-//	                 Telegram parses it (package bot/tghtml) and what Telegram would refuse is
+//	                 Telegram parses it (package bot/tgtext) and what Telegram would refuse is
 //	                 400 (code "invalid_html") with Telegram's reason, e.g. a bare "<"
 //	priority         "interactive", "edit" or "bulk" (the default): the outbox lane
 //	idempotency_key  optional, 1 to 255 characters; or the Idempotency-Key header (both: they must agree)

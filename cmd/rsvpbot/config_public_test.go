@@ -15,6 +15,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
+	"github.com/rsvpbot/rsvpbot/internal/logtest"
 )
 
 // RSVPBOT_PUBLIC_URL: unset means no feeds; a base URL is kept without its
@@ -68,7 +69,7 @@ func TestCalendarFeedServedByOpsServer(t *testing.T) {
 		"RSVPBOT_RATE_GLOBAL", "0", "RSVPBOT_RATE_CHAT", "0", "RSVPBOT_RATE_GROUP", "0",
 		"LOG_FORMAT", "json", "LOG_LEVEL", "info",
 	)
-	var logs lockedBuffer
+	var logs logtest.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
 	go func() { exited <- run(ctx, nil, lookup, io.Discard, &logs) }()
