@@ -62,7 +62,7 @@ func TestCalendarFeedTokens(t *testing.T) {
 func TestFeedEvents(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
-	var going, declined, organised, elsewhere, old int64
+	var going, declined, organised, elsewhere, old, later int64
 	err := db.Tx(ctx, func(tx *sql.Tx) (err error) {
 		mk := func(chat, creator int64, start time.Time) int64 {
 			id, e := CreateEvent(ctx, tx, Event{ChatID: chat, CreatorID: creator, Title: "x", StartsAt: start}, t0)
@@ -74,6 +74,7 @@ func TestFeedEvents(t *testing.T) {
 		going, declined = mk(-100, 1, t0.Add(time.Hour)), mk(-100, 1, t0.Add(2*time.Hour))
 		organised, elsewhere = mk(-200, 7, t0.Add(3*time.Hour)), mk(-200, 1, t0.Add(4*time.Hour))
 		old = mk(-100, 7, t0.Add(-40*24*time.Hour))
+		later = mk(-300, 7, t0.Add(90*24*time.Hour)) // called off long before it would start
 		if err != nil {
 			return err
 		}
@@ -99,7 +100,7 @@ func TestFeedEvents(t *testing.T) {
 		return out
 	}
 	got := ids(CalendarFeed{UserID: 7}, t0)
-	if len(got) != 2 || got[going] != RSVPGoing || got[organised] != "" {
+	if len(got) != 3 || got[going] != RSVPGoing || got[organised] != "" || got[later] != "" {
 		t.Fatalf("personal: %v", got)
 	}
 	if got := ids(CalendarFeed{ChatID: -100}, t0); len(got) != 2 || got[going] != "" {
@@ -108,11 +109,19 @@ func TestFeedEvents(t *testing.T) {
 	if got := ids(CalendarFeed{ChatID: -200}, t0); len(got) != 2 || got[elsewhere] != "" || got[organised] != "" {
 		t.Fatalf("group -200: %v", got)
 	}
-	// Cancelled: kept until 30 days after the cancellation.
-	if err := db.Tx(ctx, func(tx *sql.Tx) error { _, err := CancelEvent(ctx, tx, going, t0); return err }); err != nil {
+	// Cancelled: kept until 30 days after the cancellation, even when
+	// the event is still to come; ended: kept 30 days after the end.
+	if err := db.Tx(ctx, func(tx *sql.Tx) error {
+		for _, id := range []int64{going, later} {
+			if _, err := CancelEvent(ctx, tx, id, t0); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if got := ids(CalendarFeed{UserID: 7}, t0.Add(29*24*time.Hour)); len(got) != 2 {
+	if got := ids(CalendarFeed{UserID: 7}, t0.Add(29*24*time.Hour)); len(got) != 3 {
 		t.Fatalf("29 days on: %v", got)
 	}
 	if got := ids(CalendarFeed{UserID: 7}, t0.Add(31*24*time.Hour)); len(got) != 0 {
