@@ -81,6 +81,10 @@ type Config struct {
 	// WebhookURL set means webhook mode: updates are posted to WebhookPath
 	// on the ops server with WebhookSecret; empty means long polling.
 	WebhookURL, WebhookSecret, WebhookPath string
+	// PublicURL is the ops server's public base URL (RSVPBOT_PUBLIC_URL):
+	// set, /calendar gives feed URLs under it and the ops server serves
+	// them at /cal/<token>.ics; it needs the ops server.
+	PublicURL string
 
 	// Seams.
 
@@ -242,6 +246,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		DefaultTZ:   cfg.Timezone,
 		ChatAdmins:  client.ChatAdmins,
 		Series:      a.series,
+		PublicURL:   cfg.PublicURL,
 	}
 	if cfg.AdjustHandlers != nil {
 		cfg.AdjustHandlers(&deps)
@@ -318,6 +323,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 func (a *App) listen() error {
 	cfg := a.cfg
 	if cfg.HTTPAddr == "" && cfg.Listener == nil {
+		if cfg.PublicURL != "" {
+			return errors.New("RSVPBOT_PUBLIC_URL is set but there is no ops server (RSVPBOT_HTTP_ADDR) to serve calendar feeds")
+		}
 		return nil
 	}
 	var api *ops.API
@@ -332,6 +340,11 @@ func (a *App) listen() error {
 	if cfg.WebhookURL != "" {
 		if err := a.server.Handle(cfg.WebhookPath, a.intake.Webhook(cfg.WebhookSecret)); err != nil {
 			return fmt.Errorf("cannot serve the webhook (RSVPBOT_WEBHOOK_URL) at %s: %w", cfg.WebhookPath, err)
+		}
+	}
+	if cfg.PublicURL != "" {
+		if err := a.server.Handle("GET "+handlers.FeedPathPrefix, a.handlers.CalendarFeed()); err != nil {
+			return fmt.Errorf("cannot serve calendar feeds (RSVPBOT_PUBLIC_URL) at %s: %w", handlers.FeedPathPrefix, err)
 		}
 	}
 	a.ln = cfg.Listener

@@ -41,6 +41,10 @@ type Deps struct {
 	ChatAdmins func(ctx context.Context, chatID int64) ([]int64, error)
 	// Weather answers /weather and fills card forecasts; nil disables both.
 	Weather Weather
+	// PublicURL is the public base URL of the ops server
+	// (RSVPBOT_PUBLIC_URL), under which calendar feeds are served
+	// (calendar.go); empty: no feeds.
+	PublicURL string
 	// ConversationTTL is how long a step-by-step conversation waits for
 	// the next answer (default 30 min).
 	ConversationTTL time.Duration
@@ -83,6 +87,7 @@ func New(d Deps) *App {
 	a.registerMembership()
 	a.registerWeather()
 	a.registerEvents()
+	a.registerCalendar()
 	a.router.Text(a.continueConversation)
 	a.router.Unknown(a.unknown)
 	return a

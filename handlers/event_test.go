@@ -638,6 +638,9 @@ func TestAddToCalendar(t *testing.T) {
 	if !ok || !strings.HasSuffix(f.Name, ".ics") {
 		t.Fatalf("file %q %v", f.Name, ok)
 	}
+	if bytes.Count(f.Data, []byte("\n")) != bytes.Count(f.Data, []byte("\r\n")) {
+		t.Errorf("lines not ended by CRLF: %q", f.Data)
+	}
 	cal, err := ics.ParseCalendar(bytes.NewReader(f.Data))
 	if err != nil {
 		t.Fatal(err)
@@ -668,10 +671,11 @@ func TestAddToCalendar(t *testing.T) {
 	if got := prop(ics.ComponentPropertyLocation); got != "Cafe Central, Berlin" {
 		t.Errorf("location %q", got)
 	}
-	if got := prop(ics.ComponentPropertyDescription); got != "Bring snacks, please\nand a friend" {
+	link := fmt.Sprintf("https://t.me/%s?start=ev_%s", h.Fake.Bot().Username, h.shareCode(id))
+	if got := prop(ics.ComponentPropertyDescription); got != "Bring snacks, please\nand a friend\n\n"+link {
 		t.Errorf("description %q", got)
 	}
-	if got := prop(ics.ComponentPropertyUrl); got != fmt.Sprintf("https://t.me/%s?start=ev_%s", h.Fake.Bot().Username, h.shareCode(id)) {
+	if got := prop(ics.ComponentPropertyUrl); got != link {
 		t.Errorf("url %q", got)
 	}
 

@@ -10,6 +10,8 @@ package handlers
 //   - An event (its edits, cancelling it, the export of its answers), its
 //     reminders, a series: its organizer, the bot admins and
 //     the Telegram admins of the chat it belongs to. See mayOrganize.
+//   - A group's calendar feed (/calendar in a group, calendar.go): whoever
+//     may administer the group. See mayAdministerChat.
 //
 // Telegram's admins are asked (bot.Client.ChatAdmins caches the answer a
 // few minutes) before any transaction, and only when the cheaper rules did

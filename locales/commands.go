@@ -25,6 +25,7 @@ var commands = [...]struct {
 	{"export", false},
 	{"remind", false},
 	{"series", false},
+	{"calendar", false},
 	{"weather", false},
 	{"timezone", false},
 	{"lang", false},

@@ -273,6 +273,7 @@ func (p *Playground) botEnv(opsAddr string) []string {
 		"TELEGRAM_API_URL="+p.base,
 		"RSVPBOT_DB="+p.cfg.DB,
 		"RSVPBOT_HTTP_ADDR="+opsAddr,
+		"RSVPBOT_PUBLIC_URL="+p.base, // calendar feeds, forwarded by proxyFeed
 		"RSVPBOT_ADMINS="+strings.Join(admins, ","),
 		"OPEN_METEO_GEOCODING_URL="+p.base+"/_weather/v1/search",
 		"OPEN_METEO_FORECAST_URL="+p.base+"/_weather/v1/forecast",

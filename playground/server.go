@@ -8,6 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -65,6 +67,7 @@ func (p *Playground) routes() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]bool{"down": req.Down})
 	})
 	mux.HandleFunc("POST /api/demo/reminder", p.handleReminderDemo)
+	mux.HandleFunc("GET /cal/", p.proxyFeed)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/bot") || strings.HasPrefix(r.URL.Path, "/_emu/") {
 			p.emulator().ServeHTTP(w, r)
@@ -72,6 +75,19 @@ func (p *Playground) routes() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// proxyFeed forwards a calendar feed request to the bot's ops server, as
+// a reverse proxy in front of a real bot does: the bot gives feed links
+// under the playground's address (RSVPBOT_PUBLIC_URL, botEnv), which stays
+// put while the bot's ops port changes with every restart.
+func (p *Playground) proxyFeed(w http.ResponseWriter, r *http.Request) {
+	ops, err := url.Parse(p.child.State().OpsURL)
+	if err != nil || ops.Host == "" {
+		http.Error(w, "the bot is not running", http.StatusServiceUnavailable)
+		return
+	}
+	httputil.NewSingleHostReverseProxy(ops).ServeHTTP(w, r)
 }
 
 // Session is what the page needs to start.

@@ -93,6 +93,7 @@ var chatRefs = []struct{ table, column string }{
 	{"event_cards", "chat_id"},
 	{"series", "chat_id"},
 	{"chat_members", "chat_id"},
+	{"calendar_feeds", "chat_id"},
 }
 
 // MigrateChat moves a chat to a new id (Telegram's migrate_to_chat_id) and

@@ -17,18 +17,21 @@ const ShareCodeLen = 10
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-// NewShareCode makes a fresh share code from crypto/rand. Each character
+// NewShareCode makes a fresh share code from crypto/rand.
+func NewShareCode() (string, error) { return randomBase62(ShareCodeLen) }
+
+// randomBase62 draws n base62 characters from crypto/rand. Each character
 // is uniform over base62 (bytes of 248 and above are drawn again, so none
-// is favoured).
-func NewShareCode() (string, error) {
+// is favoured). Share codes and calendar feed tokens are made here.
+func randomBase62(n int) (string, error) {
 	var b strings.Builder
-	buf := make([]byte, 2*ShareCodeLen)
-	for b.Len() < ShareCodeLen {
+	buf := make([]byte, 2*n)
+	for b.Len() < n {
 		if _, err := rand.Read(buf); err != nil {
 			return "", fmt.Errorf("reading random bytes: %w", err)
 		}
 		for _, c := range buf {
-			if c < 248 && b.Len() < ShareCodeLen { // 248 = 4 * 62
+			if c < 248 && b.Len() < n { // 248 = 4 * 62
 				b.WriteByte(base62[c%62])
 			}
 		}
@@ -38,10 +41,10 @@ func NewShareCode() (string, error) {
 
 // ValidShareCode reports whether s has the form of a share code. It does
 // not say whether an event has it.
-func ValidShareCode(s string) bool {
-	if len(s) != ShareCodeLen {
-		return false
-	}
+func ValidShareCode(s string) bool { return len(s) == ShareCodeLen && isBase62(s) }
+
+// isBase62 reports whether s holds only base62 characters.
+func isBase62(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if !strings.ContainsRune(base62, rune(s[i])) {
 			return false

@@ -42,6 +42,9 @@ type Config struct {
 	// per user and per group (handlers.FloodConfig); 0 = off.
 	FloodUser float64
 	FloodChat float64
+	// PublicURL is the public base URL of the ops server (no trailing
+	// slash); set, it enables calendar feeds at PublicURL/cal/<token>.ics.
+	PublicURL string
 }
 
 // envVar documents one variable for --help and the README.
@@ -58,6 +61,7 @@ var envVars = []envVar{
 	{"RSVPBOT_API_TOKEN", "", "bearer token that enables the message API (/v1/...); at least 16 characters"},
 	{"RSVPBOT_WEBHOOK_URL", "", "public https URL of the webhook; set = webhook mode, empty = long polling"},
 	{"RSVPBOT_WEBHOOK_SECRET", "", "secret_token Telegram sends with each webhook call (required in webhook mode; 1-256 of A-Z a-z 0-9 _ -)"},
+	{"RSVPBOT_PUBLIC_URL", "", "public base URL at which the ops server is reached (e.g. https://bot.example.com); enables calendar feeds (/calendar) at <URL>/cal/<token>.ics"},
 	{"RSVPBOT_RATE_GLOBAL", "30", "messages per second overall (0 = unlimited)"},
 	{"RSVPBOT_RATE_CHAT", "1", "messages per second to one private chat"},
 	{"RSVPBOT_RATE_GROUP", "20", "messages per minute to one group"},
@@ -186,6 +190,13 @@ func LoadConfig(lookupEnv func(string) (string, bool), requireToken bool) (*Conf
 		return nil, bad("RSVPBOT_WEBHOOK_SECRET", "may hold only A-Z, a-z, 0-9, _ and - (1 to 256 characters)")
 	}
 
+	if c.PublicURL, err = publicURL(get("RSVPBOT_PUBLIC_URL")); err != nil {
+		return nil, bad("RSVPBOT_PUBLIC_URL", "%v", err)
+	}
+	if c.PublicURL != "" && c.HTTPAddr == "" {
+		return nil, bad("RSVPBOT_PUBLIC_URL", "is set but RSVPBOT_HTTP_ADDR is empty; calendar feeds are served on RSVPBOT_HTTP_ADDR")
+	}
+
 	if c.RateGlobal, err = parseRate(get("RSVPBOT_RATE_GLOBAL"), time.Second); err != nil {
 		return nil, bad("RSVPBOT_RATE_GLOBAL", "%v; use messages per second, e.g. 30", err)
 	}
@@ -243,6 +254,23 @@ func httpURL(s string) (string, error) {
 		return "", fmt.Errorf("%q is not an http(s) URL", s)
 	}
 	return s, nil
+}
+
+// publicURL checks RSVPBOT_PUBLIC_URL: empty, or an http(s) URL with a
+// host and at most a path (no query, fragment or user info), returned
+// without its trailing slash.
+func publicURL(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	if _, err := httpURL(s); err != nil {
+		return "", err
+	}
+	u, _ := url.Parse(s)
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.HasSuffix(s, "?") || strings.Contains(s, "#") {
+		return "", fmt.Errorf("%q must be a base URL such as https://bot.example.com or https://example.com/rsvpbot, without a query, fragment or user", s)
+	}
+	return strings.TrimRight(s, "/"), nil
 }
 
 // parseRate reads "30", "30/s", "20/min", "1200/h" and returns messages per

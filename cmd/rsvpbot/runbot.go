@@ -77,5 +77,6 @@ func (c *Config) app(started time.Time, log *slog.Logger) app.Config {
 		WebhookURL:      c.WebhookURL,
 		WebhookSecret:   c.WebhookSecret,
 		WebhookPath:     c.WebhookPath,
+		PublicURL:       c.PublicURL,
 	}
 }
