@@ -141,6 +141,9 @@ func (c *Client) Call(ctx context.Context, method string, params json.RawMessage
 var ErrUnknownMethod = errors.New("unsupported Bot API method")
 
 func (c *Client) dispatch(ctx context.Context, method string, raw json.RawMessage) (int, error) {
+	if sendsRaw(method, raw) {
+		return 0, c.callRaw(ctx, method, raw)
+	}
 	// The library's params have interface-typed fields (chat_id, reply_markup,
 	// files) that encoding/json cannot decode into; split those off first.
 	w, err := splitWire(raw)
@@ -217,6 +220,71 @@ func (c *Client) dispatch(ctx context.Context, method string, raw json.RawMessag
 		return msgID(m), err
 	}
 	return 0, fmt.Errorf("%w %q", ErrUnknownMethod, method)
+}
+
+// sendsRaw reports whether a call goes out as its stored JSON instead of
+// through the library: answerInlineQuery (the library's result and button
+// structs cannot be decoded into, and its button sends "web_app":null),
+// and edits of inline messages (Telegram answers them with true, not the
+// Message the library's methods decode).
+func sendsRaw(method string, raw json.RawMessage) bool {
+	if method == "answerInlineQuery" {
+		return true
+	}
+	if method != "editMessageText" && method != "editMessageReplyMarkup" {
+		return false
+	}
+	var p struct {
+		InlineMessageID string `json:"inline_message_id"`
+	}
+	return json.Unmarshal(raw, &p) == nil && p.InlineMessageID != ""
+}
+
+// callRaw posts raw as the JSON body of method. Its answer is recorded by
+// the transport like any call's; a failure is returned as the library's
+// error of the same kind, so callers tell them apart the same way.
+func (c *Client) callRaw(ctx context.Context, method string, raw json.RawMessage) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.apiURL+"/bot"+c.token+"/"+method, bytes.NewReader(raw))
+	if err != nil {
+		return redactErr(err, c.token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return redactErr(fmt.Errorf("error do request for method %s, %w", method, err), c.token)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("error read response body for method %s, %w", method, err)
+	}
+	var r struct {
+		OK          bool   `json:"ok"`
+		ErrorCode   int    `json:"error_code"`
+		Description string `json:"description"`
+		Parameters  struct {
+			RetryAfter int `json:"retry_after"`
+		} `json:"parameters"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return fmt.Errorf("error decode response body for method %s, %w", method, err)
+	}
+	if r.OK {
+		return nil
+	}
+	switch r.ErrorCode {
+	case http.StatusTooManyRequests:
+		return &tg.TooManyRequestsError{Message: r.Description, RetryAfter: r.Parameters.RetryAfter}
+	case http.StatusForbidden:
+		return fmt.Errorf("%w, %s", tg.ErrorForbidden, r.Description)
+	case http.StatusBadRequest:
+		return fmt.Errorf("%w, %s", tg.ErrorBadRequest, r.Description)
+	case http.StatusUnauthorized:
+		return fmt.Errorf("%w, %s", tg.ErrorUnauthorized, r.Description)
+	case http.StatusNotFound:
+		return fmt.Errorf("%w, %s", tg.ErrorNotFound, r.Description)
+	}
+	return fmt.Errorf("%s: error %d, %s", method, r.ErrorCode, r.Description)
 }
 
 type wireParams struct {
