@@ -36,9 +36,10 @@ func (s *Sender) readyAt(id int64, method string, now time.Time) (at time.Time, 
 }
 
 // paced reports whether a method counts against the per-chat limits.
-// Answering a callback posts nothing in the chat, and a user is watching a
-// spinner until it arrives, so it is paced only by the global limit.
-func paced(method string) bool { return method != "answerCallbackQuery" }
+// Answering a callback or an inline query posts nothing in a chat, and a
+// user is watching a spinner until it arrives, so it is paced only by the
+// global limit.
+func paced(method string) bool { return method != "answerCallbackQuery" && method != "answerInlineQuery" }
 
 // candidate is a due line head, as scanned.
 type candidate struct {
