@@ -88,6 +88,7 @@ func (a *App) registerEvents() {
 	a.deepLinks["evw"] = e.whoLink
 	a.deepLinks["evi"] = e.calendarLink
 	a.deepLinks["evm"] = e.manageLink
+	e.registerInline() // inline.go
 }
 
 // eventLine is a parsed one-line /event.
