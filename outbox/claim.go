@@ -39,7 +39,9 @@ func (s *Sender) readyAt(id int64, method string, now time.Time) (at time.Time, 
 // Answering a callback or an inline query posts nothing in a chat, and a
 // user is watching a spinner until it arrives, so it is paced only by the
 // global limit.
-func paced(method string) bool { return method != "answerCallbackQuery" && method != "answerInlineQuery" }
+func paced(method string) bool {
+	return method != "answerCallbackQuery" && method != "answerInlineQuery"
+}
 
 // candidate is a due line head, as scanned.
 type candidate struct {
