@@ -27,7 +27,8 @@
 // from how it was pushed, else from its sign: positive ids are private chats,
 // ids below -1e12 supergroups, other negative ids groups); webhook URLs may
 // be plain http; MarkdownV2 text is stored as sent (HTML is parsed, see
-// parse_mode handling); inline messages are not supported.
+// parse_mode handling). Inline mode — inline queries, their answers, chosen
+// results, inline messages and their edits and buttons — is in inline.go.
 package bottest
 
 import (
@@ -99,6 +100,12 @@ type Server struct {
 	fileSeq     int
 	callbackSeq int
 
+	// Inline mode (inline.go).
+	inlineQueries    map[string]*inlineQueryState
+	inlineMsgs       map[string]*InlineMessage
+	inlineSeq        int
+	inlineNoFeedback bool
+
 	// Updates: the queue holds updates not yet confirmed by an offset or a
 	// 200 from the webhook. updatesCh is closed and replaced whenever the
 	// queue or the webhook changes, waking long polls and the deliverer.
@@ -152,23 +159,25 @@ func NewServer(opts ...Option) *Server {
 // delivery runs in the background from the start.
 func NewUnstartedServer(opts ...Option) *Server {
 	s := &Server{
-		Token:      DefaultToken,
-		botUser:    models.User{IsBot: true, FirstName: "Test Bot", Username: "bottest_bot", CanJoinGroups: true},
-		now:        time.Now,
-		seed:       1,
-		client:     &http.Client{Timeout: 10 * time.Second},
-		limiters:   map[int64]*rate.Limiter{},
-		blocked:    map[int64]bool{},
-		notStarted: map[int64]bool{},
-		migrated:   map[int64]int64{},
-		chats:      map[int64]*chatState{},
-		users:      map[int64]models.User{},
-		files:      map[string]File{},
-		callbacks:  map[string]bool{},
-		commands:   map[string][]models.BotCommand{},
-		updatesCh:  make(chan struct{}),
-		changedCh:  make(chan struct{}),
-		counts:     newCounters(),
+		Token:         DefaultToken,
+		botUser:       models.User{IsBot: true, FirstName: "Test Bot", Username: "bottest_bot", CanJoinGroups: true},
+		now:           time.Now,
+		seed:          1,
+		client:        &http.Client{Timeout: 10 * time.Second},
+		limiters:      map[int64]*rate.Limiter{},
+		blocked:       map[int64]bool{},
+		notStarted:    map[int64]bool{},
+		migrated:      map[int64]int64{},
+		chats:         map[int64]*chatState{},
+		users:         map[int64]models.User{},
+		files:         map[string]File{},
+		callbacks:     map[string]bool{},
+		inlineQueries: map[string]*inlineQueryState{},
+		inlineMsgs:    map[string]*InlineMessage{},
+		commands:      map[string][]models.BotCommand{},
+		updatesCh:     make(chan struct{}),
+		changedCh:     make(chan struct{}),
+		counts:        newCounters(),
 	}
 	for _, o := range opts {
 		o(s)

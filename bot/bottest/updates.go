@@ -69,6 +69,22 @@ func (s *Server) enqueue(u models.Update) models.Update {
 	if err != nil {
 		panic(fmt.Sprintf("bottest: cannot encode update: %v", err))
 	}
+	return s.enqueueRaw(raw)
+}
+
+// enqueueField queues an update whose one field is built as wire JSON by
+// the caller (where models' encoding would add what Telegram leaves out).
+func (s *Server) enqueueField(kind string, v any) models.Update {
+	s.nextUpdateID++
+	raw, err := json.Marshal(map[string]any{"update_id": s.nextUpdateID, kind: v})
+	if err != nil {
+		panic(fmt.Sprintf("bottest: cannot encode update: %v", err))
+	}
+	return s.enqueueRaw(raw)
+}
+
+// enqueueRaw queues an encoded update whose update_id is s.nextUpdateID.
+func (s *Server) enqueueRaw(raw json.RawMessage) models.Update {
 	var fields map[string]json.RawMessage
 	_ = json.Unmarshal(raw, &fields)
 	kind := ""
@@ -86,7 +102,7 @@ func (s *Server) enqueue(u models.Update) models.Update {
 		s.counts.filtered++
 		return out
 	}
-	s.queue = append(s.queue, queuedUpdate{id: u.ID, kind: kind, raw: raw})
+	s.queue = append(s.queue, queuedUpdate{id: s.nextUpdateID, kind: kind, raw: raw})
 	s.wakeUpdates()
 	return out
 }
