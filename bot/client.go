@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	tg "github.com/go-telegram/bot"
@@ -113,7 +114,7 @@ func (c *Client) Call(ctx context.Context, method string, params json.RawMessage
 		HTTPStatus: rec.status,
 		Body:       rec.body,
 		Latency:    time.Since(start),
-		Sent:       rec.wrote,
+		Sent:       rec.wrote.Load(),
 	}
 	if len(rec.body) > 0 {
 		var r struct {
@@ -414,7 +415,9 @@ type recordKey struct{}
 type callRecord struct {
 	status int
 	body   []byte
-	wrote  bool
+	// wrote is set by the transport's writer goroutine (the body read to
+	// its end) and by RoundTrip, which may run at the same time.
+	wrote atomic.Bool
 }
 
 func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -427,7 +430,7 @@ func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error
 		return nil, redactErr(err, t.token)
 	}
 	if rec != nil {
-		rec.wrote = true
+		rec.wrote.Store(true)
 		body, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
 		rec.status = resp.StatusCode
@@ -450,7 +453,7 @@ type wroteBody struct {
 func (b *wroteBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err == io.EOF {
-		b.rec.wrote = true
+		b.rec.wrote.Store(true)
 	}
 	return n, err
 }
