@@ -248,25 +248,35 @@ func (s *Sender) claim(ctx context.Context, picks []candidate) (jobs []job, drop
 }
 
 // dropChat marks every pending row of a chat dropped (kept, not deleted, so
-// the record shows what was not sent and why).
+// the record shows what was not sent and why). Answers to inline queries
+// stay: they post nothing in the chat (sqlClaim sends them regardless), so
+// the lines they are in get their next head.
 func dropChat(ctx context.Context, tx *sql.Tx, chat int64, why string, now int64) ([]dropped, error) {
 	rows, err := tx.QueryContext(ctx, `
 UPDATE outbox SET state = 'dropped', head = 0, done_at = ?, last_error = ?
-WHERE chat_id = ? AND state = 'pending'
+WHERE chat_id = ? AND state = 'pending' AND method <> 'answerInlineQuery'
 RETURNING id, method`, now, why, chat)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	var out []dropped
 	for rows.Next() {
 		var d dropped
 		if err := rows.Scan(&d.id, &d.method); err != nil {
+			rows.Close()
 			return nil, err
 		}
 		out = append(out, d)
 	}
-	return out, rows.Err()
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, err
+	}
+	for lane := range numLanes {
+		if err := promote(ctx, tx, chat, Lane(lane)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // work makes calls. A call is never cancelled by shutdown (only bounded by
