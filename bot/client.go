@@ -162,62 +162,30 @@ func (c *Client) dispatch(ctx context.Context, method string, raw json.RawMessag
 	}
 	switch method {
 	case "sendMessage":
-		var p tg.SendMessageParams
-		if err := decode(w.rest, &p); err != nil {
-			return 0, err
-		}
-		p.ChatID, p.ReplyMarkup = w.chatID, markup
-		m, err := c.tg.SendMessage(ctx, &p)
+		m, err := callAs(ctx, w.rest, func(p *tg.SendMessageParams) { p.ChatID, p.ReplyMarkup = w.chatID, markup }, c.tg.SendMessage)
 		return msgID(m), err
 	case "editMessageText":
-		var p tg.EditMessageTextParams
-		if err := decode(w.rest, &p); err != nil {
-			return 0, err
-		}
-		p.ChatID, p.ReplyMarkup = w.chatID, markup
-		m, err := c.tg.EditMessageText(ctx, &p)
+		m, err := callAs(ctx, w.rest, func(p *tg.EditMessageTextParams) { p.ChatID, p.ReplyMarkup = w.chatID, markup }, c.tg.EditMessageText)
 		return msgID(m), err
 	case "editMessageReplyMarkup":
-		var p tg.EditMessageReplyMarkupParams
-		if err := decode(w.rest, &p); err != nil {
-			return 0, err
-		}
-		p.ChatID, p.ReplyMarkup = w.chatID, markup
-		m, err := c.tg.EditMessageReplyMarkup(ctx, &p)
+		m, err := callAs(ctx, w.rest, func(p *tg.EditMessageReplyMarkupParams) { p.ChatID, p.ReplyMarkup = w.chatID, markup }, c.tg.EditMessageReplyMarkup)
 		return msgID(m), err
 	case "answerCallbackQuery":
-		var p tg.AnswerCallbackQueryParams
-		if err := decode(w.rest, &p); err != nil {
-			return 0, err
-		}
-		_, err := c.tg.AnswerCallbackQuery(ctx, &p)
+		_, err := callAs(ctx, w.rest, func(*tg.AnswerCallbackQueryParams) {}, c.tg.AnswerCallbackQuery)
 		return 0, err
 	case "deleteMessage":
-		var p tg.DeleteMessageParams
-		if err := decode(w.rest, &p); err != nil {
-			return 0, err
-		}
-		p.ChatID = w.chatID
-		_, err := c.tg.DeleteMessage(ctx, &p)
+		_, err := callAs(ctx, w.rest, func(p *tg.DeleteMessageParams) { p.ChatID = w.chatID }, c.tg.DeleteMessage)
 		return 0, err
 	case "pinChatMessage":
-		var p tg.PinChatMessageParams
-		if err := decode(w.rest, &p); err != nil {
-			return 0, err
-		}
-		p.ChatID = w.chatID
-		_, err := c.tg.PinChatMessage(ctx, &p)
+		_, err := callAs(ctx, w.rest, func(p *tg.PinChatMessageParams) { p.ChatID = w.chatID }, c.tg.PinChatMessage)
 		return 0, err
 	case "sendDocument":
-		var p tg.SendDocumentParams
-		if err := decode(w.rest, &p); err != nil {
-			return 0, err
-		}
 		if w.document == nil {
 			return 0, fmt.Errorf("%w: sendDocument without document", ErrBadParams)
 		}
-		p.ChatID, p.ReplyMarkup, p.Document = w.chatID, markup, w.document.inputFile()
-		m, err := c.tg.SendDocument(ctx, &p)
+		m, err := callAs(ctx, w.rest, func(p *tg.SendDocumentParams) {
+			p.ChatID, p.ReplyMarkup, p.Document = w.chatID, markup, w.document.inputFile()
+		}, c.tg.SendDocument)
 		return msgID(m), err
 	}
 	return 0, fmt.Errorf("%w %q", ErrUnknownMethod, method)
@@ -286,6 +254,19 @@ func (c *Client) callRaw(ctx context.Context, method string, raw json.RawMessage
 		return fmt.Errorf("%w, %s", tg.ErrorNotFound, r.Description)
 	}
 	return fmt.Errorf("%s: error %d, %s", method, r.ErrorCode, r.Description)
+}
+
+// callAs decodes the wire parameters into the library's params type P,
+// lets fill set what splitWire took off (chat_id, reply_markup, files),
+// and calls the library's method with them.
+func callAs[P, R any](ctx context.Context, rest json.RawMessage, fill func(*P), method func(context.Context, *P) (R, error)) (R, error) {
+	var p P
+	if err := decode(rest, &p); err != nil {
+		var zero R
+		return zero, err
+	}
+	fill(&p)
+	return method(ctx, &p)
 }
 
 type wireParams struct {

@@ -67,6 +67,22 @@ func (r *recorder) Failed(ctx context.Context, tx *sql.Tx, u *bot.Update, cause 
 	return err
 }
 
+// dispatching runs a dispatcher over db that hands updates to h, fed by
+// the intake it returns, until stop, which cancels it and waits for Run to
+// return; stop also runs when the test ends.
+func dispatching(t *testing.T, db *store.DB, h bot.Handler, cfg bot.DispatcherConfig) (in *bot.Intake, stop func()) {
+	t.Helper()
+	d := bot.NewDispatcher(db, h, cfg)
+	in = bot.NewIntake(db, nil, bot.IntakeConfig{Stored: d.Add})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return in, stop
+}
+
 func dispatchDB(t *testing.T) *store.DB {
 	db := openDB(t, "")
 	if _, err := db.W.Exec(`CREATE TABLE effects (update_id INTEGER UNIQUE, chat_id INTEGER, apology INTEGER DEFAULT 0)`); err != nil {
@@ -85,11 +101,8 @@ func message(id, chat int64, text string) json.RawMessage {
 func TestDispatchOrderPerChatAndExactlyOnce(t *testing.T) {
 	db := dispatchDB(t)
 	rec := newRecorder()
-	d := bot.NewDispatcher(db, rec, bot.DispatcherConfig{Workers: 4})
-	in := bot.NewIntake(db, nil, bot.IntakeConfig{Stored: d.Add})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { d.Run(ctx); close(done) }()
+	in, stop := dispatching(t, db, rec, bot.DispatcherConfig{Workers: 4})
+	ctx := t.Context()
 
 	const chats, perChat = 20, 25
 	id := int64(0)
@@ -104,14 +117,10 @@ func TestDispatchOrderPerChatAndExactlyOnce(t *testing.T) {
 		}
 	}
 	waitFor(t, "all handled", func() bool {
-		var n int
-		db.R.QueryRow(`SELECT count(*) FROM inbox WHERE done_at IS NOT NULL`).Scan(&n)
-		return n == chats*perChat
+		return count(t, db, `SELECT count(*) FROM inbox WHERE done_at IS NOT NULL`) == chats*perChat
 	})
-	cancel()
-	<-done
-	var effects int
-	db.R.QueryRow(`SELECT count(*) FROM effects`).Scan(&effects)
+	stop()
+	effects := count(t, db, `SELECT count(*) FROM effects`)
 	if effects != chats*perChat {
 		t.Fatalf("%d effects for %d updates", effects, chats*perChat)
 	}
@@ -133,11 +142,8 @@ func TestDispatchSlowChatDoesNotBlockOthers(t *testing.T) {
 	rec := newRecorder()
 	gate := make(chan struct{})
 	rec.slow[1] = gate
-	d := bot.NewDispatcher(db, rec, bot.DispatcherConfig{Workers: 2})
-	in := bot.NewIntake(db, nil, bot.IntakeConfig{Stored: d.Add})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go d.Run(ctx)
+	in, _ := dispatching(t, db, rec, bot.DispatcherConfig{Workers: 2})
+	ctx := t.Context()
 	in.Save(ctx, []json.RawMessage{message(1, 1, "slow"), message(2, 1, "behind slow")})
 	var raws []json.RawMessage
 	for i := range 30 {
@@ -145,19 +151,14 @@ func TestDispatchSlowChatDoesNotBlockOthers(t *testing.T) {
 	}
 	in.Save(ctx, raws)
 	waitFor(t, "other chats handled", func() bool {
-		var n int
-		db.R.QueryRow(`SELECT count(*) FROM effects WHERE chat_id <> 1`).Scan(&n)
-		return n == 30
+		return count(t, db, `SELECT count(*) FROM effects WHERE chat_id <> 1`) == 30
 	})
-	var n int
-	db.R.QueryRow(`SELECT count(*) FROM effects WHERE chat_id = 1`).Scan(&n)
-	if n != 0 {
+	if count(t, db, `SELECT count(*) FROM effects WHERE chat_id = 1`) != 0 {
 		t.Fatal("slow chat's updates ran early")
 	}
 	close(gate)
 	waitFor(t, "slow chat handled", func() bool {
-		db.R.QueryRow(`SELECT count(*) FROM effects WHERE chat_id = 1`).Scan(&n)
-		return n == 2
+		return count(t, db, `SELECT count(*) FROM effects WHERE chat_id = 1`) == 2
 	})
 }
 
@@ -168,16 +169,11 @@ func TestDispatchPoisonUpdates(t *testing.T) {
 	rec := newRecorder()
 	rec.fail[1] = errors.New("weather exploded")
 	rec.panicOn[2] = true
-	d := bot.NewDispatcher(db, rec, bot.DispatcherConfig{Workers: 1})
-	in := bot.NewIntake(db, nil, bot.IntakeConfig{Stored: d.Add})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go d.Run(ctx)
+	in, _ := dispatching(t, db, rec, bot.DispatcherConfig{Workers: 1})
+	ctx := t.Context()
 	in.Save(ctx, []json.RawMessage{message(1, 7, "a"), message(2, 7, "b"), message(3, 7, "c")})
 	waitFor(t, "all three done", func() bool {
-		var n int
-		db.R.QueryRow(`SELECT count(*) FROM inbox WHERE done_at IS NOT NULL`).Scan(&n)
-		return n == 3
+		return count(t, db, `SELECT count(*) FROM inbox WHERE done_at IS NOT NULL`) == 3
 	})
 	errs := map[int64]string{}
 	rows, _ := db.R.Query(`SELECT update_id, error FROM inbox`)
@@ -191,8 +187,7 @@ func TestDispatchPoisonUpdates(t *testing.T) {
 	if errs[1] != "weather exploded" || errs[2] != "panic: poison update" || errs[3] != "" {
 		t.Fatalf("recorded errors: %v", errs)
 	}
-	var apologies int
-	db.R.QueryRow(`SELECT count(*) FROM effects WHERE apology = 1`).Scan(&apologies)
+	apologies := count(t, db, `SELECT count(*) FROM effects WHERE apology = 1`)
 	if apologies != 2 {
 		t.Fatalf("%d apologies", apologies)
 	}
@@ -221,9 +216,7 @@ func TestDispatchLoadsPendingAtStart(t *testing.T) {
 	rctx, cancel := context.WithCancel(ctx)
 	go d.Run(rctx)
 	waitFor(t, "11 handled", func() bool {
-		var n int
-		db.R.QueryRow(`SELECT count(*) FROM effects`).Scan(&n)
-		return n == 11
+		return count(t, db, `SELECT count(*) FROM effects`) == 11
 	})
 	cancel()
 	rec.mu.Lock()
@@ -240,20 +233,17 @@ func TestDispatchGracefulStop(t *testing.T) {
 	rec := newRecorder()
 	gate := make(chan struct{})
 	rec.slow[9] = gate
-	d := bot.NewDispatcher(db, rec, bot.DispatcherConfig{Workers: 1, Grace: 5 * time.Second})
-	in := bot.NewIntake(db, nil, bot.IntakeConfig{Stored: d.Add})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { d.Run(ctx); close(done) }()
+	in, stop := dispatching(t, db, rec, bot.DispatcherConfig{Workers: 1, Grace: 5 * time.Second})
+	ctx := t.Context()
 	in.Save(ctx, []json.RawMessage{message(1, 9, "in flight"), message(2, 9, "not started")})
 	time.Sleep(50 * time.Millisecond)
-	cancel()
-	time.Sleep(20 * time.Millisecond)
-	close(gate)
-	<-done
-	var doneN, pending int
-	db.R.QueryRow(`SELECT count(*) FROM inbox WHERE done_at IS NOT NULL`).Scan(&doneN)
-	db.R.QueryRow(`SELECT count(*) FROM inbox WHERE done_at IS NULL`).Scan(&pending)
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		close(gate) // the handler in flight finishes after the stop began
+	}()
+	stop()
+	doneN := count(t, db, `SELECT count(*) FROM inbox WHERE done_at IS NOT NULL`)
+	pending := count(t, db, `SELECT count(*) FROM inbox WHERE done_at IS NULL`)
 	if doneN != 1 || pending != 1 {
 		t.Fatalf("done %d pending %d", doneN, pending)
 	}
@@ -265,28 +255,22 @@ func TestDispatchGracefulStop(t *testing.T) {
 func TestUndecodableUpdateDoesNotWedge(t *testing.T) {
 	db := dispatchDB(t)
 	rec := newRecorder()
-	d := bot.NewDispatcher(db, rec, bot.DispatcherConfig{Workers: 1})
-	in := bot.NewIntake(db, nil, bot.IntakeConfig{Stored: d.Add})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go d.Run(ctx)
+	in, _ := dispatching(t, db, rec, bot.DispatcherConfig{Workers: 1})
+	ctx := t.Context()
 	bad := json.RawMessage(`{"update_id":2,"message":{"message_id":"oops","chat":{"id":7,"type":"private"}}}`)
 	ups, err := in.Save(ctx, []json.RawMessage{message(1, 7, "a"), bad, message(3, 7, "c")})
 	if err != nil || len(ups) != 3 {
 		t.Fatalf("saved %d: %v", len(ups), err)
 	}
 	waitFor(t, "all three done", func() bool {
-		var n int
-		db.R.QueryRow(`SELECT count(*) FROM inbox WHERE done_at IS NOT NULL`).Scan(&n)
-		return n == 3
+		return count(t, db, `SELECT count(*) FROM inbox WHERE done_at IS NOT NULL`) == 3
 	})
 	var kind, errText string
 	db.R.QueryRow(`SELECT kind, error FROM inbox WHERE update_id = 2`).Scan(&kind, &errText)
 	if kind != "undecodable" || errText == "" {
 		t.Fatalf("undecodable update stored as kind %q, error %q", kind, errText)
 	}
-	var handled int
-	db.R.QueryRow(`SELECT count(*) FROM effects WHERE apology = 0`).Scan(&handled)
+	handled := count(t, db, `SELECT count(*) FROM effects WHERE apology = 0`)
 	if handled != 2 {
 		t.Fatalf("%d good updates handled, want 2", handled)
 	}
@@ -299,19 +283,14 @@ func TestLateCommittedUpdateIsHandled(t *testing.T) {
 	rec := newRecorder()
 	gate := make(chan struct{})
 	rec.slow[8] = gate // chat 8 is held until both updates are queued
-	d := bot.NewDispatcher(db, rec, bot.DispatcherConfig{})
-	in := bot.NewIntake(db, nil, bot.IntakeConfig{Stored: d.Add})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go d.Run(ctx)
+	in, _ := dispatching(t, db, rec, bot.DispatcherConfig{})
+	ctx := t.Context()
 	in.Save(ctx, []json.RawMessage{message(5, 8, "first")})
 	in.Save(ctx, []json.RawMessage{message(10, 8, "b")})
 	in.Save(ctx, []json.RawMessage{message(9, 8, "a")})
 	close(gate)
 	waitFor(t, "three handled", func() bool {
-		var n int
-		db.R.QueryRow(`SELECT count(*) FROM effects`).Scan(&n)
-		return n == 3
+		return count(t, db, `SELECT count(*) FROM effects`) == 3
 	})
 	rec.mu.Lock()
 	defer rec.mu.Unlock()

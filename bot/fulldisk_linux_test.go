@@ -73,13 +73,7 @@ func fillDisk(t *testing.T, dir string) string {
 // slows SQLite (compiled from C to Go) many times over.
 func waitLong(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitWithin(t, 90*time.Second, what, cond)
 }
 
 // blobWriter is a Handler whose every update writes 32 KB, as a handler

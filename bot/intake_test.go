@@ -1,7 +1,6 @@
 package bot_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/rsvpbot/rsvpbot/bot"
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
+	"github.com/rsvpbot/rsvpbot/internal/logtest"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
@@ -45,17 +45,27 @@ func newClient(t *testing.T, fake *bottest.Server) *bot.Client {
 	return c
 }
 
-func countInbox(t *testing.T, db *store.DB) int {
+// count is the one number query q answers, such as a count(*).
+func count(t *testing.T, db *store.DB, q string, args ...any) int {
+	t.Helper()
 	var n int
-	if err := db.R.QueryRow("SELECT count(*) FROM inbox").Scan(&n); err != nil {
-		t.Fatal(err)
+	if err := db.R.QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
 	}
 	return n
 }
 
+func countInbox(t *testing.T, db *store.DB) int { return count(t, db, "SELECT count(*) FROM inbox") }
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	waitWithin(t, 10*time.Second, what, cond)
+}
+
+// waitWithin polls cond until it holds, failing the test after limit.
+func waitWithin(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -142,19 +152,6 @@ func TestPollUnauthorizedStops(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for the poller's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // 409 (a webhook is set, or another instance polls) is explained once and
 // retried; once the conflict is gone, polling works.
 func TestPollConflictReportedOnceAndRetried(t *testing.T) {
@@ -162,7 +159,7 @@ func TestPollConflictReportedOnceAndRetried(t *testing.T) {
 	defer fake.Close()
 	db := openDB(t, "")
 	client := newClient(t, fake)
-	var logs syncBuffer
+	var logs logtest.Buffer
 	in := bot.NewIntake(db, client, bot.IntakeConfig{PollTimeout: time.Second, MinBackoff: 10 * time.Millisecond,
 		MaxBackoff: 20 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	hook := httptest.NewServer(http.NotFoundHandler())

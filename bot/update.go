@@ -72,7 +72,7 @@ func (u *Update) Commit(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return err
 }
 
-// Message returns the message of the update (new or edited), or nil.
+// Msg returns the message of the update (new or edited), or nil.
 func (u *Update) Msg() *models.Message {
 	switch {
 	case u.Update.Message != nil:
@@ -85,12 +85,11 @@ func (u *Update) Msg() *models.Message {
 
 // From is the user who caused the update, or nil.
 func (u *Update) From() *models.User {
+	if m := u.Msg(); m != nil {
+		return m.From
+	}
 	up := u.Update
 	switch {
-	case up.Message != nil:
-		return up.Message.From
-	case up.EditedMessage != nil:
-		return up.EditedMessage.From
 	case up.CallbackQuery != nil:
 		return &up.CallbackQuery.From
 	case up.MyChatMember != nil:
@@ -107,12 +106,11 @@ func (u *Update) From() *models.User {
 
 // Chat is the chat the update happened in, or nil.
 func (u *Update) Chat() *models.Chat {
+	if m := u.Msg(); m != nil {
+		return &m.Chat
+	}
 	up := u.Update
 	switch {
-	case up.Message != nil:
-		return &up.Message.Chat
-	case up.EditedMessage != nil:
-		return &up.EditedMessage.Chat
 	case up.CallbackQuery != nil && up.CallbackQuery.Message.Message != nil:
 		return &up.CallbackQuery.Message.Message.Chat
 	case up.CallbackQuery != nil && up.CallbackQuery.Message.InaccessibleMessage != nil:

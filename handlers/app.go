@@ -10,18 +10,17 @@ package handlers
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"html"
 	"log/slog"
-	"slices"
 	"time"
 
 	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
 	"github.com/rsvpbot/rsvpbot/bot"
+	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/locales"
 	"github.com/rsvpbot/rsvpbot/outbox"
+	"github.com/rsvpbot/rsvpbot/scheduler"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
@@ -45,6 +44,11 @@ type Deps struct {
 	// ConversationTTL is how long a step-by-step conversation waits for
 	// the next answer (default 30 min).
 	ConversationTTL time.Duration
+	// Series creates the occurrences of recurring series: the one runner
+	// the scheduler's "series" job uses too, with its reminder planning
+	// (package app builds it). Nil: /series and schedules in /event are
+	// refused as unavailable.
+	Series *scheduler.Series
 }
 
 // App holds the handlers and routes updates to them.
@@ -86,7 +90,7 @@ func New(d Deps) *App {
 
 // Handle implements bot.Handler.
 func (a *App) Handle(ctx context.Context, u *bot.Update) error {
-	return a.router.Route(ctx, u)
+	return a.router.Route(a.atInstant(ctx), u)
 }
 
 // Failed implements bot.Handler: it apologises, in the user's language.
@@ -102,28 +106,8 @@ func (a *App) Failed(ctx context.Context, tx *sql.Tx, u *bot.Update, cause error
 	if u.ChatID == 0 {
 		return nil
 	}
-	return a.send(ctx, tx, u.ChatID, html.EscapeString(text), nil)
+	return a.send(ctx, tx, u.ChatID, esc(text), nil)
 }
-
-// canAdministerChat reports whether user may change a group's settings and
-// manage anyone's events there: the chat's Telegram admins and bot admins.
-// In a private chat the user is its only member, hence its admin.
-func (a *App) canAdministerChat(ctx context.Context, chatID, userID int64) (bool, error) {
-	if a.IsAdmin(userID) || chatID == userID {
-		return true, nil
-	}
-	if a.ChatAdmins == nil {
-		return false, nil
-	}
-	ids, err := a.ChatAdmins(ctx, chatID)
-	if err != nil {
-		return false, fmt.Errorf("listing admins of chat %d: %w", chatID, err)
-	}
-	return slices.Contains(ids, userID), nil
-}
-
-// IsAdmin reports whether user is a bot admin (RSVPBOT_ADMINS).
-func (a *App) IsAdmin(userID int64) bool { return slices.Contains(a.Admins, userID) }
 
 // commit records who and where (user and chat rows, reactivation of a
 // private chat the user writes in) and then fn's effects, with the update's
@@ -141,7 +125,7 @@ func (a *App) commit(ctx context.Context, u *bot.Update, fn func(tx *sql.Tx) err
 }
 
 func (a *App) touch(ctx context.Context, tx *sql.Tx, u *bot.Update) error {
-	now := a.Now()
+	now := a.now(ctx)
 	from := u.From()
 	if from != nil && !from.IsBot {
 		if err := store.UpsertUser(ctx, tx, store.User{ID: from.ID, Username: from.Username, FirstName: from.FirstName,
@@ -264,4 +248,4 @@ func (a *App) toast(ctx context.Context, tx *sql.Tx, u *bot.Update, text string,
 
 // esc escapes user-provided text for HTML parse mode, so no title, name or
 // place can break a message's markup.
-func esc(s string) string { return html.EscapeString(s) }
+func esc(s string) string { return tgtext.Escape(s) }

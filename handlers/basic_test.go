@@ -8,7 +8,6 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
-	"github.com/rsvpbot/rsvpbot/handlers"
 	"github.com/rsvpbot/rsvpbot/handlers/handlerstest"
 	"github.com/rsvpbot/rsvpbot/store"
 )
@@ -41,7 +40,6 @@ func TestHelpShowsAdminCommandsOnlyToAdmins(t *testing.T) {
 	if got := h.LastText(ann.ID); !strings.Contains(got, "/start") || strings.Contains(got, "/stats") {
 		t.Fatalf("user help: %q", got)
 	}
-	h.App.EnableStats(handlers.StatsInfo{Version: "test"})
 	h.Send(bottest.PrivateChat(admin), admin, "/help")
 	if got := h.LastText(admin.ID); !strings.Contains(got, "/start") || !strings.Contains(got, "/stats") {
 		t.Fatalf("admin help: %q", got)

@@ -14,6 +14,7 @@ import (
 	"github.com/rsvpbot/rsvpbot/bot"
 	"github.com/rsvpbot/rsvpbot/handlers"
 	"github.com/rsvpbot/rsvpbot/locales"
+	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
@@ -34,7 +35,7 @@ func BenchmarkUpdatePipeline(b *testing.B) {
 
 func benchPipeline(b *testing.B, batch int, every time.Duration) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), store.Options{})
+	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), outbox.WithSchema(store.Options{}))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func (a *App) chatAdminsInGroups(ctx context.Context, u *bot.Update, _ *convo) (
 	if isPrivate(u) {
 		return "", nil
 	}
-	ok, err := a.canAdministerChat(ctx, u.ChatID, u.UserID)
+	ok, err := a.mayAdministerChat(ctx, u.ChatID, u.UserID)
 	if err != nil || ok {
 		return "", err
 	}
@@ -95,7 +95,7 @@ func (a *App) saveConvo(ctx context.Context, tx *sql.Tx, u *bot.Update, f, step 
 	if err != nil {
 		return err
 	}
-	now := a.Now()
+	now := a.now(ctx)
 	return store.SaveConversation(ctx, tx, store.Conversation{ChatID: u.ChatID, UserID: u.UserID, Flow: f, Step: step,
 		Data: string(raw), UpdatedAt: now, ExpiresAt: now.Add(a.ConversationTTL)})
 }
@@ -122,7 +122,7 @@ func (a *App) continueConversation(ctx context.Context, u *bot.Update) error {
 		}
 		return a.commit(ctx, u, nil) // group chatter not meant for the bot
 	}
-	if a.Now().After(c.ExpiresAt) {
+	if a.now(ctx).After(c.ExpiresAt) {
 		return a.commit(ctx, u, func(tx *sql.Tx) error {
 			if _, err := store.DeleteConversation(ctx, tx, u.ChatID, u.UserID); err != nil {
 				return err
@@ -187,7 +187,8 @@ func (a *App) continueConversation(ctx context.Context, u *bot.Update) error {
 // ExpireConversations tells users whose conversation timed out and deletes
 // it; the scheduler's housekeeping calls it.
 func (a *App) ExpireConversations(ctx context.Context) (int, error) {
-	expired, err := store.ExpiredConversations(ctx, a.DB.R, a.Now(), 500)
+	ctx = a.atInstant(ctx) // what expired is decided at one instant
+	expired, err := store.ExpiredConversations(ctx, a.DB.R, a.now(ctx), 500)
 	if err != nil {
 		return 0, err
 	}

@@ -206,13 +206,13 @@ func (a *App) isSkip(s string) bool {
 }
 
 // exampleWhen is a date a week ahead in the form people should copy.
-func (a *App) exampleWhen(loc *time.Location) string {
-	return a.Now().In(loc).AddDate(0, 0, 7).Format("2006-01-02") + " 19:00"
+func (a *App) exampleWhen(ctx context.Context, loc *time.Location) string {
+	return a.now(ctx).In(loc).AddDate(0, 0, 7).Format("2006-01-02") + " 19:00"
 }
 
 // fieldError explains a refused field, with an example of what works.
-func (a *App) fieldError(lang string, err error, loc *time.Location) string {
-	ex := locales.Args{"Example": a.exampleWhen(loc), "Max": maxTitleLen}
+func (a *App) fieldError(ctx context.Context, lang string, err error, loc *time.Location) string {
+	ex := locales.Args{"Example": a.exampleWhen(ctx, loc), "Max": maxTitleLen}
 	switch {
 	case errors.Is(err, errTitleEmpty):
 		return a.tr(lang, "event_err_title_empty")
@@ -227,7 +227,7 @@ func (a *App) fieldError(lang string, err error, loc *time.Location) string {
 	case errors.Is(err, errWhenMissing), errors.Is(err, errTooManyFields):
 		return a.tr(lang, "event_usage", ex)
 	case errors.Is(err, errRecurring):
-		return a.recurringNotSupported(lang, loc)
+		return a.recurringNotSupported(ctx, lang, loc)
 	case errors.Is(err, errWhenNoTime):
 		return a.tr(lang, "event_err_when_no_time", ex)
 	case errors.Is(err, errWhenPast):
@@ -242,8 +242,8 @@ func (a *App) fieldError(lang string, err error, loc *time.Location) string {
 
 // recurringNotSupported answers a schedule given as <when>. Recurring
 // series are their own feature: this is where it hooks in.
-func (a *App) recurringNotSupported(lang string, loc *time.Location) string {
-	return a.tr(lang, "event_err_recurring", locales.Args{"Example": a.exampleWhen(loc)})
+func (a *App) recurringNotSupported(ctx context.Context, lang string, loc *time.Location) string {
+	return a.tr(lang, "event_err_recurring", locales.Args{"Example": a.exampleWhen(ctx, loc)})
 }
 
 // event creates an event from one line, or starts the conversation.
@@ -257,20 +257,20 @@ func (e *events) event(ctx context.Context, u *bot.Update) error {
 	line, err := parseEventLine(u.Args)
 	var start time.Time
 	if err == nil {
-		start, err = e.when.parse(line.When, e.Now(), loc, lang)
+		start, err = e.when.parse(line.When, e.now(ctx), loc, lang)
 	}
 	if errors.Is(err, errRecurring) {
 		return e.createSeries(ctx, u, line, lang, loc) // series.go
 	}
 	if err != nil {
-		msg := e.fieldError(lang, err, loc)
+		msg := e.fieldError(ctx, lang, err, loc)
 		return e.commit(ctx, u, func(tx *sql.Tx) error { return e.reply(ctx, tx, u, msg, nil) })
 	}
 	ev := store.Event{ChatID: u.ChatID, CreatorID: u.UserID, Title: line.Title, Place: line.Place,
 		StartsAt: start, Timezone: loc.String(), Capacity: line.Capacity}
 	cardLang := e.chatLang(ctx, u)
 	return e.commit(ctx, u, func(tx *sql.Tx) error {
-		id, err := store.CreateEvent(ctx, tx, ev, e.Now())
+		id, err := store.CreateEvent(ctx, tx, ev, e.now(ctx))
 		if err != nil {
 			return err
 		}
@@ -306,7 +306,7 @@ func (e *events) ask(ctx context.Context, c *convo, step string) string {
 	case "title":
 		q = e.tr(lang, "event_ask_title")
 	case "when":
-		q = e.tr(lang, "event_ask_when", locales.Args{"Example": e.exampleWhen(e.draftZone(c)), "Zone": e.draftZone(c).String()})
+		q = e.tr(lang, "event_ask_when", locales.Args{"Example": e.exampleWhen(ctx, e.draftZone(c)), "Zone": e.draftZone(c).String()})
 	case "where":
 		q = e.tr(lang, "event_ask_where", locales.Args{"Skip": e.Catalog.T(lang, "event_skip_word")})
 	case "capacity":
@@ -320,7 +320,7 @@ func (e *events) ask(ctx context.Context, c *convo, step string) string {
 func (e *events) draftTitle(ctx context.Context, u *bot.Update, c *convo, text string) (stepResult, error) {
 	title, err := checkTitle(text)
 	if err != nil {
-		return stepResult{Next: "title", Reply: e.fieldError(c.lang, err, time.UTC)}, nil
+		return stepResult{Next: "title", Reply: e.fieldError(ctx, c.lang, err, time.UTC)}, nil
 	}
 	c.Data["title"] = title
 	if c.Data["tz"] == "" {
@@ -331,9 +331,9 @@ func (e *events) draftTitle(ctx context.Context, u *bot.Update, c *convo, text s
 
 func (e *events) draftWhen(ctx context.Context, u *bot.Update, c *convo, text string) (stepResult, error) {
 	loc := e.draftZone(c)
-	start, err := e.when.parse(text, e.Now(), loc, c.lang)
+	start, err := e.when.parse(text, e.now(ctx), loc, c.lang)
 	if err != nil {
-		return stepResult{Next: "when", Reply: e.fieldError(c.lang, err, loc)}, nil
+		return stepResult{Next: "when", Reply: e.fieldError(ctx, c.lang, err, loc)}, nil
 	}
 	c.Data["start"] = strconv.FormatInt(store.Millis(start), 10)
 	return e.next(ctx, u, c, "where")
@@ -344,7 +344,7 @@ func (e *events) draftWhere(ctx context.Context, u *bot.Update, c *convo, text s
 	if !e.isSkip(text) {
 		var err error
 		if place, err = checkPlace(text); err != nil {
-			return stepResult{Next: "where", Reply: e.fieldError(c.lang, err, time.UTC)}, nil
+			return stepResult{Next: "where", Reply: e.fieldError(ctx, c.lang, err, time.UTC)}, nil
 		}
 	}
 	c.Data["place"] = place
@@ -369,7 +369,7 @@ func (e *events) draftDescription(ctx context.Context, u *bot.Update, c *convo, 
 	if !e.isSkip(text) {
 		var err error
 		if desc, err = checkDescription(text); err != nil {
-			return stepResult{Next: "description", Reply: e.fieldError(c.lang, err, time.UTC)}, nil
+			return stepResult{Next: "description", Reply: e.fieldError(ctx, c.lang, err, time.UTC)}, nil
 		}
 	}
 	c.Data["description"] = desc
@@ -434,7 +434,7 @@ func (e *events) draftButton(ctx context.Context, u *bot.Update) error {
 	if err != nil {
 		return err
 	}
-	if !ok || conv.Flow != "event_create" || e.Now().After(conv.ExpiresAt) {
+	if !ok || conv.Flow != "event_create" || e.now(ctx).After(conv.ExpiresAt) {
 		return stale()
 	}
 	c := &convo{Step: conv.Step, Data: map[string]string{}, lang: lang}
@@ -529,9 +529,9 @@ func (e *events) draftFieldsKeyboard(lang string) *models.InlineKeyboardMarkup {
 // chat. A draft whose time has passed meanwhile goes back to "when".
 func (e *events) postDraft(ctx context.Context, u *bot.Update, c *convo) error {
 	ev := e.draftEvent(u, c)
-	if !ev.StartsAt.After(e.Now()) {
+	if !ev.StartsAt.After(e.now(ctx)) {
 		c.Data["back"] = "confirm"
-		msg := e.fieldError(c.lang, errWhenPast, ev.Zone()) + "\n\n" + e.ask(ctx, c, "when")
+		msg := e.fieldError(ctx, c.lang, errWhenPast, ev.Zone()) + "\n\n" + e.ask(ctx, c, "when")
 		return e.commit(ctx, u, func(tx *sql.Tx) error {
 			if err := e.saveConvo(ctx, tx, u, "event_create", "when", c.Data); err != nil {
 				return err
@@ -550,7 +550,7 @@ func (e *events) postDraft(ctx context.Context, u *bot.Update, c *convo) error {
 		if err != nil || !had {
 			return err
 		}
-		id, err := store.CreateEvent(ctx, tx, ev, e.Now())
+		id, err := store.CreateEvent(ctx, tx, ev, e.now(ctx))
 		if err != nil {
 			return err
 		}

@@ -9,7 +9,7 @@ package handlers
 // that made the change — is the one that stays.
 //
 // A card is posted before Telegram has given it a message id, so its row
-// starts without one; the outbox's on-sent hook (OnSent) records it and, if
+// starts without one; the outbox's fate hook (OnFate) records it and, if
 // the event changed in between, queues the edit the card missed.
 
 import (
@@ -19,7 +19,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 
 	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
@@ -27,6 +26,7 @@ import (
 	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/locales"
 	"github.com/rsvpbot/rsvpbot/outbox"
+	"github.com/rsvpbot/rsvpbot/scheduler"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
@@ -74,9 +74,6 @@ func (a *App) loadCard(ctx context.Context, q store.Querier, eventID int64) (car
 	d.organizer.ID = ev.CreatorID
 	return d, true, nil
 }
-
-// utf16Len measures text the way Telegram's limits do.
-func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
 
 // personName is how a person is named in lists: display name, plus their
 // guests, HTML-escaped.
@@ -142,12 +139,12 @@ func (a *App) renderCard(lang string, d cardData) string {
 	head := b.String() + "\n" + a.tr(lang, "event_card_going_names") + " "
 	// Keep room for the longest "and N more" this card could need.
 	more := func(n int) string { return a.tr(lang, "event_card_and_more", locales.Args{"Count": n}) }
-	budget := cardBudget - utf16Len(head) - utf16Len(", "+more(len(d.going)))
+	budget := cardBudget - tgtext.UTF16Len(head) - tgtext.UTF16Len(", "+more(len(d.going)))
 	var names []string
 	used := 0
 	for i, at := range d.going {
 		n := personName(at.User, at.Guests)
-		cost := utf16Len(n) + 2
+		cost := tgtext.UTF16Len(n) + 2
 		if i >= cardMaxNames || used+cost > budget {
 			break
 		}
@@ -220,7 +217,7 @@ func (a *App) postCardKeyed(ctx context.Context, tx *sql.Tx, eventID, chatID int
 	if err != nil || !ok {
 		return err
 	}
-	cardID, err := store.AddEventCard(ctx, tx, store.EventCard{EventID: eventID, ChatID: chatID, Lang: lang, Version: d.ev.Version}, a.Now())
+	cardID, err := store.AddEventCard(ctx, tx, store.EventCard{EventID: eventID, ChatID: chatID, Lang: lang, Version: d.ev.Version}, a.now(ctx))
 	if err != nil {
 		return err
 	}
@@ -230,7 +227,7 @@ func (a *App) postCardKeyed(ctx context.Context, tx *sql.Tx, eventID, chatID int
 		p.ReplyMarkup = kb
 	}
 	_, err = outbox.Enqueue(ctx, tx, outbox.Message{ChatID: chatID, Method: "sendMessage", Params: p, Lane: outbox.Interactive,
-		OnSent: "card:" + strconv.FormatInt(cardID, 10), DedupKey: dedupKey})
+		Ref: "card:" + strconv.FormatInt(cardID, 10), DedupKey: dedupKey})
 	return err
 }
 
@@ -259,7 +256,7 @@ func (a *App) RefreshEventCards(ctx context.Context, tx *sql.Tx, eventID int64) 
 // caches card texts by language across copies.
 func (a *App) editCard(ctx context.Context, tx *sql.Tx, d cardData, c store.EventCard, rendered map[string]string) error {
 	if c.MessageID == 0 || c.Version >= d.ev.Version {
-		return nil // not posted yet (OnSent catches up), or up to date
+		return nil // not posted yet (OnFate catches up), or up to date
 	}
 	lang := a.cardLang(ctx, tx, c)
 	text, ok := rendered[lang]
@@ -288,7 +285,8 @@ const MigrationRepostKey = "repost:"
 // cards of upcoming events are posted again there (and the old copies
 // forgotten) in the transaction that records the migration.
 func (a *App) OnMigrated(ctx context.Context, tx *sql.Tx, from, to int64) error {
-	cards, err := store.PostedCardsInChat(ctx, tx, to, a.Now())
+	ctx = a.atInstant(ctx) // one instant for the transaction
+	cards, err := store.PostedCardsInChat(ctx, tx, to, a.now(ctx))
 	if err != nil {
 		return err
 	}
@@ -327,15 +325,29 @@ func (a *App) OnMigrated(ctx context.Context, tx *sql.Tx, from, to int64) error 
 	return nil
 }
 
-// OnSent is the outbox's on-sent hook: it runs in the transaction that
-// marks a row sent. References:
+// OnFate is the outbox's fate hook (outbox.Config.OnFate): it runs in the
+// transaction that records what became of a message enqueued with a
+// reference. References:
 //
-//	card:<event_cards.id>  a posted event card: record its message id and,
-//	                       if the event changed since it was rendered,
-//	                       queue the edit it missed.
+//	card:<event_cards.id>  a posted event card, once sent: record its
+//	                       message id and, if the event changed since it
+//	                       was rendered, queue the edit it missed.
+//	reminder               a private reminder (scheduler.ReminderFate).
 //
 // Unknown references are ignored.
+func (a *App) OnFate(ctx context.Context, tx *sql.Tx, f outbox.Fate) error {
+	if err := scheduler.ReminderFate(ctx, tx, f); err != nil {
+		return err
+	}
+	if f.State == outbox.StateSent {
+		return a.OnSent(ctx, tx, f.Ref, f.ChatID, f.MessageID)
+	}
+	return nil
+}
+
+// OnSent is OnFate for a sent message.
 func (a *App) OnSent(ctx context.Context, tx *sql.Tx, ref string, chatID int64, messageID int) error {
+	ctx = a.atInstant(ctx) // one instant for the transaction
 	kind, rest, _ := strings.Cut(ref, ":")
 	switch kind {
 	case "card":

@@ -10,13 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
 // cardTestApp is an App on a fresh database with a fixed clock.
 func cardTestApp(t *testing.T) (*App, *store.DB, time.Time) {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db"), store.Options{})
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db"), outbox.WithSchema(store.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,9 +77,9 @@ func TestOnSentCatchesUpACardThatMissedAChange(t *testing.T) {
 		t.Fatalf("%d edits of an unsent card", n)
 	}
 	var ref string
-	db.R.QueryRow(`SELECT on_sent FROM outbox WHERE method = 'sendMessage'`).Scan(&ref)
+	db.R.QueryRow(`SELECT ref FROM outbox WHERE method = 'sendMessage'`).Scan(&ref)
 	if !strings.HasPrefix(ref, "card:") {
-		t.Fatalf("on_sent %q", ref)
+		t.Fatalf("ref %q", ref)
 	}
 	hook := func(ref string, msg int) {
 		t.Helper()

@@ -95,7 +95,7 @@ func (a *App) RefreshForecasts(ctx context.Context) (string, error) {
 	if a.Weather == nil {
 		return "weather disabled", nil
 	}
-	now := a.Now()
+	now := a.now(ctx)
 	events, err := store.EventsNeedingForecast(ctx, a.DB.R, now, now.Add(ForecastHorizon), now.Add(-ForecastRefresh), forecastBatch)
 	if err != nil {
 		return "", err
@@ -107,7 +107,7 @@ func (a *App) RefreshForecasts(ctx context.Context) (string, error) {
 			// This event is tried again in forecastRetry, behind the
 			// others, so one place the service chokes on cannot keep
 			// every other card without a forecast.
-			retryAt := a.Now().Add(forecastRetry - ForecastRefresh)
+			retryAt := a.now(ctx).Add(forecastRetry - ForecastRefresh)
 			if err := a.DB.Tx(ctx, func(tx *sql.Tx) error {
 				return store.MarkEventForecastChecked(ctx, tx, ev, retryAt)
 			}); err != nil {
@@ -123,7 +123,7 @@ func (a *App) RefreshForecasts(ctx context.Context) (string, error) {
 		var edited bool
 		err = a.DB.Tx(ctx, func(tx *sql.Tx) error {
 			var err error
-			if edited, err = store.SetEventWeatherLine(ctx, tx, ev, line, a.Now()); err != nil || !edited {
+			if edited, err = store.SetEventWeatherLine(ctx, tx, ev, line, a.now(ctx)); err != nil || !edited {
 				return err
 			}
 			return a.RefreshEventCards(ctx, tx, ev.ID)

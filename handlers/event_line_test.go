@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/locales"
 	"github.com/rsvpbot/rsvpbot/store"
 )
@@ -110,7 +111,7 @@ func TestRenderCardFitsWithManyAttendees(t *testing.T) {
 	d.counts.Going = 500
 	for _, lang := range []string{"en", "ru", "de", "es"} {
 		text := a.renderCard(lang, d)
-		if n := utf16Len(text); n > cardBudget {
+		if n := tgtext.UTF16Len(text); n > cardBudget {
 			t.Errorf("%s: %d UTF-16 units", lang, n)
 		}
 		if strings.Count(text, "<b>") != 1 || strings.Contains(text, "<Title") || strings.Contains(text, "Ж&<") {

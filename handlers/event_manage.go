@@ -50,8 +50,8 @@ func editFieldOf(s string) (string, bool) {
 	return "", false
 }
 
-// canManage reports whether user may edit or cancel ev.
-func (e *events) canManage(ctx context.Context, ev store.Event, userID int64) bool {
+// canManage reports whether user may edit or cancel ev (mayOrganize).
+func (e *events) canManage(ctx context.Context, ev store.Event, userID int64) (bool, error) {
 	return e.mayOrganize(ctx, ev.ChatID, ev.CreatorID, userID)
 }
 
@@ -80,10 +80,15 @@ func (e *events) manageButton(ctx context.Context, u *bot.Update) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case !found:
+	if !found {
 		return toast("event_gone")
-	case !e.canManage(ctx, ev, u.UserID):
+	}
+	mayManage, err := e.canManage(ctx, ev, u.UserID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !mayManage:
 		return toast("manage_not_allowed")
 	case ev.Cancelled():
 		return toast("event_cancelled_toast")
@@ -141,7 +146,7 @@ func (e *events) manageButton(ctx context.Context, u *bot.Update) error {
 		return toast("manage_kept")
 	case "newlink":
 		return e.commit(ctx, u, func(tx *sql.Tx) error {
-			code, ok, err := store.RotateEventShareCode(ctx, tx, ev.ID, e.Now())
+			code, ok, err := store.RotateEventShareCode(ctx, tx, ev.ID, e.now(ctx))
 			if err != nil || !ok {
 				return err
 			}
@@ -163,7 +168,7 @@ func (e *events) manageButton(ctx context.Context, u *bot.Update) error {
 	if !ok || field != action {
 		return toast("button_stale")
 	}
-	ask := e.editQuestion(lang, ev, field)
+	ask := e.editQuestion(ctx, lang, ev, field)
 	return e.commit(ctx, u, func(tx *sql.Tx) error {
 		data := map[string]string{"id": strconv.FormatInt(id, 10), "field": field}
 		if err := e.saveConvo(ctx, tx, u, "event_edit", "value", data); err != nil {
@@ -194,14 +199,14 @@ func (e *events) manageMenu(lang string, ev store.Event) (string, *models.Inline
 }
 
 // editQuestion asks for a field's new value, showing the current one.
-func (e *events) editQuestion(lang string, ev store.Event, field string) string {
+func (e *events) editQuestion(ctx context.Context, lang string, ev store.Event, field string) string {
 	skip := e.Catalog.T(lang, "event_skip_word")
 	var q, cur string
 	switch field {
 	case "title":
 		q, cur = e.tr(lang, "event_ask_title"), ev.Title
 	case "when":
-		q = e.tr(lang, "event_ask_when", locales.Args{"Example": e.exampleWhen(ev.Zone()), "Zone": ev.Zone().String()})
+		q = e.tr(lang, "event_ask_when", locales.Args{"Example": e.exampleWhen(ctx, ev.Zone()), "Zone": ev.Zone().String()})
 		cur = e.formatWhen(lang, ev)
 	case "where":
 		q, cur = e.tr(lang, "event_ask_where", locales.Args{"Skip": skip}), ev.Place
@@ -213,7 +218,7 @@ func (e *events) editQuestion(lang string, ev store.Event, field string) string 
 	case "description":
 		q, cur = e.tr(lang, "event_ask_description", locales.Args{"Skip": skip}), tgtext.Shorten(ev.Description, 100)
 	case "deadline":
-		q = e.tr(lang, "event_ask_deadline", locales.Args{"Skip": skip, "Example": e.exampleWhen(ev.Zone())})
+		q = e.tr(lang, "event_ask_deadline", locales.Args{"Skip": skip, "Example": e.exampleWhen(ctx, ev.Zone())})
 		if !ev.RSVPDeadline.IsZero() {
 			cur = e.Catalog.FormatDateTime(lang, ev.RSVPDeadline.In(ev.Zone()))
 		}
@@ -232,20 +237,20 @@ type edit struct {
 
 // parseEdit reads the new value of field for ev; the error message is
 // ready to send.
-func (e *events) parseEdit(lang string, ev store.Event, field, text string) (edit, string) {
+func (e *events) parseEdit(ctx context.Context, lang string, ev store.Event, field, text string) (edit, string) {
 	loc := ev.Zone()
 	ed := edit{field: field}
 	switch field {
 	case "title":
 		title, err := checkTitle(text)
 		if err != nil {
-			return ed, e.fieldError(lang, err, loc)
+			return ed, e.fieldError(ctx, lang, err, loc)
 		}
 		ed.apply = func(ev *store.Event) { ev.Title = title }
 	case "when":
-		start, err := e.when.parse(text, e.Now(), loc, lang)
+		start, err := e.when.parse(text, e.now(ctx), loc, lang)
 		if err != nil {
-			return ed, e.fieldError(lang, err, loc)
+			return ed, e.fieldError(ctx, lang, err, loc)
 		}
 		ed.apply = func(ev *store.Event) {
 			if !ev.EndsAt.IsZero() {
@@ -259,7 +264,7 @@ func (e *events) parseEdit(lang string, ev store.Event, field, text string) (edi
 	case "where":
 		place, err := unlessSkipped(e.isSkip(text), text, checkPlace)
 		if err != nil {
-			return ed, e.fieldError(lang, err, loc)
+			return ed, e.fieldError(ctx, lang, err, loc)
 		}
 		ed.apply = func(ev *store.Event) { ev.Place = place }
 	case "capacity":
@@ -271,15 +276,15 @@ func (e *events) parseEdit(lang string, ev store.Event, field, text string) (edi
 	case "description":
 		desc, err := unlessSkipped(e.isSkip(text), text, checkDescription)
 		if err != nil {
-			return ed, e.fieldError(lang, err, loc)
+			return ed, e.fieldError(ctx, lang, err, loc)
 		}
 		ed.apply = func(ev *store.Event) { ev.Description = desc }
 	case "deadline":
 		var deadline time.Time
 		if !e.isSkip(text) {
 			var err error
-			if deadline, err = e.when.parse(text, e.Now(), loc, lang); err != nil {
-				return ed, e.fieldError(lang, err, loc)
+			if deadline, err = e.when.parse(text, e.now(ctx), loc, lang); err != nil {
+				return ed, e.fieldError(ctx, lang, err, loc)
 			}
 			if !deadline.Before(ev.StartsAt) {
 				return ed, e.tr(lang, "event_err_deadline", locales.Args{"When": e.formatWhen(lang, ev)})
@@ -312,10 +317,10 @@ func (e *events) applyEdit(ctx context.Context, tx *sql.Tx, id int64, ed edit, a
 	}
 	before := ev
 	ed.apply(&ev)
-	if err := store.UpdateEventDetails(ctx, tx, ev, e.Now()); err != nil {
+	if err := store.UpdateEventDetails(ctx, tx, ev, e.now(ctx)); err != nil {
 		return ev, false, err
 	}
-	promoted, err := store.PromoteWaitlist(ctx, tx, id, e.Now())
+	promoted, err := store.PromoteWaitlist(ctx, tx, id, e.now(ctx))
 	if err != nil {
 		return ev, false, err
 	}
@@ -369,7 +374,7 @@ func (e *events) notifyParticipants(ctx context.Context, tx *sql.Tx, ev store.Ev
 // buttons) and tells everyone who answered yes, maybe or waitlisted. It
 // reports false if the event was already cancelled or is gone.
 func (e *events) cancelEvent(ctx context.Context, tx *sql.Tx, id, actor int64) (bool, error) {
-	done, err := store.CancelEvent(ctx, tx, id, e.Now())
+	done, err := store.CancelEvent(ctx, tx, id, e.now(ctx))
 	if err != nil || !done {
 		return false, err
 	}
@@ -398,8 +403,9 @@ func (e *events) mayEditGuard(ctx context.Context, u *bot.Update, c *convo) (str
 		return "", err
 	case !ok:
 		return "event_link_gone", nil
-	case !e.canManage(ctx, ev, u.UserID):
-		return "manage_not_allowed", nil
+	}
+	if ok, err := e.canManage(ctx, ev, u.UserID); err != nil || !ok {
+		return "manage_not_allowed", err
 	}
 	return "", nil
 }
@@ -415,7 +421,7 @@ func (e *events) editAnswer(ctx context.Context, u *bot.Update, c *convo, text s
 	if !ok || ev.Cancelled() {
 		return stepResult{Reply: e.tr(c.lang, "event_link_gone")}, nil
 	}
-	ed, msg := e.parseEdit(c.lang, ev, c.Data["field"], text)
+	ed, msg := e.parseEdit(ctx, c.lang, ev, c.Data["field"], text)
 	if msg != "" {
 		return stepResult{Next: "value", Reply: msg}, nil
 	}
@@ -456,22 +462,26 @@ func (e *events) editCommand(ctx context.Context, u *bot.Update) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case !ok:
+	if !ok {
 		return replyText(e.tr(lang, "event_link_gone"))
-	case !e.canManage(ctx, ev, u.UserID):
+	}
+	if ok, err := e.canManage(ctx, ev, u.UserID); err != nil {
+		return err
+	} else if !ok {
 		return replyText(e.tr(lang, "manage_not_allowed"))
+	}
+	switch {
 	case ev.Cancelled():
 		return replyText(e.tr(lang, "event_cancelled_toast"))
 	case strings.TrimSpace(value) == "" && (field == "title" || field == "when"):
 		// "/editevent 5 title": ask for the new value, step by step.
 		data := map[string]string{"id": strconv.FormatInt(id, 10), "field": field}
-		return e.startConversation(ctx, u, "event_edit", "value", data, e.editQuestion(lang, ev, field), nil)
+		return e.startConversation(ctx, u, "event_edit", "value", data, e.editQuestion(ctx, lang, ev, field), nil)
 	}
 	if strings.TrimSpace(value) == "" {
 		value = "-" // clearing an optional field
 	}
-	ed, msg := e.parseEdit(lang, ev, field, value)
+	ed, msg := e.parseEdit(ctx, lang, ev, field, value)
 	if msg != "" {
 		return replyText(msg)
 	}
@@ -501,10 +511,12 @@ func (e *events) cancelCommand(ctx context.Context, u *bot.Update) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case !ok:
+	if !ok {
 		return replyText(e.tr(lang, "event_link_gone"))
-	case !e.canManage(ctx, ev, u.UserID):
+	}
+	if ok, err := e.canManage(ctx, ev, u.UserID); err != nil {
+		return err
+	} else if !ok {
 		return replyText(e.tr(lang, "manage_not_allowed"))
 	}
 	return e.commit(ctx, u, func(tx *sql.Tx) error {
@@ -526,7 +538,9 @@ func (e *events) manageLink(ctx context.Context, u *bot.Update, payload string) 
 		return err
 	}
 	lang := e.userLang(ctx, u)
-	if !e.canManage(ctx, ev, u.UserID) {
+	if ok, err := e.canManage(ctx, ev, u.UserID); err != nil {
+		return err
+	} else if !ok {
 		return e.answerText(ctx, u, lang, "manage_not_allowed")
 	}
 	menu, kb := e.manageMenu(lang, ev)

@@ -19,7 +19,7 @@ const listLimit = 20
 
 func (e *events) list(ctx context.Context, u *bot.Update) error {
 	lang := e.userLang(ctx, u)
-	evs, err := store.UpcomingChatEvents(ctx, e.DB.R, u.ChatID, e.Now(), listLimit)
+	evs, err := store.UpcomingChatEvents(ctx, e.DB.R, u.ChatID, e.now(ctx), listLimit)
 	if err != nil {
 		return err
 	}
@@ -37,11 +37,7 @@ func (e *events) list(ctx context.Context, u *bot.Update) error {
 			if ev.Capacity > 0 {
 				going = e.tr(lang, "event_card_going_capacity", locales.Args{"Going": c.GoingSeats, "Capacity": ev.Capacity})
 			}
-			b.WriteString("\n\n• " + e.eventRef(ev) + "\n" + esc(e.formatWhen(lang, ev)))
-			if ev.Place != "" {
-				b.WriteString(" · " + esc(ev.Place))
-			}
-			b.WriteString("\n" + going)
+			b.WriteString(e.listEntry(lang, ev, going))
 		}
 		if e.deepLink("") != "" {
 			b.WriteString("\n\n" + e.tr(lang, "events_open_hint"))
@@ -56,7 +52,7 @@ func (e *events) myEvents(ctx context.Context, u *bot.Update) error {
 	if !isPrivate(u) {
 		return e.answerText(ctx, u, lang, "myevents_private")
 	}
-	evs, err := store.UserUpcomingEvents(ctx, e.DB.R, u.UserID, e.Now(), listLimit)
+	evs, err := store.UserUpcomingEvents(ctx, e.DB.R, u.UserID, e.now(ctx), listLimit)
 	if err != nil {
 		return err
 	}
@@ -75,13 +71,19 @@ func (e *events) myEvents(ctx context.Context, u *bot.Update) error {
 			default:
 				status = e.tr(lang, "myevents_going")
 			}
-			b.WriteString("\n\n• " + e.eventRef(ev.Event) + "\n" + esc(e.formatWhen(lang, ev.Event)))
-			if ev.Place != "" {
-				b.WriteString(" · " + esc(ev.Place))
-			}
-			b.WriteString("\n" + status)
+			b.WriteString(e.listEntry(lang, ev.Event, status))
 		}
 	}
 	text := b.String()
 	return e.commit(ctx, u, func(tx *sql.Tx) error { return e.reply(ctx, tx, u, text, nil) })
+}
+
+// listEntry is one event in a list: a blank line, then its linked title,
+// when and where, and line (how many go, or the user's own answer).
+func (e *events) listEntry(lang string, ev store.Event, line string) string {
+	entry := "\n\n• " + e.eventRef(ev) + "\n" + esc(e.formatWhen(lang, ev))
+	if ev.Place != "" {
+		entry += " · " + esc(ev.Place)
+	}
+	return entry + "\n" + line
 }

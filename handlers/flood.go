@@ -140,6 +140,7 @@ func burstFor(perMinute float64, window time.Duration, least int) int {
 
 // Handle implements bot.Handler.
 func (f *Flood) Handle(ctx context.Context, u *bot.Update) error {
+	ctx = f.app.atInstant(ctx) // the budgets and the handler see one instant
 	if f.userLimit == 0 && f.chatLimit == 0 {
 		return f.app.Handle(ctx, u)
 	}
@@ -156,8 +157,8 @@ func (f *Flood) Handle(ctx context.Context, u *bot.Update) error {
 		// A reply of this group still waiting to go out. Read before the
 		// decision; the dispatcher runs one update per chat at a time, so
 		// it cannot change under us but by the sender sending it.
-		if err := f.app.DB.R.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM outbox
-WHERE chat_id = ? AND lane = ? AND state IN ('pending', 'sending'))`, group, int(outbox.Interactive)).Scan(&queued); err != nil {
+		var err error
+		if queued, err = outbox.HasQueued(ctx, f.app.DB.R, group, outbox.Interactive); err != nil {
 			return err
 		}
 	}
@@ -168,7 +169,7 @@ WHERE chat_id = ? AND lane = ? AND state IN ('pending', 'sending'))`, group, int
 		su, ok, err := store.GetUser(ctx, f.app.DB.R, u.UserID)
 		private = err == nil && ok && su.Started && !su.Blocked
 	}
-	v := f.decide(u.UserID, group, f.app.Now(), queued, private)
+	v := f.decide(u.UserID, group, f.app.now(ctx), queued, private)
 	v.private = v.notify && private
 	if v.ok {
 		return f.app.Handle(ctx, u)

@@ -26,12 +26,12 @@ import (
 func eventUID(id int64) string { return "event-" + strconv.FormatInt(id, 10) + "@rsvpbot" }
 
 // calendarFile renders the event as an .ics file.
-func (a *App) calendarFile(_ context.Context, ev store.Event) ([]byte, error) {
+func (a *App) calendarFile(ctx context.Context, ev store.Event) ([]byte, error) {
 	cal := ics.NewCalendar()
 	cal.SetMethod(ics.MethodPublish)
 	cal.SetProductId("-//rsvpbot//events//EN")
 	ve := cal.AddEvent(eventUID(ev.ID))
-	ve.SetDtStampTime(a.Now())
+	ve.SetDtStampTime(a.now(ctx))
 	ve.SetSequence(int(ev.Version))
 	ve.SetStartAt(ev.StartsAt)
 	ve.SetEndAt(ev.End())

@@ -124,7 +124,7 @@ func (e *events) inlineQuery(ctx context.Context, u *bot.Update) error {
 	q := u.InlineQuery
 	lang := e.userLang(ctx, u)
 	terms := parseInlineQuery(q.Query)
-	evs, err := store.ShareableEvents(ctx, e.DB.R, u.UserID, e.Now(), inlineScan)
+	evs, err := store.ShareableEvents(ctx, e.DB.R, u.UserID, e.now(ctx), inlineScan)
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func (e *events) chosenInline(ctx context.Context, u *bot.Update) error {
 	lang := e.userLang(ctx, u)
 	return e.commit(ctx, u, func(tx *sql.Tx) error {
 		c := store.InlineCard{EventID: id, InlineMessageID: r.InlineMessageID, UserID: u.UserID, Lang: lang, Version: version}
-		added, err := store.AddInlineCard(ctx, tx, c, e.Now())
+		added, err := store.AddInlineCard(ctx, tx, c, e.now(ctx))
 		if err != nil || !added {
 			return err // recorded already (a press came first)
 		}
@@ -257,7 +257,7 @@ func (e *events) chosenInline(ctx context.Context, u *bot.Update) error {
 // card.
 func (e *events) adoptInlineCard(ctx context.Context, tx *sql.Tx, eventID int64, u *bot.Update) error {
 	_, err := store.AddInlineCard(ctx, tx, store.InlineCard{EventID: eventID, InlineMessageID: u.CallbackQuery.InlineMessageID,
-		UserID: u.UserID, Lang: e.userLang(ctx, u)}, e.Now())
+		UserID: u.UserID, Lang: e.userLang(ctx, u)}, e.now(ctx))
 	return err
 }
 

@@ -43,7 +43,7 @@ func (a *App) lang(ctx context.Context, u *bot.Update) error {
 		})
 	}
 	if group {
-		ok, err := a.canAdministerChat(ctx, u.ChatID, u.UserID)
+		ok, err := a.mayAdministerChat(ctx, u.ChatID, u.UserID)
 		if err != nil {
 			return err
 		}
@@ -86,7 +86,7 @@ func (a *App) langButton(ctx context.Context, u *bot.Update) error {
 	}
 	group := u.Chat() != nil && u.Chat().Type != models.ChatTypePrivate
 	if group {
-		ok, err := a.canAdministerChat(ctx, u.ChatID, u.UserID)
+		ok, err := a.mayAdministerChat(ctx, u.ChatID, u.UserID)
 		if err != nil {
 			return err
 		}

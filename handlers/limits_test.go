@@ -15,7 +15,6 @@ import (
 
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
 	"github.com/rsvpbot/rsvpbot/bot/tgtext"
-	"github.com/rsvpbot/rsvpbot/handlers"
 	"github.com/rsvpbot/rsvpbot/handlers/handlerstest"
 )
 
@@ -81,9 +80,7 @@ func startLimits(t testing.TB) *handlerstest.Harness {
 		t.Fatal(err)
 	}
 	h := handlerstest.Start(t, handlerstest.Options{Admins: []int64{alice.ID}, TZ: loc,
-		Now: func() time.Time { return evNow }})
-	h.App.EnableStats(handlers.StatsInfo{Version: "test"})
-	h.App.EnableReminders([]time.Duration{24 * time.Hour, time.Hour})
+		Now: func() time.Time { return evNow }, Reminders: []time.Duration{24 * time.Hour, time.Hour}})
 	return h
 }
 
@@ -181,7 +178,7 @@ func TestCardButtonsArriveAsStored(t *testing.T) {
 	h := startLimits(t)
 	h.Send(party, alice, "/event Board games | 2026-12-05 19:00 | Cafe | 12")
 	var stored string
-	if err := h.DB.R.QueryRow(`SELECT params ->> '$.reply_markup' FROM outbox WHERE method = 'sendMessage' AND on_sent LIKE 'card:%' ORDER BY id DESC LIMIT 1`).Scan(&stored); err != nil {
+	if err := h.DB.R.QueryRow(`SELECT params ->> '$.reply_markup' FROM outbox WHERE method = 'sendMessage' AND ref LIKE 'card:%' ORDER BY id DESC LIMIT 1`).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(stored, `"callback_data":"rsvp:`) || strings.Contains(stored, "copy_text") {

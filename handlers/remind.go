@@ -40,7 +40,6 @@ import (
 type reminders struct {
 	*App
 	defaults []time.Duration
-	series   *scheduler.Series
 }
 
 // EnableReminders registers /remind, /series and the reminder and series
@@ -51,11 +50,14 @@ func (a *App) EnableReminders(defaults []time.Duration) {
 	if defaults == nil {
 		defaults = scheduler.DefaultOffsets
 	}
-	r := &reminders{App: a, defaults: defaults, series: a.seriesRunner()}
+	r := &reminders{App: a, defaults: defaults}
 	a.router.Command("remind", r.remind)
-	a.router.Command("series", r.seriesCommand)
 	a.router.Callback("rem", r.muteButton)
-	a.router.Callback("ser", r.seriesButton)
+	if a.Series != nil {
+		s := &seriesCommands{App: a, series: a.Series}
+		a.router.Command("series", s.seriesCommand)
+		a.router.Callback("ser", s.seriesButton)
+	}
 }
 
 // durationWords writes d for people, rounded to the minute: "40
@@ -175,7 +177,7 @@ func (r *reminders) muteButton(ctx context.Context, u *bot.Update) error {
 		text = r.Catalog.T(lang, "reminder_muted", locales.Args{"Title": ev.Title})
 	}
 	return r.commit(ctx, u, func(tx *sql.Tx) error {
-		if _, err := store.SetReminderMute(ctx, tx, ev.ID, u.UserID, muted, r.Now()); err != nil {
+		if _, err := store.SetReminderMute(ctx, tx, ev.ID, u.UserID, muted, r.now(ctx)); err != nil {
 			return err
 		}
 		if err := r.toast(ctx, tx, u, text, false); err != nil {
@@ -196,22 +198,6 @@ func (r *reminders) muteButton(ctx context.Context, u *bot.Update) error {
 			CoalesceKey: fmt.Sprintf("remkb:%d:%d", u.ChatID, msg.ID)})
 		return err
 	})
-}
-
-// mayOrganize reports whether user may manage what creatorID organized in
-// chatID (an event, its reminders, a series): the organizer, bot admins,
-// and the Telegram admins of the chat. A failure to ask Telegram for the
-// chat's admins counts as "no": the organizer and bot admins can still act.
-func (a *App) mayOrganize(ctx context.Context, chatID, creatorID, userID int64) bool {
-	if creatorID == userID || a.IsAdmin(userID) {
-		return true
-	}
-	ok, err := a.canAdministerChat(ctx, chatID, userID)
-	if err != nil {
-		a.Logger.Warn("checking chat admins", "chat", chatID, "err", err)
-		return false
-	}
-	return ok
 }
 
 // resolveOffsets is what an event's reminder_offsets mean.
@@ -263,7 +249,7 @@ func (r *reminders) remind(ctx context.Context, u *bot.Update) error {
 		}
 		return reply(text)
 	}
-	if !r.Now().Before(ev.StartsAt) {
+	if !r.now(ctx).Before(ev.StartsAt) {
 		return reply(r.tr(lang, "remind_event_started"))
 	}
 	value := strings.Join(args[1:], "")
@@ -282,10 +268,12 @@ func (r *reminders) remind(ctx context.Context, u *bot.Update) error {
 		}
 		spec = scheduler.FormatOffsets(offsets)
 	}
-	if !r.mayOrganize(ctx, ev.ChatID, ev.CreatorID, u.UserID) {
+	if ok, err := r.mayOrganize(ctx, ev.ChatID, ev.CreatorID, u.UserID); err != nil {
+		return err
+	} else if !ok {
 		return reply(r.tr(lang, "remind_not_allowed"))
 	}
-	now := r.Now()
+	now := r.now(ctx)
 	return r.commit(ctx, u, func(tx *sql.Tx) error {
 		if err := store.SetEventReminderOffsets(ctx, tx, ev.ID, spec, now); err != nil {
 			return err
@@ -326,7 +314,7 @@ func (r *reminders) remindUsage(lang string, id int64) string {
 
 // remindList is /remind without arguments: the chat's upcoming events.
 func (r *reminders) remindList(ctx context.Context, lang string, chatID int64) (string, error) {
-	evs, err := store.UpcomingChatEvents(ctx, r.DB.R, chatID, r.Now(), 20)
+	evs, err := store.UpcomingChatEvents(ctx, r.DB.R, chatID, r.now(ctx), 20)
 	if err != nil {
 		return "", err
 	}
@@ -365,7 +353,7 @@ func (r *reminders) remindItems(ctx context.Context, q store.Querier, lang strin
 	for _, rem := range rems {
 		planned = planned || rem.StartsAt.Equal(ev.StartsAt)
 	}
-	now := r.Now()
+	now := r.now(ctx)
 	var lines []string
 	if !planned {
 		for _, d := range r.resolveOffsets(ev.ReminderOffsets) {

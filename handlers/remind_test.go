@@ -43,11 +43,9 @@ func startRem(t *testing.T, tz *time.Location, defaults []time.Duration) *remHar
 	now := &atomic.Int64{}
 	now.Store(rmNow.UnixNano())
 	clock := func() time.Time { return time.Unix(0, now.Load()).UTC() }
-	h := handlerstest.Start(t, handlerstest.Options{Now: clock, TZ: tz})
-	h.App.EnableReminders(defaults)
-	return &remHarness{Harness: h, now: now,
-		rem: scheduler.NewReminders(scheduler.ReminderConfig{DB: h.DB, Render: h.App, Defaults: defaults, Now: clock}),
-		ser: scheduler.NewSeries(scheduler.SeriesConfig{DB: h.DB, Poster: h.App, Now: clock})}
+	h := handlerstest.Start(t, handlerstest.Options{Now: clock, TZ: tz, Reminders: defaults})
+	// The app's own "reminders" and "series" jobs, ticked by the test.
+	return &remHarness{Harness: h, now: now, rem: h.Main.Reminders(), ser: h.Main.Series()}
 }
 
 func (h *remHarness) set(t time.Time) { h.now.Store(t.UnixNano()) }

@@ -15,7 +15,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"html"
 	"slices"
 	"strconv"
 	"strings"
@@ -105,10 +104,10 @@ func (e *events) rsvpButton(ctx context.Context, u *bot.Update) error {
 	}
 	id := ev.ID
 	act, _ := rsvpAction(action)
-	now := e.Now()
+	now := e.now(ctx)
 	return e.commit(ctx, u, func(tx *sql.Tx) error {
 		ch, err := store.ApplyRSVP(ctx, tx, id, u.UserID, act, now)
-		if msg, refused := e.eventRefusal(ctx, tx, lang, id, err); refused {
+		if msg, refused := e.eventRefusal(lang, err); refused {
 			return e.toast(ctx, tx, u, msg, false)
 		} else if err != nil {
 			return err
@@ -130,16 +129,15 @@ func (e *events) rsvpButton(ctx context.Context, u *bot.Update) error {
 }
 
 // eventRefusal turns ApplyRSVP's event errors into the toast to show.
-func (e *events) eventRefusal(ctx context.Context, q store.Querier, lang string, id int64, err error) (string, bool) {
+func (e *events) eventRefusal(lang string, err error) (string, bool) {
 	switch {
 	case errors.Is(err, store.ErrEventNotFound):
 		return e.Catalog.T(lang, "event_gone"), true
 	case errors.Is(err, store.ErrEventCancelled):
 		return e.Catalog.T(lang, "event_cancelled_toast"), true
+	case errors.Is(err, store.ErrRSVPDeadline):
+		return e.Catalog.T(lang, "rsvp_closed_deadline"), true
 	case errors.Is(err, store.ErrRSVPClosed):
-		if ev, ok, _ := store.GetEvent(ctx, q, id); ok && ev.RSVPClosesAt().Before(ev.StartsAt) && e.Now().Before(ev.StartsAt) {
-			return e.Catalog.T(lang, "rsvp_closed_deadline"), true
-		}
 		return e.Catalog.T(lang, "rsvp_closed_started"), true
 	}
 	return "", false
@@ -204,7 +202,7 @@ func (e *events) adoptCard(ctx context.Context, tx *sql.Tx, eventID int64, u *bo
 		return err
 	}
 	_, err := store.AddEventCard(ctx, tx, store.EventCard{EventID: eventID, ChatID: m.Chat.ID, MessageID: m.ID,
-		Lang: e.chatLang(ctx, u)}, e.Now())
+		Lang: e.chatLang(ctx, u)}, e.now(ctx))
 	return err
 }
 
@@ -338,7 +336,7 @@ func (e *events) eventButton(ctx context.Context, u *bot.Update) error {
 		if err != nil {
 			return err
 		}
-		plain := html.UnescapeString(stripTags(who)) // as a toast shows it
+		plain := plainText(who)
 		return e.commit(ctx, u, func(tx *sql.Tx) error {
 			switch {
 			case private || reachable(su):
@@ -380,21 +378,15 @@ func (e *events) privately(ctx context.Context, tx *sql.Tx, u *bot.Update, lang 
 	return send()
 }
 
-// stripTags removes the tags of the simple HTML this file writes.
-func stripTags(s string) string {
-	var b strings.Builder
-	in := false
-	for _, r := range s {
-		switch {
-		case r == '<':
-			in = true
-		case r == '>' && in:
-			in = false
-		case !in:
-			b.WriteRune(r)
-		}
+// plainText is HTML this package wrote as a toast shows it: Telegram's
+// parse of it, tags gone and entities decoded. Markup Telegram would refuse
+// never comes from here; should it, the source is shown as it is.
+func plainText(s string) string {
+	text, _, err := tgtext.ParseHTML(s)
+	if err != nil {
+		return s
 	}
-	return b.String()
+	return text
 }
 
 // whoText is the full list of answers, in lang.
@@ -448,7 +440,7 @@ func (a *App) sendChunks(ctx context.Context, tx *sql.Tx, chatID int64, text str
 		return err
 	}
 	for _, line := range strings.Split(text, "\n") {
-		if utf16Len(chunk.String())+utf16Len(line)+1 > cardBudget {
+		if tgtext.UTF16Len(chunk.String())+tgtext.UTF16Len(line)+1 > cardBudget {
 			if err := flush(); err != nil {
 				return err
 			}
@@ -485,7 +477,7 @@ func (e *events) replaceOldCards(ctx context.Context, tx *sql.Tx, eventID, chatI
 		return err
 	}
 	for _, c := range cards {
-		if c.ChatID != chatID || c.MessageID == 0 || e.Now().Sub(c.CreatedAt) > 47*time.Hour {
+		if c.ChatID != chatID || c.MessageID == 0 || e.now(ctx).Sub(c.CreatedAt) > 47*time.Hour {
 			continue
 		}
 		if _, err := outbox.Enqueue(ctx, tx, outbox.Message{ChatID: chatID, Method: "deleteMessage", Lane: outbox.Edit,

@@ -25,7 +25,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"html"
 	"strconv"
 	"strings"
 	"time"
@@ -43,17 +42,12 @@ import (
 // PostOccurrence implements scheduler.OccurrencePoster: a new occurrence's
 // card goes to the series' chat, in the language the series was made in.
 func (a *App) PostOccurrence(ctx context.Context, tx *sql.Tx, s store.Series, eventID int64) error {
+	ctx = a.atInstant(ctx) // one instant for the transaction
 	lang := s.Lang
 	if lang == "" {
 		lang = locales.DefaultLanguage
 	}
 	return a.postCard(ctx, tx, eventID, s.ChatID, a.Catalog.Resolve(lang))
-}
-
-// seriesRunner creates occurrences on behalf of handlers (creation and
-// skipping); the scheduler's own runner does the same on its ticks.
-func (a *App) seriesRunner() *scheduler.Series {
-	return scheduler.NewSeries(scheduler.SeriesConfig{DB: a.DB, Poster: a, Now: a.Now, Logger: a.Logger})
 }
 
 // scheduleError explains a refused schedule.
@@ -104,13 +98,16 @@ func (a *App) describeSchedule(lang string, rec recurrence.Recurrence) string {
 // series and its first occurrence (with its card) and explains what
 // happens next. lang is the user's language, loc the chat's zone.
 func (e *events) createSeries(ctx context.Context, u *bot.Update, line eventLine, lang string, loc *time.Location) error {
+	if e.Series == nil {
+		return errors.New("no series runner (handlers.Deps.Series)")
+	}
 	rec, err := recurrence.ParseRecurrence(line.When)
 	if err != nil {
 		msg := e.scheduleError(lang, err, line.When, loc)
 		return e.commit(ctx, u, func(tx *sql.Tx) error { return e.reply(ctx, tx, u, msg, nil) })
 	}
 	cardLang := e.chatLang(ctx, u)
-	now := e.Now()
+	now := e.now(ctx)
 	return e.commit(ctx, u, func(tx *sql.Tx) error {
 		id, err := store.CreateSeries(ctx, tx, store.Series{ChatID: u.ChatID, CreatorID: u.UserID, Schedule: rec.Spec,
 			ScheduleText: line.When, Timezone: loc.String(), Title: line.Title, Place: line.Place, Capacity: line.Capacity,
@@ -118,7 +115,7 @@ func (e *events) createSeries(ctx context.Context, u *bot.Update, line eventLine
 		if err != nil {
 			return err
 		}
-		if _, err := e.seriesRunner().Advance(ctx, tx, id, now); err != nil {
+		if _, err := e.Series.Advance(ctx, tx, id, now); err != nil {
 			return err
 		}
 		x, _, err := store.GetSeries(ctx, tx, id)
@@ -157,21 +154,29 @@ func (a *App) seriesKeyboard(ctx context.Context, q store.Querier, lang string, 
 // nextOccurrence is the start of the occurrence "skip" would skip: the
 // posted one if it has not begun, else the next slot of the schedule.
 func (a *App) nextOccurrence(ctx context.Context, q store.Querier, x store.Series, rec recurrence.Recurrence) time.Time {
-	if cur, ok, err := store.GetEvent(ctx, q, x.CurrentEventID); err == nil && ok && !cur.Cancelled() && a.Now().Before(cur.StartsAt) {
+	if cur, ok, err := store.GetEvent(ctx, q, x.CurrentEventID); err == nil && ok && !cur.Cancelled() && a.now(ctx).Before(cur.StartsAt) {
 		return cur.StartsAt
 	}
-	return scheduler.UpcomingSlot(x, rec, a.Now())
+	return scheduler.UpcomingSlot(x, rec, a.now(ctx))
+}
+
+// seriesCommands is /series and the series buttons: skip the next
+// occurrence, stop, post ahead. series is the runner that creates
+// occurrences on their behalf.
+type seriesCommands struct {
+	*App
+	series *scheduler.Series
 }
 
 // seriesCommand is /series [skip|stop <series>].
-func (r *reminders) seriesCommand(ctx context.Context, u *bot.Update) error {
-	lang := r.userLang(ctx, u)
+func (s *seriesCommands) seriesCommand(ctx context.Context, u *bot.Update) error {
+	lang := s.userLang(ctx, u)
 	args := strings.Fields(u.Args)
 	if len(args) == 0 {
-		return r.seriesList(ctx, u, lang)
+		return s.seriesList(ctx, u, lang)
 	}
 	reply := func(text string) error {
-		return r.commit(ctx, u, func(tx *sql.Tx) error { return r.reply(ctx, tx, u, text, nil) })
+		return s.commit(ctx, u, func(tx *sql.Tx) error { return s.reply(ctx, tx, u, text, nil) })
 	}
 	action := strings.ToLower(args[0])
 	want := 2
@@ -179,105 +184,110 @@ func (r *reminders) seriesCommand(ctx context.Context, u *bot.Update) error {
 		want = 3
 	}
 	if len(args) != want {
-		return reply(r.tr(lang, "series_usage"))
+		return reply(s.tr(lang, "series_usage"))
 	}
 	id, err := parseEventID(args[1])
 	if err != nil || (action != "skip" && action != "stop" && action != "lead") {
-		return reply(r.tr(lang, "series_usage"))
+		return reply(s.tr(lang, "series_usage"))
 	}
 	if action == "lead" {
-		return r.seriesLead(ctx, u, lang, id, args[2])
+		return s.seriesLead(ctx, u, lang, id, args[2])
 	}
-	return r.seriesAction(ctx, u, lang, id, action)
+	return s.seriesAction(ctx, u, lang, id, action)
 }
 
 // seriesLead is /series lead <series> <3d|12h|off>: how long before its
 // start each next occurrence is posted (never before the previous one
 // ends); off posts it when the previous one ends.
-func (r *reminders) seriesLead(ctx context.Context, u *bot.Update, lang string, id int64, value string) error {
+func (s *seriesCommands) seriesLead(ctx context.Context, u *bot.Update, lang string, id int64, value string) error {
 	reply := func(text string) error {
-		return r.commit(ctx, u, func(tx *sql.Tx) error { return r.reply(ctx, tx, u, text, nil) })
+		return s.commit(ctx, u, func(tx *sql.Tx) error { return s.reply(ctx, tx, u, text, nil) })
 	}
 	offs, err := scheduler.ParseOffsets(value)
 	if err != nil || len(offs) > 1 {
-		return reply(r.tr(lang, "series_err_lead", locales.Args{"Text": tgtext.Echo(value)}))
+		return reply(s.tr(lang, "series_err_lead", locales.Args{"Text": tgtext.Echo(value)}))
 	}
 	var lead time.Duration
 	if len(offs) == 1 {
 		lead = offs[0]
 	}
-	x, ok, err := r.visibleSeries(ctx, u, id) // one they may not see reads as gone
+	x, ok, err := s.visibleSeries(ctx, u, id) // one they may not see reads as gone
 	switch {
 	case err != nil:
 		return err
 	case !ok || !x.Active():
-		return reply(r.tr(lang, "series_gone"))
-	case !r.mayOrganize(ctx, x.ChatID, x.CreatorID, u.UserID):
-		return reply(r.tr(lang, "series_not_allowed"))
+		return reply(s.tr(lang, "series_gone"))
 	}
-	now := r.Now()
-	return r.commit(ctx, u, func(tx *sql.Tx) error {
+	if ok, err := s.mayOrganize(ctx, x.ChatID, x.CreatorID, u.UserID); err != nil {
+		return err
+	} else if !ok {
+		return reply(s.tr(lang, "series_not_allowed"))
+	}
+	now := s.now(ctx)
+	return s.commit(ctx, u, func(tx *sql.Tx) error {
 		if err := store.SetSeriesLead(ctx, tx, x.ID, lead, now); err != nil {
 			return err
 		}
-		if _, err := r.series.Advance(ctx, tx, x.ID, now); err != nil {
+		if _, err := s.series.Advance(ctx, tx, x.ID, now); err != nil {
 			return err
 		}
 		if lead == 0 {
-			return r.reply(ctx, tx, u, r.tr(lang, "series_lead_off", locales.Args{"Title": x.Title}), nil)
+			return s.reply(ctx, tx, u, s.tr(lang, "series_lead_off", locales.Args{"Title": x.Title}), nil)
 		}
-		return r.reply(ctx, tx, u, r.tr(lang, "series_lead_set", locales.Args{"Title": x.Title, "Lead": r.durationWords(lang, lead)}), nil)
+		return s.reply(ctx, tx, u, s.tr(lang, "series_lead_set", locales.Args{"Title": x.Title, "Lead": s.durationWords(lang, lead)}), nil)
 	})
 }
 
 // seriesButton handles "ser:<series>:skip" and "ser:<series>:stop".
-func (r *reminders) seriesButton(ctx context.Context, u *bot.Update) error {
-	lang := r.userLang(ctx, u)
+func (s *seriesCommands) seriesButton(ctx context.Context, u *bot.Update) error {
+	lang := s.userLang(ctx, u)
 	id, action, ok := parseButton(u.CallbackQuery.Data)
 	if !ok || (action != "skip" && action != "stop") {
-		return r.answerToast(ctx, u, lang, "button_stale", false)
+		return s.answerToast(ctx, u, lang, "button_stale", false)
 	}
-	return r.seriesAction(ctx, u, lang, id, action)
+	return s.seriesAction(ctx, u, lang, id, action)
 }
 
 // seriesAction skips the next occurrence or stops a series, answering a
 // button with a toast and the result as a reply.
-func (r *reminders) seriesAction(ctx context.Context, u *bot.Update, lang string, id int64, action string) error {
+func (s *seriesCommands) seriesAction(ctx context.Context, u *bot.Update, lang string, id int64, action string) error {
 	answer := func(tx *sql.Tx, text string, markup *models.InlineKeyboardMarkup) error {
 		if u.CallbackQuery != nil {
-			if err := r.toast(ctx, tx, u, html.UnescapeString(stripTags(text)), false); err != nil {
+			if err := s.toast(ctx, tx, u, plainText(text), false); err != nil {
 				return err
 			}
 		}
-		return r.reply(ctx, tx, u, text, markup)
+		return s.reply(ctx, tx, u, text, markup)
 	}
-	x, ok, err := r.visibleSeries(ctx, u, id) // one they may not see reads as gone
+	x, ok, err := s.visibleSeries(ctx, u, id) // one they may not see reads as gone
 	if err != nil {
 		return err
 	}
 	if !ok || !x.Active() {
-		return r.commit(ctx, u, func(tx *sql.Tx) error { return answer(tx, r.tr(lang, "series_gone"), nil) })
+		return s.commit(ctx, u, func(tx *sql.Tx) error { return answer(tx, s.tr(lang, "series_gone"), nil) })
 	}
-	if !r.mayOrganize(ctx, x.ChatID, x.CreatorID, u.UserID) {
-		return r.commit(ctx, u, func(tx *sql.Tx) error {
+	if ok, err := s.mayOrganize(ctx, x.ChatID, x.CreatorID, u.UserID); err != nil {
+		return err
+	} else if !ok {
+		return s.commit(ctx, u, func(tx *sql.Tx) error {
 			if u.CallbackQuery != nil {
-				return r.toast(ctx, tx, u, r.Catalog.T(lang, "series_not_allowed"), true)
+				return s.toast(ctx, tx, u, s.Catalog.T(lang, "series_not_allowed"), true)
 			}
-			return r.reply(ctx, tx, u, r.tr(lang, "series_not_allowed"), nil)
+			return s.reply(ctx, tx, u, s.tr(lang, "series_not_allowed"), nil)
 		})
 	}
 	rec, err := recurrence.ParseStoredRecurrence(x.Schedule)
 	if err != nil {
 		return err
 	}
-	now := r.Now()
-	return r.commit(ctx, u, func(tx *sql.Tx) error {
+	now := s.now(ctx)
+	return s.commit(ctx, u, func(tx *sql.Tx) error {
 		x, ok, err := store.GetSeries(ctx, tx, id) // fresh, inside the transaction
 		if err != nil {
 			return err
 		}
 		if !ok || !x.Active() {
-			return answer(tx, r.tr(lang, "series_gone"), nil)
+			return answer(tx, s.tr(lang, "series_gone"), nil)
 		}
 		if action == "stop" {
 			if _, err := store.StopSeries(ctx, tx, x.ID, now); err != nil {
@@ -288,18 +298,18 @@ func (r *reminders) seriesAction(ctx context.Context, u *bot.Update, lang string
 				return err
 			}
 			if ok && !cur.Cancelled() && now.Before(cur.End()) {
-				return answer(tx, r.tr(lang, "series_stopped", locales.Args{"Title": x.Title, "ID": cur.ID}), nil)
+				return answer(tx, s.tr(lang, "series_stopped", locales.Args{"Title": x.Title, "ID": cur.ID}), nil)
 			}
-			return answer(tx, r.tr(lang, "series_stopped_no_event", locales.Args{"Title": x.Title}), nil)
+			return answer(tx, s.tr(lang, "series_stopped_no_event", locales.Args{"Title": x.Title}), nil)
 		}
-		return r.skipNext(ctx, tx, lang, x, rec, u, answer)
+		return s.skipNext(ctx, tx, lang, x, rec, u, answer)
 	})
 }
 
 // skipNext skips the next occurrence of x inside tx.
-func (r *reminders) skipNext(ctx context.Context, tx *sql.Tx, lang string, x store.Series, rec recurrence.Recurrence, u *bot.Update,
+func (s *seriesCommands) skipNext(ctx context.Context, tx *sql.Tx, lang string, x store.Series, rec recurrence.Recurrence, u *bot.Update,
 	answer func(tx *sql.Tx, text string, markup *models.InlineKeyboardMarkup) error) error {
-	now := r.Now()
+	now := s.now(ctx)
 	cur, ok, err := store.GetEvent(ctx, tx, x.CurrentEventID)
 	if err != nil {
 		return err
@@ -308,47 +318,47 @@ func (r *reminders) skipNext(ctx context.Context, tx *sql.Tx, lang string, x sto
 		// Posted and ahead: cancel it the way /cancelevent does (cards,
 		// people who answered), then post the next one.
 		// (cancelEvent also deletes its pending reminders.)
-		if _, err := (&events{App: r.App}).cancelEvent(ctx, tx, cur.ID, u.UserID); err != nil {
+		if _, err := (&events{App: s.App}).cancelEvent(ctx, tx, cur.ID, u.UserID); err != nil {
 			return err
 		}
-		if _, err := r.series.Advance(ctx, tx, x.ID, now); err != nil {
+		if _, err := s.series.Advance(ctx, tx, x.ID, now); err != nil {
 			return err
 		}
 		nx, _, err := store.GetSeries(ctx, tx, x.ID)
 		if err != nil {
 			return err
 		}
-		next := r.nextOccurrence(ctx, tx, nx, rec)
+		next := s.nextOccurrence(ctx, tx, nx, rec)
 		if next.IsZero() {
-			return answer(tx, r.tr(lang, "series_nothing_ahead"), nil)
+			return answer(tx, s.tr(lang, "series_nothing_ahead"), nil)
 		}
-		return answer(tx, r.tr(lang, "series_skipped_cancelled", locales.Args{"When": r.formatWhen(lang, cur),
-			"Next": r.Catalog.FormatDateTime(lang, next.In(nx.Zone()))}), r.seriesKeyboard(ctx, tx, lang, nx, rec))
+		return answer(tx, s.tr(lang, "series_skipped_cancelled", locales.Args{"When": s.formatWhen(lang, cur),
+			"Next": s.Catalog.FormatDateTime(lang, next.In(nx.Zone()))}), s.seriesKeyboard(ctx, tx, lang, nx, rec))
 	}
 	slot := scheduler.UpcomingSlot(x, rec, now)
 	if slot.IsZero() {
-		return answer(tx, r.tr(lang, "series_nothing_ahead"), nil)
+		return answer(tx, s.tr(lang, "series_nothing_ahead"), nil)
 	}
 	if err := store.SetSeriesSkip(ctx, tx, x.ID, slot, now); err != nil {
 		return err
 	}
 	x.SkipSlot = slot
-	return answer(tx, r.tr(lang, "series_skipped_future", locales.Args{"When": r.Catalog.FormatDateTime(lang, slot.In(x.Zone()))}),
-		r.seriesKeyboard(ctx, tx, lang, x, rec))
+	return answer(tx, s.tr(lang, "series_skipped_future", locales.Args{"When": s.Catalog.FormatDateTime(lang, slot.In(x.Zone()))}),
+		s.seriesKeyboard(ctx, tx, lang, x, rec))
 }
 
 // seriesList is /series: the chat's active series with their buttons.
-func (r *reminders) seriesList(ctx context.Context, u *bot.Update, lang string) error {
-	list, err := store.ChatSeries(ctx, r.DB.R, u.ChatID, 10)
+func (s *seriesCommands) seriesList(ctx context.Context, u *bot.Update, lang string) error {
+	list, err := store.ChatSeries(ctx, s.DB.R, u.ChatID, 10)
 	if err != nil {
 		return err
 	}
-	return r.commit(ctx, u, func(tx *sql.Tx) error {
+	return s.commit(ctx, u, func(tx *sql.Tx) error {
 		if len(list) == 0 {
-			return r.reply(ctx, tx, u, r.tr(lang, "series_list_none")+"\n\n"+r.tr(lang, "series_usage"), nil)
+			return s.reply(ctx, tx, u, s.tr(lang, "series_list_none")+"\n\n"+s.tr(lang, "series_usage"), nil)
 		}
-		head := "<b>" + r.tr(lang, "cmd_series_desc") + "</b>\n" + r.tr(lang, "series_list_header")
-		if err := r.reply(ctx, tx, u, head, nil); err != nil {
+		head := "<b>" + s.tr(lang, "cmd_series_desc") + "</b>\n" + s.tr(lang, "series_list_header")
+		if err := s.reply(ctx, tx, u, head, nil); err != nil {
 			return err
 		}
 		for _, x := range list {
@@ -356,15 +366,15 @@ func (r *reminders) seriesList(ctx context.Context, u *bot.Update, lang string) 
 			if err != nil {
 				continue
 			}
-			text := r.tr(lang, "series_list_item", locales.Args{"Title": x.Title, "ID": x.ID,
-				"Schedule": r.describeSchedule(lang, rec)}) + " (" + esc(x.Timezone) + ")"
-			if next := r.nextOccurrence(ctx, tx, x, rec); !next.IsZero() {
-				text += "\n" + r.tr(lang, "series_list_next", locales.Args{"When": r.Catalog.FormatDateTime(lang, next.In(x.Zone()))})
+			text := s.tr(lang, "series_list_item", locales.Args{"Title": x.Title, "ID": x.ID,
+				"Schedule": s.describeSchedule(lang, rec)}) + " (" + esc(x.Timezone) + ")"
+			if next := s.nextOccurrence(ctx, tx, x, rec); !next.IsZero() {
+				text += "\n" + s.tr(lang, "series_list_next", locales.Args{"When": s.Catalog.FormatDateTime(lang, next.In(x.Zone()))})
 			}
-			if err := r.send(ctx, tx, u.ChatID, text, r.seriesKeyboard(ctx, tx, lang, x, rec)); err != nil {
+			if err := s.send(ctx, tx, u.ChatID, text, s.seriesKeyboard(ctx, tx, lang, x, rec)); err != nil {
 				return err
 			}
 		}
-		return r.send(ctx, tx, u.ChatID, r.tr(lang, "series_usage"), nil)
+		return s.send(ctx, tx, u.ChatID, s.tr(lang, "series_usage"), nil)
 	})
 }

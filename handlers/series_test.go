@@ -184,3 +184,50 @@ func TestSeriesLeadCommand(t *testing.T) {
 		t.Fatalf("off: %q", got)
 	}
 }
+
+// A series occurrence the handlers create (the first one, by /event; the
+// next one, by skipping the posted one) has its reminders planned in the
+// transaction that created it, before any tick of the reminders job: the
+// handlers use the app's one series runner, the one with the planning.
+func TestSeriesOccurrenceHasItsRemindersAtOnce(t *testing.T) {
+	berlin := rmBerlin(t)
+	h := startRem(t, berlin, []time.Duration{24 * time.Hour, time.Hour})
+	h.set(time.Date(2026, 10, 14, 10, 0, 0, 0, berlin)) // Wednesday
+	planned := func(ev store.Event) []time.Duration {
+		t.Helper()
+		rems, err := store.EventReminders(context.Background(), h.DB.R, ev.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []time.Duration
+		for _, r := range rems {
+			if !r.StartsAt.Equal(ev.StartsAt) {
+				t.Errorf("reminder %d computed for %v, the occurrence starts %v", r.ID, r.StartsAt, ev.StartsAt)
+			}
+			out = append(out, r.Offset)
+		}
+		return out
+	}
+	want := fmt.Sprint([]time.Duration{24 * time.Hour, time.Hour})
+
+	h.Send(rmGroup, rmAnn, "/event Weekly run | every monday 19:00 | Park")
+	first := h.lastEvent()
+	if first.SeriesID == 0 {
+		t.Fatalf("no series: %q", h.LastText(rmGroup.ID))
+	}
+	if got := planned(first); fmt.Sprint(got) != want {
+		t.Fatalf("first occurrence's reminders: %v, want %v", got, want)
+	}
+
+	h.Send(rmGroup, rmAnn, fmt.Sprintf("/series skip %d", first.SeriesID))
+	second := h.lastEvent()
+	if second.ID == first.ID || second.SeriesID != first.SeriesID {
+		t.Fatalf("skipping posted no next occurrence: %q", h.LastText(rmGroup.ID))
+	}
+	if got := planned(second); fmt.Sprint(got) != want {
+		t.Fatalf("next occurrence's reminders: %v, want %v", got, want)
+	}
+	if got := planned(first); len(got) != 0 {
+		t.Errorf("the skipped occurrence keeps reminders %v", got)
+	}
+}

@@ -78,18 +78,13 @@ func (a *App) stats(ctx context.Context, u *bot.Update, info StatsInfo) error {
 
 // statsData is everything /stats shows, read in one snapshot.
 type statsData struct {
-	users, usersActive            int64
-	privateActive, privateBlocked int64
-	groupsActive, groupsInactive  int64
-	eventsUpcoming, eventsPast    int64
-	eventsCancelled               int64
-	rsvps, rsvpsGoing             int64
-	hour, day                     outbox.Statistics
-	inboxOldest                   time.Time
-	inboxPending                  int
-	handledRecently               int
-	handledWindow                 time.Duration
-	now                           time.Time
+	store.Community
+	hour, day       outbox.Queue
+	inboxOldest     time.Time
+	inboxPending    int
+	handledRecently int
+	handledWindow   time.Duration
+	now             time.Time
 }
 
 // readStats reads the figures in one read transaction, so they agree with
@@ -101,36 +96,13 @@ func (a *App) readStats(ctx context.Context, now time.Time) (d statsData, err er
 		return d, err
 	}
 	defer tx.Rollback()
-	nowMs := store.Millis(now)
-	err = tx.QueryRowContext(ctx, `
-SELECT COUNT(*), COALESCE(SUM(last_seen >= ? AND blocked = 0), 0) FROM users`,
-		store.Millis(now.Add(-statsActiveWindow))).Scan(&d.users, &d.usersActive)
-	if err != nil {
-		return d, fmt.Errorf("stats: users: %w", err)
+	if d.Community, err = store.CountCommunity(ctx, tx, now, statsActiveWindow); err != nil {
+		return d, fmt.Errorf("stats: %w", err)
 	}
-	err = tx.QueryRowContext(ctx, `
-SELECT COALESCE(SUM(type = 'private' AND active = 1), 0), COALESCE(SUM(type = 'private' AND active = 0), 0),
-       COALESCE(SUM(type <> 'private' AND active = 1), 0), COALESCE(SUM(type <> 'private' AND active = 0), 0)
-FROM chats`).Scan(&d.privateActive, &d.privateBlocked, &d.groupsActive, &d.groupsInactive)
-	if err != nil {
-		return d, fmt.Errorf("stats: chats: %w", err)
-	}
-	err = tx.QueryRowContext(ctx, `
-SELECT COALESCE(SUM(status = 'active' AND starts_at >= ?), 0), COALESCE(SUM(status = 'active' AND starts_at < ?), 0),
-       COALESCE(SUM(status = 'cancelled'), 0)
-FROM events`, nowMs, nowMs).Scan(&d.eventsUpcoming, &d.eventsPast, &d.eventsCancelled)
-	if err != nil {
-		return d, fmt.Errorf("stats: events: %w", err)
-	}
-	err = tx.QueryRowContext(ctx, `
-SELECT COUNT(*), COALESCE(SUM(status = 'going'), 0) FROM rsvps`).Scan(&d.rsvps, &d.rsvpsGoing)
-	if err != nil {
-		return d, fmt.Errorf("stats: rsvps: %w", err)
-	}
-	if d.hour, err = outbox.StatsOver(ctx, tx, now, time.Hour); err != nil {
+	if d.hour, err = outbox.ReadQueue(ctx, tx, now, time.Hour); err != nil {
 		return d, fmt.Errorf("stats: outbox: %w", err)
 	}
-	if d.day, err = outbox.StatsOver(ctx, tx, now, 24*time.Hour); err != nil {
+	if d.day, err = outbox.ReadQueue(ctx, tx, now, 24*time.Hour); err != nil {
 		return d, fmt.Errorf("stats: outbox: %w", err)
 	}
 	if d.inboxOldest, d.inboxPending, err = store.InboxLag(ctx, tx); err != nil {
@@ -146,7 +118,7 @@ SELECT COUNT(*), COALESCE(SUM(status = 'going'), 0) FROM rsvps`).Scan(&d.rsvps, 
 // statsText renders /stats in lang: HTML, at most about fifteen short
 // lines so it fits one phone screen.
 func (a *App) statsText(ctx context.Context, lang string, info StatsInfo) (string, error) {
-	now := a.Now()
+	now := a.now(ctx)
 	d, err := a.readStats(ctx, now)
 	if err != nil {
 		return "", err
@@ -170,19 +142,19 @@ func (a *App) statsText(ctx context.Context, lang string, info StatsInfo) (strin
 
 	b.WriteByte('\n')
 	heading("stats_section_community")
-	line(a.tr(lang, "stats_users", locales.Args{"Total": n(d.users), "Active": n(d.usersActive)}))
-	line(a.tr(lang, "stats_private_chats", locales.Args{"Active": n(d.privateActive), "Blocked": n(d.privateBlocked)}))
-	line(a.tr(lang, "stats_groups", locales.Args{"Active": n(d.groupsActive), "Inactive": n(d.groupsInactive)}))
-	line(a.tr(lang, "stats_events", locales.Args{"Upcoming": n(d.eventsUpcoming), "Past": n(d.eventsPast),
-		"Cancelled": n(d.eventsCancelled)}))
-	line(a.tr(lang, "stats_rsvps", locales.Args{"Total": n(d.rsvps), "Going": n(d.rsvpsGoing)}))
+	line(a.tr(lang, "stats_users", locales.Args{"Total": n(d.Users), "Active": n(d.UsersActive)}))
+	line(a.tr(lang, "stats_private_chats", locales.Args{"Active": n(d.PrivateActive), "Blocked": n(d.PrivateBlocked)}))
+	line(a.tr(lang, "stats_groups", locales.Args{"Active": n(d.GroupsActive), "Inactive": n(d.GroupsInactive)}))
+	line(a.tr(lang, "stats_events", locales.Args{"Upcoming": n(d.EventsUpcoming), "Past": n(d.EventsPast),
+		"Cancelled": n(d.EventsCancelled)}))
+	line(a.tr(lang, "stats_rsvps", locales.Args{"Total": n(d.RSVPs), "Going": n(d.RSVPsGoing)}))
 
 	b.WriteByte('\n')
 	heading("stats_section_delivery")
 	q := d.hour
 	line(a.tr(lang, "stats_queue", locales.Args{"Pending": n(q.PendingTotal()), "Interactive": n(q.Pending[outbox.Interactive]),
-		"Edit": n(q.Pending[outbox.Edit]), "Bulk": n(q.Pending[outbox.Bulk]), "Sending": n(q.Sending), "Dead": n(q.Dead)}))
-	window := func(s outbox.Statistics) locales.Args {
+		"Edit": n(q.Pending[outbox.Edit]), "Bulk": n(q.Pending[outbox.Bulk]), "Sending": n(q.SendingTotal()), "Dead": n(q.DeadTotal())}))
+	window := func(s outbox.Queue) locales.Args {
 		return locales.Args{"Sent": n(s.Sent), "Failed": n(s.Failed), "RateLimited": n(s.RateLimited), "Retries": n(s.Retries)}
 	}
 	line(a.tr(lang, "stats_window_hour", window(d.hour)))
@@ -202,11 +174,14 @@ func (a *App) statsText(ctx context.Context, lang string, info StatsInfo) (strin
 		line(a.tr(lang, "stats_intake_idle", locales.Args{"Rate": rate}))
 	}
 
-	if q.PendingTotal() > outbox.PendingWarnDepth {
-		line(a.tr(lang, "stats_warn_depth", locales.Args{"Limit": n(outbox.PendingWarnDepth)}))
-	}
-	if d.hour.DeadNew > outbox.DeadWarnPerHour {
-		line(a.tr(lang, "stats_warn_dead", locales.Args{"Count": n(d.hour.DeadNew)}))
+	for _, c := range q.Conditions() {
+		switch {
+		case !c.Holds:
+		case c.Name == outbox.CondPendingDepth:
+			line(a.tr(lang, "stats_warn_depth", locales.Args{"Limit": n(c.Threshold)}))
+		case c.Name == outbox.CondDeadGrowth:
+			line(a.tr(lang, "stats_warn_dead", locales.Args{"Count": n(c.Value)}))
+		}
 	}
 	return strings.TrimRight(b.String(), "\n"), nil
 }

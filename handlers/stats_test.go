@@ -1,12 +1,10 @@
 package handlers_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
 	"github.com/rsvpbot/rsvpbot/handlers"
 	"github.com/rsvpbot/rsvpbot/handlers/handlerstest"
+	"github.com/rsvpbot/rsvpbot/internal/logtest"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
@@ -219,25 +218,8 @@ SELECT 90000 + i, 2, 'sendMessage', '{}', CASE WHEN i <= 11 THEN 'dead' ELSE 'pe
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestStatsLooksUnknownToOthers(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	h := startWithStats(t, handlerstest.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	h.Send(bottest.PrivateChat(ann), ann, "/frobnicate")
 	unknown := strings.ReplaceAll(h.LastText(ann.ID), "/frobnicate", "/stats")

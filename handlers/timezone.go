@@ -28,7 +28,7 @@ func (a *App) timezone(ctx context.Context, u *bot.Update) error {
 	arg := strings.TrimSpace(u.Args)
 	// Only setting the zone asks Telegram who the chat's admins are.
 	if arg != "" && u.Msg() != nil && u.Msg().Chat.Type != models.ChatTypePrivate {
-		ok, err := a.canAdministerChat(ctx, u.ChatID, u.UserID)
+		ok, err := a.mayAdministerChat(ctx, u.ChatID, u.UserID)
 		if err != nil {
 			return err
 		}

@@ -63,7 +63,7 @@ func (a *App) maySeeChat(ctx context.Context, q store.Querier, u *bot.Update, ch
 	if err != nil || member {
 		return member, err
 	}
-	admin, err := a.canAdministerChat(ctx, chatID, u.UserID)
+	admin, err := a.mayAdministerChat(ctx, chatID, u.UserID)
 	if err != nil {
 		a.Logger.Warn("checking chat admins for visibility", "chat", chatID, "err", err)
 		return false, nil // a failed lookup is never a yes
@@ -190,7 +190,7 @@ func (a *App) noteMembers(ctx context.Context, q store.Querier, u *bot.Update) e
 	if c == nil || (c.Type != "group" && c.Type != "supergroup") {
 		return nil
 	}
-	now := a.Now()
+	now := a.now(ctx)
 	if from := u.From(); from != nil && !from.IsBot && u.MyChatMember == nil {
 		if err := store.NoteChatMember(ctx, q, c.ID, from.ID, now); err != nil {
 			return err

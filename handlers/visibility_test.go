@@ -95,7 +95,6 @@ func shareLink(t *testing.T, card models.Message) string {
 // changes.
 func TestStrangerWithGuessedIDGetsNothing(t *testing.T) {
 	h := startEvents(t, handlerstest.Options{})
-	h.App.EnableReminders(nil)
 	h.Send(party, alice, "/event Secret supper | sat 20:00 | Hidden Garden 7 | 4")
 	h.press(party, bob, h.card(party.ID), "Going")
 	id := h.lastEventID()
@@ -271,7 +270,6 @@ func TestChatMembersSeeTheirGroupsEvents(t *testing.T) {
 	h := startEvents(t, handlerstest.Options{})
 	// carol: a Telegram admin of the group who never writes there.
 	h.Fake.SetChatMember(party, carol, models.ChatMemberTypeAdministrator)
-	h.App.EnableReminders(nil)
 	h.Send(party, alice, "/event Picnic | sat 12:00 | Park")
 	id := h.lastEventID()
 	ask := func(u models.User) string {
@@ -371,7 +369,8 @@ func TestConversationStepsRecheckPermission(t *testing.T) {
 		if got := title(); got != "Quiz night" {
 			t.Fatalf("a demoted admin renamed the event to %q", got)
 		}
-		// A lookup that fails is no permission: the step does not run.
+		// A lookup that fails is no permission: the step does not run,
+		// and the answer is the apology (as in /lang and /timezone).
 		admins.Store([]int64{alice.ID, carol.ID})
 		h.Send(party, carol, fmt.Sprintf("/editevent %d title", id))
 		failLookup.Store(true)
@@ -380,7 +379,7 @@ func TestConversationStepsRecheckPermission(t *testing.T) {
 		if got := title(); got != "Quiz night" {
 			t.Fatalf("renamed to %q while the admin lookup failed", got)
 		}
-		mustContain(t, "refusal on a failed lookup", h.LastText(party.ID), "only the organizer")
+		mustContain(t, "apology on a failed lookup", h.LastText(party.ID), "Sorry, something went wrong")
 		// An admin all along may.
 		h.Send(party, carol, fmt.Sprintf("/editevent %d title", id))
 		h.Send(party, carol, "Carol's quiz")

@@ -34,7 +34,7 @@ func (a *App) registerWeather() {
 func (a *App) weather(ctx context.Context, u *bot.Update) error {
 	lang := a.userLang(ctx, u)
 	loc := a.chatTZ(ctx, a.DB.R, u.ChatID)
-	now := a.Now()
+	now := a.now(ctx)
 	place, day, hasDate, err := weather.ParseArgs(u.Args, now, loc)
 	if err != nil {
 		id := weather.MsgBadDate

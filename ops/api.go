@@ -17,7 +17,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/rsvpbot/rsvpbot/bot/tghtml"
+	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
 )
@@ -278,20 +278,16 @@ func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
 	err = a.cfg.DB.Tx(ctx, func(tx *sql.Tx) error {
 		replayed = false
 		if msg.DedupKey != "" {
-			err := tx.QueryRowContext(ctx, `SELECT id FROM outbox WHERE dedup_key = ?`, msg.DedupKey).Scan(&id)
-			switch {
-			case err == nil:
-				row, atts, err := outbox.Get(ctx, tx, id)
-				if err != nil {
-					return err
-				}
+			row, atts, found, err := outbox.Lookup(ctx, tx, msg.DedupKey)
+			if err != nil {
+				return err
+			}
+			if found {
 				if row.Method != msg.Method || row.Params != string(params) || row.Lane != msg.Lane {
 					return errKeyReused
 				}
-				state, replayed = publicState(row, atts), true
+				id, state, replayed = row.ID, publicState(row, atts), true
 				return nil
-			case !errors.Is(err, sql.ErrNoRows):
-				return err
 			}
 		}
 		chat, known, err := store.GetChat(ctx, tx, msg.ChatID)
@@ -310,7 +306,7 @@ func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
 			return badField("chat_id", "chat_inactive", "chat %d is inactive: %s", msg.ChatID, reason)
 		}
 		id, err = outbox.Enqueue(ctx, tx, msg)
-		state = "pending"
+		state = string(outbox.StatePending)
 		return err
 	})
 	switch {
@@ -393,7 +389,7 @@ func (a *API) decodeMessage(w http.ResponseWriter, r *http.Request) (messageRequ
 	// parses it; MarkdownV2 is counted as sent, which errs on the safe side.
 	shown := text
 	if req.ParseMode == "HTML" {
-		plain, _, err := tghtml.Parse(text)
+		plain, _, err := tgtext.ParseHTML(text)
 		if err != nil {
 			return req, badField("text", "invalid_html", "text is not valid Telegram HTML, Telegram would refuse it: %v. "+
 				"Write a literal <, > or & as &lt; &gt; &amp;; the tags Telegram knows are b, strong, i, em, u, ins, s, strike, del, "+
@@ -404,7 +400,7 @@ func (a *API) decodeMessage(w http.ResponseWriter, r *http.Request) (messageRequ
 		}
 		shown = plain
 	}
-	if n := tghtml.UTF16Len(shown); n > MaxTextLength {
+	if n := tgtext.UTF16Len(shown); n > MaxTextLength {
 		return req, badField("text", "invalid_field", "text is %d characters long (UTF-16 units, markup not counted); Telegram allows at most %d", n, MaxTextLength)
 	}
 	if _, ok := priorities[req.Priority]; !ok {
@@ -502,25 +498,24 @@ func viewOf(row outbox.Row, atts []outbox.Attempt) messageView {
 		}
 		return &t
 	}
-	if v.State == "pending" || v.State == "failed" {
+	if v.State == string(outbox.StatePending) || v.State == stateFailed {
 		v.NextAttemptAt = opt(row.NextAttemptAt)
 	}
 	v.SentAt, v.DoneAt = opt(row.SentAt), opt(row.DoneAt)
 	return v
 }
 
+// stateFailed is the API's name for a pending row whose last attempt
+// failed for a reason that is retried.
+const stateFailed = "failed"
+
 // publicState is the outbox state, except that a pending row whose last
-// attempt failed for a reason that will be retried is "failed".
+// attempt failed for a reason that is retried is "failed".
 func publicState(row outbox.Row, atts []outbox.Attempt) string {
-	if row.State != "pending" || len(atts) == 0 || row.LastError == "requeued" {
-		return row.State
+	if row.AwaitingRetry(atts) {
+		return stateFailed
 	}
-	switch atts[len(atts)-1].Outcome {
-	case outbox.ClassRateLimited, outbox.ClassServerError, outbox.ClassNetwork, outbox.ClassAmbiguous,
-		outbox.ClassInterrupted, outbox.ClassUnauthorized:
-		return "failed"
-	}
-	return row.State
+	return string(row.State)
 }
 
 func pathID(r *http.Request) (int64, *requestError) {
@@ -592,7 +587,7 @@ func (a *API) requeue(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, outbox.ErrNotDead):
 		state := "not dead"
 		if row, _, err := outbox.Get(r.Context(), a.cfg.DB.R, id); err == nil {
-			state = row.State
+			state = string(row.State)
 		}
 		writeError(w, http.StatusConflict, "not_dead", "id", fmt.Sprintf("message %d is %s, not a dead letter", id, state))
 		return
@@ -604,7 +599,7 @@ func (a *API) requeue(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, struct {
 		ID    int64  `json:"id"`
 		State string `json:"state"`
-	}{id, "pending"})
+	}{id, string(outbox.StatePending)})
 }
 
 func (a *API) requeueAll(w http.ResponseWriter, r *http.Request) {

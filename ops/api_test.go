@@ -325,7 +325,6 @@ func runSender(t testing.TB, db *store.DB, fake *bottest.Server, obs outbox.Obse
 	}
 	s := outbox.NewSender(db, client, outbox.Config{Limits: &outbox.Limits{}, Observer: obs, PollInterval: 20 * time.Millisecond,
 		RetryBase: retryBase, RetryMax: retryBase, Logger: (&logBuffer{}).logger()})
-	db.SetAfterCommit(s.Notify)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); s.Run(ctx) }()

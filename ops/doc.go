@@ -95,8 +95,8 @@
 //	rsvpbot_outbox_oldest_pending_age_seconds          age of the oldest pending message (0 if none)
 //	rsvpbot_outbox_dead_last_hour                      messages dead-lettered in the last hour
 //	rsvpbot_outbox_warning{condition}                  1 while the sender's warning holds:
-//	                                                   condition "pending_depth" (more than 1,000 pending) or
-//	                                                   "dead_letter_growth" (more than 10 dead letters in an hour)
+//	                                                   condition "pending_depth" (outbox.PendingWarnDepth) or
+//	                                                   "dead_letter_growth" (outbox.DeadWarnPerHour in an hour)
 //	rsvpbot_outbox_warning_threshold{condition}        the thresholds of those warnings
 //	rsvpbot_inbox_pending                              updates stored and not yet handled
 //	rsvpbot_inbox_lag_seconds                          age of the oldest unhandled update (0 if none)
@@ -126,7 +126,7 @@
 //	text             string, required: 1 to 4,096 characters once leading and trailing space is trimmed
 //	                 (the trimmed text is sent)
 //	parse_mode       "HTML", "MarkdownV2" or "" (plain text, the default); HTML is parsed as
-//	                 Telegram parses it (package bot/tghtml) and what Telegram would refuse is
+//	                 Telegram parses it (package bot/tgtext) and what Telegram would refuse is
 //	                 400 (code "invalid_html") with Telegram's reason, e.g. a bare "<"
 //	priority         "interactive", "edit" or "bulk" (the default): the outbox lane
 //	idempotency_key  optional, 1 to 255 characters; or the Idempotency-Key header (both: they must agree)

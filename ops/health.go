@@ -120,13 +120,12 @@ func (h *Health) Polled(err error) {
 // Attempt implements outbox.Observer: a call Telegram answered, whatever
 // it said (a 400, a 429), proves the API is reachable; no answer, or a
 // rejected token, does not.
-func (h *Health) Attempt(method, class string, _ time.Duration) {
-	switch class {
-	case outbox.ClassNetwork, outbox.ClassAmbiguous, outbox.ClassInterrupted, outbox.ClassUnauthorized:
-		h.TelegramCall(errors.New(method + ": " + class))
-	default:
-		h.TelegramCall(nil)
+func (h *Health) Attempt(method string, class outbox.Class, _ time.Duration) {
+	if !class.Reachable() {
+		h.TelegramCall(errors.New(method + ": " + string(class)))
+		return
 	}
+	h.TelegramCall(nil)
 }
 
 // Reachability implements outbox.Observer: while the sender is paused

@@ -59,7 +59,7 @@ func TestNotReadyWhenDatabaseIsClosed(t *testing.T) {
 // transaction) makes the bot unable to work: not ready, and quickly.
 func TestNotReadyWhenDatabaseIsLocked(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rsvpbot.db")
-	db, err := store.Open(context.Background(), path, store.Options{BusyTimeout: 100 * time.Millisecond, TxRetries: 1})
+	db, err := store.Open(context.Background(), path, outbox.WithSchema(store.Options{BusyTimeout: 100 * time.Millisecond, TxRetries: 1}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestNotReadyWhenDatabaseIsLocked(t *testing.T) {
 }
 
 func TestNotReadyWhenMigrationsArePending(t *testing.T) {
-	db, err := store.OpenNoMigrate(context.Background(), filepath.Join(t.TempDir(), "old.db"), store.Options{})
+	db, err := store.OpenNoMigrate(context.Background(), filepath.Join(t.TempDir(), "old.db"), outbox.WithSchema(store.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/rsvpbot/rsvpbot/ops"
+	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
@@ -27,7 +28,7 @@ const testToken = "test-token-0123456789abcdef"
 
 func openDB(t testing.TB) *store.DB {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "rsvpbot.db"), store.Options{})
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "rsvpbot.db"), outbox.WithSchema(store.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -237,11 +237,11 @@ func (m *Metrics) Outbox() outbox.Observer { return outboxObserver{m} }
 
 type outboxObserver struct{ m *Metrics }
 
-func (o outboxObserver) Attempt(method, class string, latency time.Duration) {
-	method, class = bounded(method, methods), bounded(class, classes)
-	o.m.attempts.WithLabelValues(method, class).Inc()
-	if !delivered(class) {
-		o.m.failed.WithLabelValues(method, class).Inc()
+func (o outboxObserver) Attempt(method string, class outbox.Class, latency time.Duration) {
+	method, label := bounded(method, methods), bounded(string(class), classes)
+	o.m.attempts.WithLabelValues(method, label).Inc()
+	if !class.Delivered() {
+		o.m.failed.WithLabelValues(method, label).Inc()
 	}
 	if latency > 0 { // interrupted attempts (found at start) have none
 		o.m.callDuration.WithLabelValues(method).Observe(latency.Seconds())
@@ -256,12 +256,12 @@ func (o outboxObserver) RateLimited(_ int64, _ time.Duration, global bool) {
 	o.m.rateLimited.WithLabelValues(scope).Inc()
 }
 
-func (o outboxObserver) Retry(method, class string, _ time.Duration) {
-	o.m.retries.WithLabelValues(bounded(method, methods), bounded(class, classes)).Inc()
+func (o outboxObserver) Retry(method string, class outbox.Class, _ time.Duration) {
+	o.m.retries.WithLabelValues(bounded(method, methods), bounded(string(class), classes)).Inc()
 }
 
-func (o outboxObserver) DeadLetter(method, class string) {
-	o.m.dead.WithLabelValues(bounded(method, methods), bounded(class, classes)).Inc()
+func (o outboxObserver) DeadLetter(method string, class outbox.Class) {
+	o.m.dead.WithLabelValues(bounded(method, methods), bounded(string(class), classes)).Inc()
 }
 
 func (o outboxObserver) Dropped(method, reason string) {
@@ -284,27 +284,26 @@ func (o outboxObserver) Sent(method string, lane outbox.Lane, sinceEnqueue time.
 	o.m.enqueueToSent.WithLabelValues(l).Observe(max(sinceEnqueue, 0).Seconds())
 }
 
-// delivered reports whether an outcome class means the call took effect
-// (as outbox.Statistics counts failures).
-func delivered(class string) bool {
-	return class == outbox.ClassOK || class == outbox.ClassNotModified || class == outbox.ClassGone
-}
-
 // Label values. Anything else is reported as "other", so that no input can
 // create unbounded series.
 var (
 	methods = set("sendMessage", "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery",
 		"deleteMessage", "pinChatMessage", "sendDocument")
-	classes = set(outbox.ClassOK, outbox.ClassNotModified, outbox.ClassGone, outbox.ClassRateLimited,
-		outbox.ClassBlocked, outbox.ClassMigrated, outbox.ClassExpired, outbox.ClassBadRequest, outbox.ClassInvalid,
-		outbox.ClassUnauthorized, outbox.ClassServerError, outbox.ClassNetwork, outbox.ClassAmbiguous,
-		outbox.ClassInterrupted)
-	dropReasons     = set("chat_inactive", outbox.ClassBlocked, outbox.ClassExpired)
+	classes         = set(strs(outbox.Classes())...)
+	dropReasons     = set(outbox.DropChatInactive, string(outbox.ClassBlocked), string(outbox.ClassExpired))
 	lanes           = set(outbox.Interactive.String(), outbox.Edit.String(), outbox.Bulk.String())
 	updateKinds     = set(append([]string{"edited_message"}, bot.AllowedUpdates...)...)
 	weatherOps      = set("geocode", "forecast")
 	weatherOutcomes = set("ok", "cache_hit", "not_found", "out_of_range", "error", "breaker_open", "canceled")
 )
+
+func strs[S ~string](vs []S) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
 
 func set(vs ...string) map[string]bool {
 	m := make(map[string]bool, len(vs))
@@ -367,13 +366,6 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
-	for _, cond := range []string{"pending_depth", "dead_letter_growth"} {
-		limit := outbox.PendingWarnDepth
-		if cond == "dead_letter_growth" {
-			limit = outbox.DeadWarnPerHour
-		}
-		gauge(descThreshold, float64(limit), cond)
-	}
 	if h := m.cfg.Health; h != nil {
 		if t := h.LastTelegramSuccess(); !t.IsZero() {
 			gauge(descLastTelegram, float64(t.UnixNano())/1e9)
@@ -408,80 +400,44 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	gauge(descDBOK, 1)
-	for _, st := range []string{"pending", "sending", "dead"} {
+	for _, st := range []outbox.State{outbox.StatePending, outbox.StateSending, outbox.StateDead} {
+		depth := q.outbox.Depth(st)
 		for l := outbox.Interactive; l <= outbox.Bulk; l++ {
-			gauge(descMessages, float64(q.byStateLane[st][l]), st, l.String())
+			gauge(descMessages, float64(depth[l]), string(st), l.String())
 		}
 	}
-	gauge(descOldest, q.oldestPending.Seconds())
-	gauge(descDeadHour, float64(q.deadLastHour))
-	warn := func(b bool) float64 {
-		if b {
-			return 1
+	gauge(descOldest, q.outbox.OldestPending.Seconds())
+	gauge(descDeadHour, float64(q.outbox.DeadLastHour))
+	for _, c := range q.outbox.Conditions() {
+		warn := 0.0
+		if c.Holds {
+			warn = 1
 		}
-		return 0
+		gauge(descWarning, warn, c.Name)
+		gauge(descThreshold, float64(c.Threshold), c.Name)
 	}
-	gauge(descWarning, warn(q.pending() > outbox.PendingWarnDepth), "pending_depth")
-	gauge(descWarning, warn(q.deadLastHour > outbox.DeadWarnPerHour), "dead_letter_growth")
 	gauge(descInboxPending, float64(q.inboxPending))
 	gauge(descInboxLag, q.inboxLag.Seconds())
 }
 
 // queues is the state of the outbox and inbox at one moment.
 type queues struct {
-	byStateLane   map[string]*[3]int64
-	oldestPending time.Duration
-	deadLastHour  int64
-	inboxPending  int
-	inboxLag      time.Duration
-}
-
-func (q queues) pending() int64 {
-	p := q.byStateLane["pending"]
-	return p[0] + p[1] + p[2]
+	outbox       outbox.Queue
+	inboxPending int
+	inboxLag     time.Duration
 }
 
 // readQueues reads the gauges in one read transaction, so they agree with
 // each other.
 func readQueues(ctx context.Context, db *sql.DB, now time.Time) (queues, error) {
-	q := queues{byStateLane: map[string]*[3]int64{"pending": {}, "sending": {}, "dead": {}}}
+	var q queues
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return q, err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `
-SELECT state, lane, COUNT(*) FROM outbox WHERE state IN ('pending', 'sending', 'dead') GROUP BY state, lane`)
-	if err != nil {
+	if q.outbox, err = outbox.ReadQueue(ctx, tx, now, 0); err != nil {
 		return q, err
-	}
-	for rows.Next() {
-		var state string
-		var lane int
-		var n int64
-		if err := rows.Scan(&state, &lane, &n); err != nil {
-			rows.Close()
-			return q, err
-		}
-		if a := q.byStateLane[state]; a != nil && lane >= 0 && lane < len(a) {
-			a[lane] += n
-		}
-	}
-	if err := rows.Close(); err != nil {
-		return q, err
-	}
-	if err := rows.Err(); err != nil {
-		return q, err
-	}
-	var oldest *int64
-	if err := tx.QueryRowContext(ctx, `
-SELECT (SELECT MIN(created_at) FROM outbox WHERE state = 'pending'),
-       (SELECT COUNT(*) FROM outbox WHERE state = 'dead' AND done_at >= ?)`,
-		store.Millis(now.Add(-time.Hour))).Scan(&oldest, &q.deadLastHour); err != nil {
-		return q, err
-	}
-	if oldest != nil {
-		q.oldestPending = max(now.Sub(store.FromMillis(*oldest)), 0)
 	}
 	first, n, err := store.InboxLag(ctx, tx)
 	if err != nil {
@@ -499,7 +455,7 @@ func Observers(obs ...outbox.Observer) outbox.Observer { return tee(obs) }
 
 type tee []outbox.Observer
 
-func (t tee) Attempt(method, class string, latency time.Duration) {
+func (t tee) Attempt(method string, class outbox.Class, latency time.Duration) {
 	for _, o := range t {
 		o.Attempt(method, class, latency)
 	}
@@ -511,13 +467,13 @@ func (t tee) RateLimited(chatID int64, retryAfter time.Duration, global bool) {
 	}
 }
 
-func (t tee) Retry(method, class string, delay time.Duration) {
+func (t tee) Retry(method string, class outbox.Class, delay time.Duration) {
 	for _, o := range t {
 		o.Retry(method, class, delay)
 	}
 }
 
-func (t tee) DeadLetter(method, class string) {
+func (t tee) DeadLetter(method string, class outbox.Class) {
 	for _, o := range t {
 		o.DeadLetter(method, class)
 	}

@@ -71,7 +71,6 @@ func startPipeline(t *testing.T) *pipeline {
 	sender := outbox.NewSender(db, client, outbox.Config{Limits: &outbox.Limits{}, Logger: log, PollInterval: 20 * time.Millisecond,
 		RetryBase: 10 * time.Millisecond, RetryMax: 10 * time.Millisecond,
 		Observer: ops.Observers(e.metrics.Outbox(), e.health)})
-	db.SetAfterCommit(sender.Notify)
 	disp := bot.NewDispatcher(db, app, bot.DispatcherConfig{Logger: log, Observe: e.metrics.ObserveUpdate})
 	intake := bot.NewIntake(db, client, bot.IntakeConfig{Logger: log, PollTimeout: time.Second,
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
@@ -126,7 +125,7 @@ func TestMetricsCountAScriptedRun(t *testing.T) {
 	if len(calls) != 4 || statuses[200] != 2 || statuses[429] != 1 || statuses[500] != 1 {
 		t.Fatalf("sendMessage calls: %d %v", len(calls), statuses)
 	}
-	st, err := outbox.Stats(context.Background(), p.db.R, time.Now())
+	st, err := outbox.ReadQueue(context.Background(), p.db.R, time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +299,7 @@ func TestMetricLabelsAreBounded(t *testing.T) {
 	m := ops.NewMetrics(ops.MetricsConfig{KnownCommand: func(c string) bool { return c == "start" }})
 	o := m.Outbox()
 	for i := range 50 {
-		o.Attempt(fmt.Sprintf("method%d", i), fmt.Sprintf("class%d", i), time.Millisecond)
+		o.Attempt(fmt.Sprintf("method%d", i), outbox.Class(fmt.Sprintf("class%d", i)), time.Millisecond)
 		o.Dropped("sendMessage", fmt.Sprintf("reason %d", i))
 		m.ObserveUpdate(&bot.Update{Kind: fmt.Sprintf("kind%d", i), Command: fmt.Sprintf("cmd%d", i)}, time.Millisecond, nil)
 		m.WeatherCall(fmt.Sprintf("op%d", i), fmt.Sprintf("outcome%d", i))

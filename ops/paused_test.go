@@ -33,7 +33,6 @@ func TestReadyzAndMetricsFollowTheSendersPause(t *testing.T) {
 		Observer: ops.Observers(e.metrics.Outbox(), e.health), PollInterval: 20 * time.Millisecond,
 		Probe:  func(ctx context.Context) error { _, err := client.Bot().GetMe(ctx); return err },
 		Logger: (&logBuffer{}).logger()})
-	e.db.SetAfterCommit(s.Notify)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); s.Run(ctx) }()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rsvpbot/rsvpbot/bot"
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
+	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
@@ -22,13 +23,13 @@ import (
 // why; once space returns it is ready again without waiting for traffic.
 func TestNotReadyWhileCommitsFail(t *testing.T) {
 	var full atomic.Bool
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "rsvpbot.db"), store.Options{TxRetries: 1,
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "rsvpbot.db"), outbox.WithSchema(store.Options{TxRetries: 1,
 		CommitFault: func() error {
 			if full.Load() {
 				return errors.New("database or disk is full")
 			}
 			return nil
-		}})
+		}}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -154,7 +154,7 @@ func BenchmarkMemory100kPending(b *testing.B) {
 			peakHeap = max(peakHeap, m.HeapInuse)
 			time.Sleep(100 * time.Millisecond)
 		}
-		st, err := Stats(ctx, db.R, time.Now())
+		st, err := ReadQueue(ctx, db.R, time.Now(), time.Hour)
 		if err != nil {
 			b.Fatal(err)
 		}

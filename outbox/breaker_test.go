@@ -120,10 +120,10 @@ func TestTelegramDownTwoMinutesNothingDeadLettered(t *testing.T) {
 	waitFor(t, 2*time.Minute, "two minutes of outage (fake time)", func() bool { return clk.Now().Sub(t0) >= 2*time.Minute })
 	stop()
 	// Let calls in flight at this instant be recorded before looking.
-	waitFor(t, 10*time.Second, "nothing sending", func() bool { return countState(t, db)[stateSending] == 0 })
+	waitFor(t, 10*time.Second, "nothing sending", func() bool { return countState(t, db)[StateSending] == 0 })
 
 	st := countState(t, db)
-	if st[stateDead] != 0 || st[stateSent] != 0 {
+	if st[StateDead] != 0 || st[StateSent] != 0 {
 		t.Fatalf("during the outage: states %v, want all pending", st)
 	}
 	for _, r := range rowsOf(t, db, ids) {
@@ -167,7 +167,7 @@ func TestTelegramDownTwoMinutesNothingDeadLettered(t *testing.T) {
 	waitFor(t, 2*time.Minute, "all rows final", func() bool { return allFinal(t, db) })
 
 	st = countState(t, db)
-	if st[stateSent] != len(ids) || st[stateDead] != 0 {
+	if st[StateSent] != len(ids) || st[StateDead] != 0 {
 		t.Fatalf("after the outage: states %v, want %d sent, 0 dead", st, len(ids))
 	}
 	var last time.Time
@@ -227,7 +227,7 @@ func TestOwnFailureStillDeadLettersAfterFiveTries(t *testing.T) {
 			waitFor(t, 2*time.Minute, "all rows final", func() bool { return allFinal(t, db) })
 
 			r, atts := getRow(t, db, ids[len(ids)-1])
-			if r.State != stateDead || r.Attempts != 5 || r.Failures != 5 || len(atts) != 5 {
+			if r.State != StateDead || r.Attempts != 5 || r.Failures != 5 || len(atts) != 5 {
 				t.Fatalf("poison row: state %s attempts %d failures %d ledger %d; want dead after 5", r.State, r.Attempts, r.Failures, len(atts))
 			}
 			calls := 0
@@ -239,7 +239,7 @@ func TestOwnFailureStillDeadLettersAfterFiveTries(t *testing.T) {
 			if calls != 5 {
 				t.Errorf("%d calls to the poison chat, want 5", calls)
 			}
-			if st := countState(t, db); st[stateSent] != len(ids)-1 || st[stateDead] != 1 {
+			if st := countState(t, db); st[StateSent] != len(ids)-1 || st[StateDead] != 1 {
 				t.Errorf("states %v, want %d sent and 1 dead", st, len(ids)-1)
 			}
 			if evs := obs.Events(); len(evs) != 0 {
@@ -275,7 +275,7 @@ func TestFlakyNetworkNothingDeadLettered(t *testing.T) {
 	sum := fake.Summary()
 	t.Logf("%d messages: states %v; %d calls (%v), injected %v; failures counted %d; most counted for one row %d, most attempts %d; reachability events %d",
 		len(ids), st, sum.Calls, sum.ByStatus, sum.Injected, counted, maxFail, maxAtt, len(obs.Events()))
-	if st[stateDead] != 0 || st[stateSent] != len(ids) {
+	if st[StateDead] != 0 || st[StateSent] != len(ids) {
 		t.Fatalf("states %v, want all %d sent and none dead", st, len(ids))
 	}
 	if sum.OrderViolations != 0 {
@@ -297,7 +297,7 @@ func TestOutageWithoutProbeTriesOneRealCall(t *testing.T) {
 	stop := driveClock(t, clk, 100*time.Millisecond, activityOf(fake, db), nil)
 	waitFor(t, time.Minute, "a minute of outage (fake time)", func() bool { return clk.Now().Sub(t0) >= time.Minute })
 	stop()
-	waitFor(t, 10*time.Second, "nothing sending", func() bool { return countState(t, db)[stateSending] == 0 })
+	waitFor(t, 10*time.Second, "nothing sending", func() bool { return countState(t, db)[StateSending] == 0 })
 	during := len(fake.CallsTo("sendMessage"))
 	// The first wave (until three failures from two chats), then one
 	// trial per probe: at once, 1, 2, 4, 8, 15, 15, 15 s.
@@ -307,7 +307,7 @@ func TestOutageWithoutProbeTriesOneRealCall(t *testing.T) {
 	fake.EndOutage()
 	driveClock(t, clk, 20*time.Millisecond, activityOf(fake, db), nil)
 	waitFor(t, time.Minute, "all rows final", func() bool { return allFinal(t, db) })
-	if st := countState(t, db); st[stateSent] != len(ids) {
+	if st := countState(t, db); st[StateSent] != len(ids) {
 		t.Fatalf("states %v, want all %d sent", st, len(ids))
 	}
 	for _, r := range rowsOf(t, db, ids) {
@@ -337,7 +337,7 @@ func TestAnswerElsewhereProbesAtOnce(t *testing.T) {
 	stop := driveClock(t, clk, 100*time.Millisecond, activityOf(fake, db), nil)
 	waitFor(t, time.Minute, "a minute of outage (fake time)", func() bool { return clk.Now().Sub(t0) >= time.Minute })
 	stop()
-	waitFor(t, 10*time.Second, "nothing sending", func() bool { return countState(t, db)[stateSending] == 0 })
+	waitFor(t, 10*time.Second, "nothing sending", func() bool { return countState(t, db)[StateSending] == 0 })
 	if evs := obs.Events(); len(evs) != 1 || evs[0].reachable {
 		t.Fatalf("reachability events %v, want one 'unreachable'", evs)
 	}
@@ -352,7 +352,7 @@ func TestAnswerElsewhereProbesAtOnce(t *testing.T) {
 	}
 	s.TelegramCall(nil)
 	waitFor(t, 10*time.Second, "all rows sent without the clock moving", func() bool { return allFinal(t, db) })
-	if st := countState(t, db); st[stateSent] != len(ids) {
+	if st := countState(t, db); st[StateSent] != len(ids) {
 		t.Fatalf("states %v", st)
 	}
 	if n := len(fake.CallsTo("getMe")); n != probes+1 {

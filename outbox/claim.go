@@ -198,9 +198,12 @@ func (f *fairness) choose(avail [numLanes]bool) Lane {
 	return l
 }
 
+// dropped is a row dropped unsent, with its chat's other rows.
 type dropped struct {
 	id     int64
+	chat   int64
 	method string
+	ref    string
 }
 
 // claim marks picked rows 'sending' in one short transaction, re-checking
@@ -214,7 +217,7 @@ func (s *Sender) claim(ctx context.Context, picks []candidate) (jobs []job, drop
 			var j job
 			var params string
 			err := tx.QueryRowContext(ctx, sqlClaim, c.id).Scan(
-				&j.id, &j.chat, &j.lane, &j.method, &params, &j.attempts, &j.failures, &j.createdAt, &j.onSent)
+				&j.id, &j.chat, &j.lane, &j.method, &params, &j.attempts, &j.failures, &j.createdAt, &j.ref)
 			if errors.Is(err, sql.ErrNoRows) {
 				// Changed since the scan (replaced, requeued ahead of it),
 				// or its chat is inactive: drop the chat's queue then.
@@ -229,6 +232,11 @@ func (s *Sender) claim(ctx context.Context, picks []candidate) (jobs []job, drop
 				d, err := dropChat(ctx, tx, c.chat, "chat inactive: "+reason, now)
 				if err != nil {
 					return err
+				}
+				for _, d := range d {
+					if err := s.hear(ctx, tx, d.fate()); err != nil {
+						s.log.Error("outbox: fate hook failed; the row stays dropped", "id", d.id, "ref", d.ref, "err", err)
+					}
 				}
 				drops = append(drops, d...)
 				continue
@@ -255,20 +263,12 @@ func dropChat(ctx context.Context, tx *sql.Tx, chat int64, why string, now int64
 	rows, err := tx.QueryContext(ctx, `
 UPDATE outbox SET state = 'dropped', head = 0, done_at = ?, last_error = ?
 WHERE chat_id = ? AND state = 'pending' AND method <> 'answerInlineQuery'
-RETURNING id, method`, now, why, chat)
+RETURNING id, chat_id, method, ref`, now, why, chat)
 	if err != nil {
 		return nil, err
 	}
-	var out []dropped
-	for rows.Next() {
-		var d dropped
-		if err := rows.Scan(&d.id, &d.method); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+	out, err := scanDropped(rows)
+	if err != nil {
 		return nil, err
 	}
 	for lane := range numLanes {
@@ -277,6 +277,25 @@ RETURNING id, method`, now, why, chat)
 		}
 	}
 	return out, nil
+}
+
+// scanDropped reads the RETURNING id, chat_id, method, ref of rows
+// just dropped.
+func scanDropped(rows *sql.Rows) ([]dropped, error) {
+	defer rows.Close()
+	var out []dropped
+	for rows.Next() {
+		var d dropped
+		if err := rows.Scan(&d.id, &d.chat, &d.method, &d.ref); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+func (d dropped) fate() Fate {
+	return Fate{Ref: d.ref, ID: d.id, ChatID: d.chat, State: StateDropped}
 }
 
 // work makes calls. A call is never cancelled by shutdown (only bounded by

@@ -10,24 +10,6 @@ import (
 	"github.com/rsvpbot/rsvpbot/bot"
 )
 
-// Outcome classes, as written to ledger.outcome and given to the Observer.
-const (
-	ClassOK           = "ok"           // accepted
-	ClassNotModified  = "not_modified" // edit with identical content: already in effect
-	ClassGone         = "gone"         // deleteMessage of a message already deleted: already in effect
-	ClassRateLimited  = "rate_limited" // 429
-	ClassBlocked      = "blocked"      // 403: blocked, kicked, deactivated, deleted
-	ClassMigrated     = "migrated"     // 400 with migrate_to_chat_id
-	ClassExpired      = "expired"      // answerCallbackQuery too late: nobody is waiting any more
-	ClassBadRequest   = "bad_request"  // other 400: retrying cannot help
-	ClassInvalid      = "invalid"      // the stored call cannot be made at all (bad params, unknown method)
-	ClassUnauthorized = "unauthorized" // 401/404: the bot's token or API URL is wrong
-	ClassServerError  = "server_error" // 5xx and other unexpected answers
-	ClassNetwork      = "network"      // no response, and the request certainly did not reach Telegram
-	ClassAmbiguous    = "ambiguous"    // no response, and the request may have been acted on
-	ClassInterrupted  = "interrupted"  // the process died during the call (found 'sending' at start)
-)
-
 // action is what the sender does with a row after an attempt.
 type action int
 
@@ -43,7 +25,7 @@ const (
 )
 
 type outcome struct {
-	class      string
+	class      Class
 	act        action
 	ambiguous  bool
 	retryAfter time.Duration // for actWait

@@ -145,19 +145,19 @@ func cliShow(ctx context.Context, db *store.DB, id int64, w io.Writer) error {
 		}
 	}
 	field("id", strconv.FormatInt(r.ID, 10))
-	field("state", r.State)
+	field("state", string(r.State))
 	field("chat", strconv.FormatInt(r.ChatID, 10))
 	field("method", r.Method)
 	field("lane", r.Lane.String())
 	field("attempts", fmt.Sprintf("%d (transient failures since queued: %d)", r.Attempts, r.Failures))
 	field("created", fmtTime(r.CreatedAt))
-	if r.State == statePending {
+	if r.State == StatePending {
 		field("next attempt", fmtTime(r.NextAttemptAt))
 	}
 	if !r.SentAt.IsZero() {
 		field("sent", fmtTime(r.SentAt))
 	}
-	if !r.DoneAt.IsZero() && r.State != stateSent {
+	if !r.DoneAt.IsZero() && r.State != StateSent {
 		field("finished", fmtTime(r.DoneAt))
 	}
 	if r.TgMessageID != 0 {
@@ -165,7 +165,7 @@ func cliShow(ctx context.Context, db *store.DB, id int64, w io.Writer) error {
 	}
 	field("dedup key", r.DedupKey)
 	field("coalesce key", r.CoalesceKey)
-	field("on sent", r.OnSent)
+	field("fate ref", r.Ref)
 	field("last error", r.LastError)
 	if err := tw.Flush(); err != nil {
 		return err
@@ -204,15 +204,15 @@ func cliShow(ctx context.Context, db *store.DB, id int64, w io.Writer) error {
 }
 
 func cliStats(ctx context.Context, db *store.DB, w io.Writer) error {
-	st, err := Stats(ctx, db.R, time.Now())
+	st, err := ReadQueue(ctx, db.R, time.Now(), time.Hour)
 	if err != nil {
 		return fmt.Errorf("reading stats: %w", err)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "pending:\t%d (interactive %d, edit %d, bulk %d)\n", st.PendingTotal(),
 		st.Pending[Interactive], st.Pending[Edit], st.Pending[Bulk])
-	fmt.Fprintf(tw, "sending:\t%d\n", st.Sending)
-	fmt.Fprintf(tw, "dead:\t%d\n", st.Dead)
+	fmt.Fprintf(tw, "sending:\t%d\n", st.SendingTotal())
+	fmt.Fprintf(tw, "dead:\t%d\n", st.DeadTotal())
 	fmt.Fprintf(tw, "last hour:\tsent %d, failed attempts %d, 429s %d, retries %d, ambiguous %d, new dead %d\n",
 		st.Sent, st.Failed, st.RateLimited, st.Retries, st.Ambiguous, st.DeadNew)
 	fmt.Fprintf(tw, "enqueue→sent:\tp50 %s, p95 %s\n", st.LatencyP50, st.LatencyP95)

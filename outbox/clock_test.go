@@ -41,7 +41,7 @@ func waitRow(t *testing.T, db *store.DB, id int64, attempts int) Row {
 	var r Row
 	waitFor(t, 10*time.Second, "the attempt to be recorded", func() bool {
 		r, _ = getRow(t, db, id)
-		return r.Attempts >= attempts && r.State != stateSending
+		return r.Attempts >= attempts && r.State != StateSending
 	})
 	return r
 }
@@ -60,12 +60,12 @@ func TestBackoffTimingsOnFakeClock(t *testing.T) {
 		call := calls[attempt-1]
 		r := waitRow(t, db, id, attempt)
 		if attempt == 5 {
-			if r.State != stateDead {
+			if r.State != StateDead {
 				t.Fatalf("after 5 failures state = %s, want dead", r.State)
 			}
 			break
 		}
-		if r.State != statePending || r.Failures != attempt {
+		if r.State != StatePending || r.Failures != attempt {
 			t.Fatalf("after attempt %d: state %s failures %d", attempt, r.State, r.Failures)
 		}
 		delay := r.NextAttemptAt.Sub(call.at)
@@ -125,7 +125,7 @@ func TestRetryAfterIsExactAndPacingHolds(t *testing.T) {
 		t.Errorf("retry made %s after the 429, want exactly 3s", got)
 	}
 	r := waitRow(t, db, ids[0], 2)
-	if r.State != stateSent || r.Failures != 0 {
+	if r.State != StateSent || r.Failures != 0 {
 		t.Errorf("row after retry: state %s failures %d (a 429 must not count as a failure)", r.State, r.Failures)
 	}
 	// The next message of the chat still waits for the chat's pacing (1/s)

@@ -19,16 +19,31 @@ type Row struct {
 	Params        string // wire JSON
 	DedupKey      string
 	CoalesceKey   string
-	OnSent        string
-	State         string // pending, sending, sent, dead, dropped, replaced
-	Attempts      int    // calls made
-	Failures      int    // transient failures since (re)queued
+	Ref           string // Message.Ref
+	State         State
+	Attempts      int // calls made
+	Failures      int // transient failures since (re)queued
 	NextAttemptAt time.Time
 	CreatedAt     time.Time
 	SentAt        time.Time // zero unless sent
 	DoneAt        time.Time // when it reached its final state
 	TgMessageID   int
 	LastError     string
+}
+
+// requeuedNote is the last_error of a row Requeue put back.
+const requeuedNote = "requeued"
+
+// requeued reports whether the row is back in the queue by Requeue and
+// not tried since.
+func (r Row) requeued() bool { return r.LastError == requeuedNote }
+
+// AwaitingRetry reports whether the row waits for another attempt after
+// one that failed in a way that is retried (atts are its attempts, oldest
+// first, as Get returns them): pending, not requeued since, and its last
+// attempt's class Retrying.
+func (r Row) AwaitingRetry(atts []Attempt) bool {
+	return r.State == StatePending && !r.requeued() && len(atts) > 0 && atts[len(atts)-1].Outcome.Retrying()
 }
 
 // Attempt is one ledger row: a call made for an outbox row.
@@ -38,7 +53,7 @@ type Attempt struct {
 	ChatID      int64
 	Method      string
 	Attempt     int
-	Outcome     string // a Class* value
+	Outcome     Class
 	HTTPStatus  int
 	ErrorCode   int
 	Description string
@@ -56,14 +71,14 @@ var ErrNotFound = errors.New("outbox: no such row")
 // ErrNotDead is returned by Requeue for a row that is not a dead letter.
 var ErrNotDead = errors.New("outbox: row is not a dead letter")
 
-const rowColumns = `id, chat_id, lane, method, params, COALESCE(dedup_key, ''), COALESCE(coalesce_key, ''), on_sent,
+const rowColumns = `id, chat_id, lane, method, params, COALESCE(dedup_key, ''), COALESCE(coalesce_key, ''), ref,
        state, attempts, failures, next_attempt_at, created_at, COALESCE(sent_at, 0), COALESCE(done_at, 0),
        tg_message_id, last_error`
 
 func scanRow(sc interface{ Scan(...any) error }) (Row, error) {
 	var r Row
 	var next, created, sent, done int64
-	err := sc.Scan(&r.ID, &r.ChatID, &r.Lane, &r.Method, &r.Params, &r.DedupKey, &r.CoalesceKey, &r.OnSent,
+	err := sc.Scan(&r.ID, &r.ChatID, &r.Lane, &r.Method, &r.Params, &r.DedupKey, &r.CoalesceKey, &r.Ref,
 		&r.State, &r.Attempts, &r.Failures, &next, &created, &sent, &done, &r.TgMessageID, &r.LastError)
 	r.NextAttemptAt, r.CreatedAt = store.FromMillis(next), store.FromMillis(created)
 	r.SentAt, r.DoneAt = store.FromMillis(sent), store.FromMillis(done)
@@ -100,26 +115,32 @@ func Get(ctx context.Context, q store.Querier, id int64) (Row, []Attempt, error)
 	if err != nil {
 		return Row{}, nil, err
 	}
-	rows, err := q.QueryContext(ctx, `
-SELECT id, outbox_id, chat_id, method, attempt, outcome, http_status, error_code, description, retry_after,
-       tg_message_id, latency_ms, ambiguous, COALESCE(response, ''), created_at
-FROM ledger WHERE outbox_id = ? ORDER BY id`, id)
+	rows, err := q.QueryContext(ctx, `SELECT `+attemptColumns+` FROM ledger WHERE outbox_id = ? ORDER BY id`, id)
 	if err != nil {
 		return Row{}, nil, err
 	}
 	defer rows.Close()
 	var atts []Attempt
 	for rows.Next() {
-		var a Attempt
-		var lat, created int64
-		if err := rows.Scan(&a.ID, &a.OutboxID, &a.ChatID, &a.Method, &a.Attempt, &a.Outcome, &a.HTTPStatus,
-			&a.ErrorCode, &a.Description, &a.RetryAfter, &a.TgMessageID, &lat, &a.Ambiguous, &a.Response, &created); err != nil {
+		a, err := scanAttempt(rows)
+		if err != nil {
 			return Row{}, nil, err
 		}
-		a.Latency, a.CreatedAt = time.Duration(lat)*time.Millisecond, store.FromMillis(created)
 		atts = append(atts, a)
 	}
 	return r, atts, rows.Err()
+}
+
+const attemptColumns = `id, outbox_id, chat_id, method, attempt, outcome, http_status, error_code, description, retry_after,
+       tg_message_id, latency_ms, ambiguous, COALESCE(response, ''), created_at`
+
+func scanAttempt(sc interface{ Scan(...any) error }) (Attempt, error) {
+	var a Attempt
+	var lat, created int64
+	err := sc.Scan(&a.ID, &a.OutboxID, &a.ChatID, &a.Method, &a.Attempt, &a.Outcome, &a.HTTPStatus,
+		&a.ErrorCode, &a.Description, &a.RetryAfter, &a.TgMessageID, &lat, &a.Ambiguous, &a.Response, &created)
+	a.Latency, a.CreatedAt = time.Duration(lat)*time.Millisecond, store.FromMillis(created)
+	return a, err
 }
 
 // Requeue moves a dead letter back to pending with a fresh attempt budget,
@@ -130,10 +151,9 @@ func Requeue(ctx context.Context, tx *sql.Tx, id int64) error {
 	var chat int64
 	var lane Lane
 	err := tx.QueryRowContext(ctx, `
-UPDATE outbox SET state = 'pending', head = 0, failures = 0, next_attempt_at = ?, done_at = NULL,
-       last_error = 'requeued'
+UPDATE outbox SET state = 'pending', head = 0, failures = 0, next_attempt_at = ?, done_at = NULL, last_error = ?
 WHERE id = ? AND state = 'dead'
-RETURNING chat_id, lane`, store.Millis(time.Now()), id).Scan(&chat, &lane)
+RETURNING chat_id, lane`, store.Millis(time.Now()), requeuedNote, id).Scan(&chat, &lane)
 	if errors.Is(err, sql.ErrNoRows) {
 		var state string
 		if err := tx.QueryRowContext(ctx, `SELECT state FROM outbox WHERE id = ?`, id).Scan(&state); err != nil {
@@ -147,16 +167,18 @@ RETURNING chat_id, lane`, store.Millis(time.Now()), id).Scan(&chat, &lane)
 	if err != nil {
 		return err
 	}
-	return promote(ctx, tx, chat, lane)
+	if err := promote(ctx, tx, chat, lane); err != nil {
+		return err
+	}
+	return store.Wake(ctx, tx, wakeSender)
 }
 
 // RequeueAllDead requeues every dead letter and returns how many.
 func RequeueAllDead(ctx context.Context, tx *sql.Tx) (int64, error) {
 	rows, err := tx.QueryContext(ctx, `
-UPDATE outbox SET state = 'pending', head = 0, failures = 0, next_attempt_at = ?, done_at = NULL,
-       last_error = 'requeued'
+UPDATE outbox SET state = 'pending', head = 0, failures = 0, next_attempt_at = ?, done_at = NULL, last_error = ?
 WHERE state = 'dead'
-RETURNING chat_id, lane`, store.Millis(time.Now()))
+RETURNING chat_id, lane`, store.Millis(time.Now()), requeuedNote)
 	if err != nil {
 		return 0, err
 	}
@@ -180,6 +202,11 @@ RETURNING chat_id, lane`, store.Millis(time.Now()))
 	}
 	for l := range seen {
 		if err := promote(ctx, tx, l.chat, l.lane); err != nil {
+			return 0, err
+		}
+	}
+	if n > 0 {
+		if err := store.Wake(ctx, tx, wakeSender); err != nil {
 			return 0, err
 		}
 	}

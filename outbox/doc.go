@@ -3,9 +3,16 @@
 // editMessageText, editMessageReplyMarkup, answerCallbackQuery,
 // sendDocument, deleteMessage, pinChatMessage) is a row written by Enqueue
 // inside the transaction of the change that caused it, and sent later by a
-// Sender. The sender knows nothing of why a row was queued; an OnSent
-// reference lets the enqueuer learn the resulting message id, in the
-// transaction that marks the row sent.
+// Sender. The sender knows nothing of why a row was queued; a reference
+// (Message.Ref) lets the enqueuer hear the row's fate — sent with its
+// message id, dead or dropped — in the transaction that records it
+// (Config.OnFate).
+//
+// The package owns its tables: their schema is its own migration set
+// (migrations/, applied by store.Open through WithSchema), and no other
+// package queries them; they read the queue through ReadQueue, Get,
+// ListDead, Lookup and Queued, and use State and Class for what a row's
+// state and an attempt's outcome mean.
 //
 // # Life of a row
 //
@@ -17,7 +24,7 @@
 // The sender never holds the write transaction across a network call: it
 // claims rows (marks them sending) in one short transaction, calls Telegram
 // outside any transaction, and records the result — an append-only ledger
-// row per attempt, the row's new state and the OnSent hook — in another.
+// row per attempt, the row's new state and the fate hook — in another.
 // Results are recorded in batches (one transaction for whatever has
 // arrived), and a chat's next row is not claimed until its previous result
 // is on disk.
@@ -167,7 +174,7 @@
 // back (bot.Result.Sent and a network error or timeout, a 200 whose body
 // was lost, or a 5xx — Telegram's front end can fail after its back end
 // acted) may have been delivered. Such attempts are recorded with
-// ambiguous = 1 in the ledger, counted (Statistics.Ambiguous,
+// ambiguous = 1 in the ledger, counted (Queue.Ambiguous,
 // ClassAmbiguous), and retried like any transient failure: at-least-once
 // for every method. The product promises never to lose a message, and the
 // cost is mild: edits, deletes, pins and callback answers are idempotent
@@ -193,12 +200,14 @@
 //
 // The Observer (no-op by default) gets every attempt's class and latency,
 // 429s, retries, dead letters, drops and enqueue→sent latency, for a
-// Prometheus layer. Stats reads queue depth by lane, sending, dead, the
-// last hour's sent/failed/429/retries/ambiguous/new-dead counts and p50/p95
-// enqueue→sent latency from SQL. Once a minute the sender logs a warning
-// when more than PendingWarnDepth rows are pending or more than
-// DeadWarnPerHour rows were dead-lettered in the last hour (repeated at
-// most every 10 minutes); Statistics.Warnings reports the same conditions.
+// Prometheus layer. ReadQueue is the one read model everyone shows (ops
+// metrics, /stats, the CLI, the sender's monitor): depth by lane and
+// state, the oldest pending row, a window's sent/failed/429/retries/
+// ambiguous/new-dead counts and p50/p95 enqueue→sent latency, and the
+// warning conditions (Queue.Conditions, the only place thresholds are
+// compared): more than PendingWarnDepth rows pending, more than
+// DeadWarnPerHour rows dead-lettered in the last hour. Once a minute the
+// sender logs those that hold (repeated at most every 10 minutes).
 // The ledger keeps each attempt's raw response (truncated to 4 KiB);
 // PurgeLedger, run by the scheduler, deletes ledger rows and finished
 // outbox rows older than the retention (DefaultRetention, 90 days).

@@ -69,7 +69,7 @@ func TestBurstDeliveredWithinLimits(t *testing.T) {
 	elapsed := time.Since(start)
 
 	sum := fake.Summary()
-	if st := countState(t, db); st[stateSent] != len(msgs) {
+	if st := countState(t, db); st[StateSent] != len(msgs) {
 		t.Fatalf("states %v, want %d sent", st, len(msgs))
 	}
 	if sum.MessagesSent != len(msgs) || sum.TooManyRequests != 0 || sum.Duplicates != 0 || sum.OrderViolations != 0 {
@@ -87,7 +87,7 @@ func TestBurstDeliveredWithinLimits(t *testing.T) {
 	// a shared machine, measured by BenchmarkPacedPipeline and rsvpload
 	// (docs/benchmarks.md). What this test asserts is what must always hold:
 	// everything delivered, never over a limit (no 429), no duplicate, in order.
-	st, err := Stats(context.Background(), db.R, time.Now())
+	st, err := ReadQueue(context.Background(), db.R, time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestRetryAfterRealTime(t *testing.T) {
 	for _, id := range storm {
 		waitFor(t, 10*time.Second, "the 429s recorded", func() bool {
 			r, _ := getRow(t, db, id)
-			return r.Attempts == 1 && r.State == statePending
+			return r.Attempts == 1 && r.State == StatePending
 		})
 	}
 	enqueue(t, db, later...)
@@ -234,7 +234,7 @@ func TestFaultsEverythingDelivered(t *testing.T) {
 	maxAttempts := 0
 	for i, id := range ids {
 		r, atts := getRow(t, db, id)
-		if r.State != stateSent && r.State != stateDead {
+		if r.State != StateSent && r.State != StateDead {
 			t.Fatalf("row %d (message %d) ended %s", id, i, r.State)
 		}
 		for _, a := range atts {
@@ -278,7 +278,7 @@ func TestFaultsEverythingDelivered(t *testing.T) {
 			t.Errorf("%d order violation(s) in chat %d", n, chat)
 		}
 	}
-	st, _ := Stats(context.Background(), db.R, time.Now())
+	st, _ := ReadQueue(context.Background(), db.R, time.Now(), time.Hour)
 	t.Logf("%d messages, %d calls (%v), injected %v; duplicates %d (rows with ambiguous attempts: %d); most calls for one row: %d; retries %d",
 		len(msgs), sum.Calls, sum.ByStatus, sum.Injected, dups, len(ambiguousRows), maxAttempts, st.Retries)
 }
@@ -305,11 +305,11 @@ func TestBlockedChatIsDeactivatedAndDropped(t *testing.T) {
 		t.Errorf("%d calls to the blocked chat, want 1 (no retries)", n)
 	}
 	for _, id := range ids[:3] {
-		if r, _ := getRow(t, db, id); r.State != stateDropped || !strings.Contains(r.LastError, "blocked") {
+		if r, _ := getRow(t, db, id); r.State != StateDropped || !strings.Contains(r.LastError, "blocked") {
 			t.Errorf("row %d: state %s, last_error %q; want dropped with the reason", id, r.State, r.LastError)
 		}
 	}
-	if r, _ := getRow(t, db, ids[3]); r.State != stateSent {
+	if r, _ := getRow(t, db, ids[3]); r.State != StateSent {
 		t.Errorf("other chat's row: %s", r.State)
 	}
 	c, _, err := store.GetChat(ctx, db.R, blocked)
@@ -334,7 +334,7 @@ func TestBlockedChatIsDeactivatedAndDropped(t *testing.T) {
 		t.Errorf("an inactive chat was called again (%d calls)", n)
 	}
 	st := countState(t, db)
-	if st[stateDropped] != 6 {
+	if st[StateDropped] != 6 {
 		t.Errorf("states %v, want 6 dropped", st)
 	}
 }
@@ -377,14 +377,14 @@ func TestMigratedGroupGetsEverything(t *testing.T) {
 		t.Errorf("supergroup shows %q, want %q", texts, want)
 	}
 	for _, id := range ids {
-		if r, _ := getRow(t, db, id); r.State != stateSent || r.ChatID != to {
+		if r, _ := getRow(t, db, id); r.State != StateSent || r.ChatID != to {
 			t.Errorf("row %d: state %s chat %d", id, r.State, r.ChatID)
 		}
 	}
 	if n := len(callsFor(fake, from)); n != 1 {
 		t.Errorf("%d calls to the old group, want 1", n)
 	}
-	if r, _ := getRow(t, db, edit); r.State != stateDropped || !strings.Contains(r.LastError, "moved") {
+	if r, _ := getRow(t, db, edit); r.State != StateDropped || !strings.Contains(r.LastError, "moved") {
 		t.Errorf("edit of an old message: state %s, %q", r.State, r.LastError)
 	}
 	if migrated != [2]int64{from, to} {
@@ -409,10 +409,10 @@ func TestDeadLetterRequeuedThroughCLIIsDelivered(t *testing.T) {
 	waitFor(t, 10*time.Second, "all final", func() bool { return allFinal(t, db) })
 
 	r, atts := getRow(t, db, ids[0])
-	if r.State != stateDead || len(atts) != 1 || !strings.Contains(r.LastError, "can't parse entities") {
+	if r.State != StateDead || len(atts) != 1 || !strings.Contains(r.LastError, "can't parse entities") {
 		t.Fatalf("after a 400: state %s, %d attempts, last_error %q", r.State, len(atts), r.LastError)
 	}
-	if r2, _ := getRow(t, db, ids[1]); r2.State != stateSent {
+	if r2, _ := getRow(t, db, ids[1]); r2.State != StateSent {
 		t.Errorf("the next message waited behind a dead letter: %s", r2.State)
 	}
 
@@ -443,7 +443,7 @@ func TestDeadLetterRequeuedThroughCLIIsDelivered(t *testing.T) {
 	// requeue from the CLI in another process.
 	waitFor(t, 10*time.Second, "requeued row sent", func() bool {
 		r, _ := getRow(t, db, ids[0])
-		return r.State == stateSent
+		return r.State == StateSent
 	})
 	if err := CLI(ctx, db, []string{"requeue", fmt.Sprint(ids[0])}, &out); !errors.Is(err, ErrNotDead) {
 		t.Errorf("requeue of a sent row: %v, want ErrNotDead", err)
@@ -471,7 +471,7 @@ func TestCoalescedEditsEndWithTheLastText(t *testing.T) {
 	var card Row
 	waitFor(t, 10*time.Second, "card sent", func() bool {
 		card, _ = getRow(t, db, id)
-		return card.State == stateSent
+		return card.State == StateSent
 	})
 	key := fmt.Sprintf("edit:%d:%d", chat, card.TgMessageID)
 	for n := 1; n <= 30; n++ {
@@ -487,7 +487,7 @@ func TestCoalescedEditsEndWithTheLastText(t *testing.T) {
 	edits := len(fake.CallsTo("editMessageText"))
 	st := countState(t, db)
 	t.Logf("30 edits → %d calls; states %v", edits, st)
-	if edits > 4 || st[stateReplaced] < 26 {
+	if edits > 4 || st[StateReplaced] < 26 {
 		t.Errorf("30 edits made %d calls (states %v), want coalescing to few", edits, st)
 	}
 }
@@ -532,7 +532,7 @@ func TestDedup(t *testing.T) {
 	if a != b || c[0] != a || c[1] != a {
 		t.Errorf("dedup ids %d %d %v", a, b, c)
 	}
-	if st := countState(t, db); st[statePending] != 1 {
+	if st := countState(t, db); st[StatePending] != 1 {
 		t.Errorf("states %v, want one pending row", st)
 	}
 }
@@ -586,10 +586,10 @@ func TestRestartRecoversRowsLeftSending(t *testing.T) {
 		t.Errorf("chat shows %q", texts)
 	}
 	r, atts := getRow(t, db, ids[0])
-	if r.State != stateSent || r.Attempts != 2 || len(atts) != 2 || atts[0].Outcome != ClassInterrupted || !atts[0].Ambiguous {
+	if r.State != StateSent || r.Attempts != 2 || len(atts) != 2 || atts[0].Outcome != ClassInterrupted || !atts[0].Ambiguous {
 		t.Errorf("recovered row: %+v, attempts %+v", r, atts)
 	}
-	st, _ := Stats(context.Background(), db.R, time.Now())
+	st, _ := ReadQueue(context.Background(), db.R, time.Now(), time.Hour)
 	if st.Ambiguous != 1 {
 		t.Errorf("stats ambiguous = %d, want 1", st.Ambiguous)
 	}
@@ -615,10 +615,10 @@ func TestMigrationDropsOldEditsAndKeepsTheLineMoving(t *testing.T) {
 	next := enqueue(t, db, textMsg(from, Edit, "after"))[0]
 	startSender(t, NewSender(db, newClient(t, fake), Config{Logger: testLogger(t), Limits: &Limits{}, PollInterval: time.Hour}))
 	waitFor(t, 10*time.Second, "all final", func() bool { return allFinal(t, db) })
-	if r, _ := getRow(t, db, edit); r.State != stateDropped {
+	if r, _ := getRow(t, db, edit); r.State != StateDropped {
 		t.Errorf("edit: %s", r.State)
 	}
-	if r, _ := getRow(t, db, next); r.State != stateSent || r.ChatID != to {
+	if r, _ := getRow(t, db, next); r.State != StateSent || r.ChatID != to {
 		t.Errorf("the row behind it: %s in chat %d", r.State, r.ChatID)
 	}
 }

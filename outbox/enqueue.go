@@ -68,9 +68,11 @@ type Message struct {
 	// queued at the end of its line. Use it for edits of one message
 	// ("edit:<chat>:<message id>"), so a burst of edits costs few calls.
 	CoalesceKey string
-	// OnSent is an opaque reference passed to Config.OnSent in the
-	// transaction that marks the row sent.
-	OnSent string
+	// Ref is an opaque reference for Config.OnFate, which hears it in the
+	// transaction that gives the row its fate (sent, dead, dropped). It
+	// is how the enqueuer learns what became of its message (a posted
+	// card's message id, a reminder that could not be delivered).
+	Ref string
 }
 
 // InlineChat is the pacing key of edits of inline messages (cards posted
@@ -81,23 +83,12 @@ type Message struct {
 // makes it inactive.
 const InlineChat int64 = -1 << 62
 
-// Row states. A row is claimed only in statePending and moves to one of
-// the final states (sent, dead, dropped, replaced) exactly once, except that
-// Requeue moves a dead row back to pending.
-const (
-	statePending  = "pending"
-	stateSending  = "sending"  // claimed; a call is (or was, before a crash) in flight
-	stateSent     = "sent"     // Telegram accepted it (or it was already in effect)
-	stateDead     = "dead"     // failed for good; waits for an operator (Requeue)
-	stateDropped  = "dropped"  // not sent on purpose: chat inactive, callback expired
-	stateReplaced = "replaced" // superseded by a newer row with the same coalesce key
-)
-
 // ErrInvalid is wrapped by Enqueue errors about the message itself.
 var ErrInvalid = errors.New("outbox: invalid message")
 
 // Enqueue queues m inside the caller's transaction and returns the row id.
-// Nothing is sent until tx commits (and the sender is notified or polls),
+// Nothing is sent until tx commits (which wakes the sender of tx's
+// database: see store.Wake; a sender in another process polls),
 // which is what ties "the state changed" to "the user is told" atomically.
 //
 // Enqueue never checks whether the chat is active: the sender drops rows of
@@ -113,12 +104,8 @@ func Enqueue(ctx context.Context, tx *sql.Tx, m Message) (id int64, err error) {
 		return 0, err
 	}
 	if m.DedupKey != "" {
-		err := tx.QueryRowContext(ctx, `SELECT id FROM outbox WHERE dedup_key = ?`, m.DedupKey).Scan(&id)
-		if err == nil {
-			return id, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return 0, fmt.Errorf("outbox: dedup lookup: %w", err)
+		if id, found, err := dedupID(ctx, tx, m.DedupKey); err != nil || found {
+			return id, err
 		}
 	}
 	if twin, key, err := pendingTwin(ctx, tx, m, params); err != nil || twin != 0 {
@@ -174,6 +161,10 @@ RETURNING chat_id, lane`, now, m.CoalesceKey)
 			return 0, err
 		}
 	}
+	// Only a transaction that enqueued wakes the sender, once it commits.
+	if err := store.Wake(ctx, tx, wakeSender); err != nil {
+		return 0, fmt.Errorf("outbox: enqueue: %w", err)
+	}
 	return id, nil
 }
 
@@ -181,12 +172,12 @@ RETURNING chat_id, lane`, now, m.CoalesceKey)
 // is queued.
 func insertRow(ctx context.Context, tx *sql.Tx, m Message, params json.RawMessage, now int64) (id int64, err error) {
 	err = tx.QueryRowContext(ctx, `
-INSERT INTO outbox (chat_id, lane, method, params, dedup_key, coalesce_key, on_sent, next_attempt_at, created_at, head)
+INSERT INTO outbox (chat_id, lane, method, params, dedup_key, coalesce_key, ref, next_attempt_at, created_at, head)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8,
         NOT EXISTS (SELECT 1 FROM outbox WHERE chat_id = ?1 AND lane = ?2 AND state IN ('pending', 'sending')))
 RETURNING id`,
 		m.ChatID, int(m.Lane), m.Method, string(params), nullIfEmpty(m.DedupKey), nullIfEmpty(m.CoalesceKey),
-		m.OnSent, now).Scan(&id)
+		m.Ref, now).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("outbox: enqueue %s to %d: %w", m.Method, m.ChatID, err)
 	}
@@ -202,7 +193,7 @@ RETURNING id`,
 // key, to be stored as its coalesce key (a newer identical reply finds it;
 // no caller's key can look like it, so nothing is ever replaced by it).
 func pendingTwin(ctx context.Context, tx *sql.Tx, m Message, params json.RawMessage) (twin int64, key string, err error) {
-	if m.Method != "sendMessage" || m.Lane != Interactive || m.DedupKey != "" || m.CoalesceKey != "" || m.OnSent != "" {
+	if m.Method != "sendMessage" || m.Lane != Interactive || m.DedupKey != "" || m.CoalesceKey != "" || m.Ref != "" {
 		return 0, "", nil
 	}
 	var fields map[string]json.RawMessage
@@ -227,12 +218,35 @@ func pendingTwin(ctx context.Context, tx *sql.Tx, m Message, params json.RawMess
 	return 0, "", fmt.Errorf("outbox: looking for an identical pending reply: %w", err)
 }
 
+// dedupID is the row enqueued with dedupKey, if any (in any state): the
+// one dedup lookup, which Enqueue, Queued and Lookup share.
+func dedupID(ctx context.Context, q store.Querier, dedupKey string) (id int64, found bool, err error) {
+	err = q.QueryRowContext(ctx, `SELECT id FROM outbox WHERE dedup_key = ?`, dedupKey).Scan(&id)
+	switch {
+	case err == nil:
+		return id, true, nil
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, false, nil
+	}
+	return 0, false, fmt.Errorf("outbox: dedup lookup: %w", err)
+}
+
 // Queued reports whether a message with dedupKey was ever enqueued (in
 // any state): what a producer that must act at most once checks first.
 func Queued(ctx context.Context, q store.Querier, dedupKey string) (bool, error) {
-	var n int
-	err := q.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE dedup_key = ?`, dedupKey).Scan(&n)
-	return n > 0, err
+	_, found, err := dedupID(ctx, q, dedupKey)
+	return found, err
+}
+
+// Lookup returns the row enqueued with dedupKey and its attempts, if there
+// is one: what Enqueue would deduplicate a message with that key against.
+func Lookup(ctx context.Context, q store.Querier, dedupKey string) (Row, []Attempt, bool, error) {
+	id, found, err := dedupID(ctx, q, dedupKey)
+	if err != nil || !found {
+		return Row{}, nil, false, err
+	}
+	row, atts, err := Get(ctx, q, id)
+	return row, atts, err == nil, err
 }
 
 // promote marks the first queued row of a (chat, lane) line as its head.

@@ -32,7 +32,7 @@ func openDB(t testing.TB) *store.DB {
 
 func openDBAt(t testing.TB, path string) *store.DB {
 	t.Helper()
-	db, err := store.Open(context.Background(), path, store.Options{})
+	db, err := store.Open(context.Background(), path, WithSchema(store.Options{}))
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}
@@ -144,16 +144,16 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-func countState(t testing.TB, db *store.DB) map[string]int {
+func countState(t testing.TB, db *store.DB) map[State]int {
 	t.Helper()
 	rows, err := db.R.Query(`SELECT state, COUNT(*) FROM outbox GROUP BY state`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	m := map[string]int{}
+	m := map[State]int{}
 	for rows.Next() {
-		var s string
+		var s State
 		var n int
 		if err := rows.Scan(&s, &n); err != nil {
 			t.Fatal(err)

@@ -64,7 +64,7 @@ func TestInlineEditsShareAGlobalOnlyKey(t *testing.T) {
 		}
 	}
 	waitFor(t, 10*time.Second, "all rows final", func() bool { return allFinal(t, db) })
-	if n := countState(t, db)[stateReplaced]; n != 1 {
+	if n := countState(t, db)[StateReplaced]; n != 1 {
 		t.Errorf("replaced rows: %d, want 1 (two edits of m1)", n)
 	}
 }
@@ -96,7 +96,7 @@ func TestInlineAnswerIgnoresPrivateChatState(t *testing.T) {
 	if len(calls) != 2 || calls[0].method != "answerInlineQuery" || calls[1].method != "answerInlineQuery" {
 		t.Fatalf("calls: %+v", calls)
 	}
-	if st := countState(t, db); st[stateSent] != 2 || st[stateDropped] != 1 {
+	if st := countState(t, db); st[StateSent] != 2 || st[StateDropped] != 1 {
 		t.Errorf("states: %v, want the two answers sent and the message dropped", st)
 	}
 }

@@ -31,7 +31,7 @@ func TestEnqueueFitsTelegramLimits(t *testing.T) {
 	}
 	long.WriteString("</i>")
 	kb := &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{{Text: "Go", CallbackData: "rsvp:1:go"}}}}
-	first := enqueue(t, db, Message{ChatID: chat, Method: "sendMessage", Lane: Interactive, OnSent: "card:1", DedupKey: "long-1",
+	first := enqueue(t, db, Message{ChatID: chat, Method: "sendMessage", Lane: Interactive, Ref: "card:1", DedupKey: "long-1",
 		Params: &tg.SendMessageParams{ChatID: chat, Text: long.String(), ParseMode: models.ParseModeHTML, ReplyMarkup: kb}})
 	waitFor(t, 10*time.Second, "the long message", func() bool { return allFinal(t, db) })
 
@@ -56,12 +56,12 @@ func TestEnqueueFitsTelegramLimits(t *testing.T) {
 	if strings.Join(strings.Fields(shown.String()), " ") != strings.Join(strings.Fields(want), " ") {
 		t.Error("the parts do not show the whole text, in order")
 	}
-	if st := countState(t, db); st[stateDead] != 0 || st[stateSent] != len(msgs) {
+	if st := countState(t, db); st[StateDead] != 0 || st[StateSent] != len(msgs) {
 		t.Errorf("states %v, want %d sent and none dead", st, len(msgs))
 	}
 	// The caller's row is the last part: its id, its dedup key, its hook.
 	row, _ := getRow(t, db, first[0])
-	if !strings.Contains(row.Params, `"reply_markup"`) || row.OnSent != "card:1" {
+	if !strings.Contains(row.Params, `"reply_markup"`) || row.Ref != "card:1" {
 		t.Errorf("the returned row is not the last part: %s", row.Params)
 	}
 	if again := enqueue(t, db, Message{ChatID: chat, Method: "sendMessage", Lane: Interactive, DedupKey: "long-1",
@@ -78,7 +78,7 @@ func TestEnqueueFitsTelegramLimits(t *testing.T) {
 	enqueue(t, db, Message{ChatID: chat, Method: "answerCallbackQuery", Lane: Interactive,
 		Params: &tg.AnswerCallbackQueryParams{CallbackQueryID: cqID, Text: strings.Repeat("é", 300)}})
 	waitFor(t, 10*time.Second, "edit and toast", func() bool { return allFinal(t, db) })
-	if st := countState(t, db); st[stateDead] != 0 {
+	if st := countState(t, db); st[StateDead] != 0 {
 		t.Fatalf("states %v", st)
 	}
 	edited, _ := fake.Message(chat, last.ID)

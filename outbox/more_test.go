@@ -25,7 +25,7 @@ func TestClassify(t *testing.T) {
 		method string
 		res    bot.Result
 		err    error
-		class  string
+		class  Class
 		act    action
 		amb    bool
 	}{
@@ -59,10 +59,26 @@ func TestClassify(t *testing.T) {
 		{"bad params", "sendMessage", bot.Result{}, fmt.Errorf("%w: x", bot.ErrBadParams), ClassInvalid, actDead, false},
 		{"unknown method", "sendPoll", bot.Result{}, fmt.Errorf("%w sendPoll", bot.ErrUnknownMethod), ClassInvalid, actDead, false},
 	}
+	seen := map[Class]bool{ClassInterrupted: true} // found at start, never classified
 	for _, tt := range tests {
 		got := classify(tt.method, tt.res, tt.err)
 		if got.class != tt.class || got.act != tt.act || got.ambiguous != tt.amb {
 			t.Errorf("%s: got %s/%d/%v, want %s/%d/%v", tt.name, got.class, got.act, got.ambiguous, tt.class, tt.act, tt.amb)
+		}
+		// The exported rules agree with what the sender does: a delivered
+		// class is marked sent, a retrying one goes back to pending.
+		c := got.class
+		seen[c] = true
+		if c.Delivered() != (got.act == actSent) {
+			t.Errorf("%s: %s.Delivered() = %v, but the sender's action is %d", tt.name, c, c.Delivered(), got.act)
+		}
+		if c.Retrying() != (got.act == actRetry || got.act == actWait || got.act == actPause) {
+			t.Errorf("%s: %s.Retrying() = %v, but the sender's action is %d", tt.name, c, c.Retrying(), got.act)
+		}
+	}
+	for _, c := range Classes() {
+		if !seen[c] {
+			t.Errorf("class %s is not covered by a case", c)
 		}
 	}
 	if got := classify("sendMessage", bot.Result{HTTPStatus: 429, ErrorCode: 429, RetryAfter: 7}, nil); got.retryAfter != 7*time.Second {
@@ -77,7 +93,8 @@ func TestOnSentHookAndExpiredCallback(t *testing.T) {
 	if _, err := db.W.Exec(`CREATE TABLE cards (ref TEXT PRIMARY KEY, chat_id INTEGER, message_id INTEGER)`); err != nil {
 		t.Fatal(err)
 	}
-	hook := func(ctx context.Context, tx *sql.Tx, ref string, chatID int64, messageID int) error {
+	hook := func(ctx context.Context, tx *sql.Tx, f Fate) error {
+		ref, chatID, messageID := f.Ref, f.ChatID, f.MessageID
 		if ref == "fail" {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO cards VALUES ('fail', 0, 0)`); err != nil {
 				return err
@@ -88,12 +105,12 @@ func TestOnSentHookAndExpiredCallback(t *testing.T) {
 		return err
 	}
 	card := textMsg(601, Interactive, "card")
-	card.OnSent = "event:1"
+	card.Ref = "event:1"
 	bad := textMsg(602, Interactive, "other")
-	bad.OnSent = "fail"
+	bad.Ref = "fail"
 	cb := Message{ChatID: 601, Method: "answerCallbackQuery", Lane: Interactive, Params: map[string]any{"callback_query_id": "nope"}}
 	ids := enqueue(t, db, card, bad, cb)
-	s := NewSender(db, newClient(t, fake), Config{Logger: testLogger(t), Limits: &Limits{}, OnSent: hook})
+	s := NewSender(db, newClient(t, fake), Config{Logger: testLogger(t), Limits: &Limits{}, OnFate: hook})
 	startSender(t, s)
 	waitFor(t, 10*time.Second, "all final", func() bool { return allFinal(t, db) })
 
@@ -110,12 +127,12 @@ func TestOnSentHookAndExpiredCallback(t *testing.T) {
 	r2, _ := getRow(t, db, ids[1])
 	var n int
 	db.R.QueryRow(`SELECT COUNT(*) FROM cards WHERE ref = 'fail'`).Scan(&n)
-	if r2.State != stateSent || !strings.Contains(r2.LastError, "hook says no") || n != 0 {
+	if r2.State != StateSent || !strings.Contains(r2.LastError, "hook says no") || n != 0 {
 		t.Errorf("failing hook: state %s, last_error %q, partial effects %d", r2.State, r2.LastError, n)
 	}
 	// A callback answered too late is dropped as expired, not dead.
 	r3, atts := getRow(t, db, ids[2])
-	if r3.State != stateDropped || len(atts) != 1 || atts[0].Outcome != ClassExpired {
+	if r3.State != StateDropped || len(atts) != 1 || atts[0].Outcome != ClassExpired {
 		t.Errorf("expired callback: state %s, attempts %+v", r3.State, atts)
 	}
 }
@@ -136,7 +153,7 @@ func TestUnauthorizedPausesEverything(t *testing.T) {
 	startSender(t, s)
 	first := caller.waitCalls(t, 1)[0]
 	r := waitRow(t, db, ids[0], 1)
-	if r.State != statePending || r.Failures != 0 {
+	if r.State != StatePending || r.Failures != 0 {
 		t.Errorf("after a 401: state %s failures %d (must not count toward dead-lettering)", r.State, r.Failures)
 	}
 	clk.Set(first.at.Add(30 * time.Second))
@@ -200,21 +217,21 @@ func TestMonitorWarnsOnDepthAndDeadGrowth(t *testing.T) {
 	s := NewSender(db, caller, Config{Clock: clk, Logger: slog.New(logs), Limits: &Limits{GroupPerMinute: 20}})
 	startSender(t, s)
 	waitFor(t, 10*time.Second, "chat 1's rows dead", func() bool {
-		return countState(t, db)[stateDead] == 12
+		return countState(t, db)[StateDead] == 12
 	})
-	st, err := Stats(context.Background(), db.R, clk.Now())
+	st, err := ReadQueue(context.Background(), db.R, clk.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Dead != 12 || st.DeadNew != 12 || st.PendingTotal() < 1000 || len(st.Warnings()) != 2 {
+	if st.DeadTotal() != 12 || st.DeadNew != 12 || st.PendingTotal() < 1000 || len(st.Warnings()) != 2 {
 		t.Errorf("stats: %+v, warnings %q", st, st.Warnings())
 	}
-	if logs.has("queue is deep") || logs.has("dead letters are growing") {
+	if logs.has("pending depth above") || logs.has("dead letters in the last hour above") {
 		t.Fatal("warned before the periodic check")
 	}
 	// (Advanced more than once in case the monitor had not yet started
 	// waiting when the clock first moved.)
-	warned := func() bool { return logs.has("queue is deep") && logs.has("dead letters are growing") }
+	warned := func() bool { return logs.has("pending depth above") && logs.has("dead letters in the last hour above") }
 	for i := 0; i < 5 && !warned(); i++ {
 		clk.Advance(monitorEvery)
 		deadline := time.Now().Add(2 * time.Second)
@@ -258,7 +275,7 @@ func TestPurgeLedger(t *testing.T) {
 	if n != 4 {
 		t.Errorf("purged %d rows, want 4", n)
 	}
-	if st := countState(t, db); st[stateSent] != 0 || st[stateDead] != 1 || st[statePending] != 1 {
+	if st := countState(t, db); st[StateSent] != 0 || st[StateDead] != 1 || st[StatePending] != 1 {
 		t.Errorf("after purge: %v", st)
 	}
 	var left int
@@ -277,7 +294,7 @@ type countingObserver struct {
 	maxLatency                                 time.Duration
 }
 
-func (o *countingObserver) Attempt(method, class string, latency time.Duration) {
+func (o *countingObserver) Attempt(method string, class Class, latency time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.attempts++
@@ -290,12 +307,12 @@ func (o *countingObserver) RateLimited(int64, time.Duration, bool) {
 	defer o.mu.Unlock()
 	o.rateLimited++
 }
-func (o *countingObserver) Retry(string, string, time.Duration) {
+func (o *countingObserver) Retry(string, Class, time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.retries++
 }
-func (o *countingObserver) DeadLetter(string, string) {
+func (o *countingObserver) DeadLetter(string, Class) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.dead++
@@ -323,7 +340,7 @@ func TestObserverSeesEverything(t *testing.T) {
 	enqueue(t, db, msgs...)
 	startSender(t, s)
 	waitFor(t, 20*time.Second, "all final", func() bool { return allFinal(t, db) })
-	st, _ := Stats(context.Background(), db.R, time.Now())
+	st, _ := ReadQueue(context.Background(), db.R, time.Now(), time.Hour)
 	obs.mu.Lock()
 	defer obs.mu.Unlock()
 	if obs.sent != 50 || obs.rateLimited != 1 || int64(obs.retries) != st.Failed-1 || obs.attempts != fake.Summary().Calls {
@@ -391,7 +408,7 @@ func TestShutdownFinishesCallsInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := countState(t, db)
-	if st[stateSent] != 3 || st[statePending] != 7 || st[stateSending] != 0 || len(caller.Calls()) != 3 {
+	if st[StateSent] != 3 || st[StatePending] != 7 || st[StateSending] != 0 || len(caller.Calls()) != 3 {
 		t.Errorf("after shutdown: %v, %d calls; want 3 sent, 7 pending, nothing sending", st, len(caller.Calls()))
 	}
 }

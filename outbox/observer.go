@@ -10,15 +10,15 @@ type Observer interface {
 	// Attempt is one call's outcome (a Class* value) and how long the call
 	// took. Rows found 'sending' after a crash are reported with
 	// ClassInterrupted and zero latency.
-	Attempt(method, class string, latency time.Duration)
+	Attempt(method string, class Class, latency time.Duration)
 	// RateLimited is a 429; global is true when it started (or extended) a
 	// pause of all sending.
 	RateLimited(chatID int64, retryAfter time.Duration, global bool)
 	// Retry is a row scheduled for another attempt after a transient
 	// failure (class) with the given delay.
-	Retry(method, class string, delay time.Duration)
+	Retry(method string, class Class, delay time.Duration)
 	// DeadLetter is a row that failed for good.
-	DeadLetter(method, class string)
+	DeadLetter(method string, class Class)
 	// Dropped is a row not sent on purpose; reason is DropChatInactive
 	// (found inactive when claimed), ClassBlocked (the 403 itself and the
 	// queue it drops) or ClassExpired.
@@ -40,10 +40,10 @@ const DropChatInactive = "chat_inactive"
 // NopObserver ignores everything; it is the default.
 type NopObserver struct{}
 
-func (NopObserver) Attempt(string, string, time.Duration)  {}
+func (NopObserver) Attempt(string, Class, time.Duration)   {}
 func (NopObserver) RateLimited(int64, time.Duration, bool) {}
-func (NopObserver) Retry(string, string, time.Duration)    {}
-func (NopObserver) DeadLetter(string, string)              {}
+func (NopObserver) Retry(string, Class, time.Duration)     {}
+func (NopObserver) DeadLetter(string, Class)               {}
 func (NopObserver) Dropped(string, string)                 {}
 func (NopObserver) Sent(string, Lane, time.Duration)       {}
 func (NopObserver) Reachability(bool, time.Time)           {}

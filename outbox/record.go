@@ -41,10 +41,10 @@ func (s *Sender) recordLoop(ctx context.Context) {
 // effect is what a recorded result means for observers and logs.
 type effect struct {
 	r       result
-	state   string
+	state   State
 	delay   time.Duration // retry delay
-	hookErr error
-	dropped []dropped // the chat's other rows, dropped with it (403)
+	hookErr error         // from OnFate (logged; the fate stands)
+	dropped []dropped     // the chat's other rows, dropped with it (403)
 }
 
 func (s *Sender) recordBatch(ctx, wctx context.Context, batch []result) {
@@ -112,7 +112,7 @@ func (s *Sender) recordOne(ctx, wctx context.Context, r result) (effect, bool) {
 }
 
 // record writes one attempt: its ledger row, the row's new state and, for
-// a sent row, the OnSent hook. It runs inside the batch's transaction.
+// a row that reached its fate, the fate hook. It runs inside the batch's transaction.
 func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, error) {
 	j, res, out := r.job, r.res, r.out
 	now := store.Millis(r.at)
@@ -131,36 +131,36 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 	if out.act == actRetry && r.charge {
 		failures++
 	}
-	finish := func(state, lastErr string) error {
+	// finish gives the row its fate, and the fate hook hears it.
+	finish := func(state State, lastErr string) error {
 		e.state = state
 		sentAt := any(nil)
-		if state == stateSent {
+		msgID := 0
+		if state == StateSent {
 			sentAt = now
+			if msgID = res.MessageID; msgID == 0 {
+				msgID = messageIDOf(j.params)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, sqlFinish, state, attempt, failures, sentAt, now, res.MessageID, lastErr, j.id); err != nil {
 			return err
 		}
-		return promote(ctx, tx, j.chat, j.lane)
+		if err := promote(ctx, tx, j.chat, j.lane); err != nil {
+			return err
+		}
+		f := Fate{Ref: j.ref, ID: j.id, ChatID: j.chat, State: state, Class: out.class, MessageID: msgID}
+		e.hookErr = errors.Join(e.hookErr, s.hear(ctx, tx, f))
+		return nil
 	}
 	requeue := func(at time.Time, failures int) error {
-		e.state = statePending
+		e.state = StatePending
 		_, err := tx.ExecContext(ctx, sqlRetry, attempt, failures, store.Millis(at), out.desc, j.id)
 		return err
 	}
 
 	switch out.act {
 	case actSent:
-		if err := finish(stateSent, ""); err != nil {
-			return e, err
-		}
-		if j.onSent != "" && s.cfg.OnSent != nil {
-			msgID := res.MessageID
-			if msgID == 0 {
-				msgID = messageIDOf(j.params)
-			}
-			e.hookErr = s.hook(ctx, tx, j, msgID)
-		}
-		return e, nil
+		return e, finish(StateSent, "")
 	case actRetry:
 		if !r.charge {
 			// Shared with other calls (Telegram away, not this message):
@@ -170,7 +170,7 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 			return e, requeue(r.at.Add(e.delay), failures)
 		}
 		if failures >= s.cfg.MaxAttempts {
-			return e, finish(stateDead, fmt.Sprintf("%s after %d attempts: %s", out.class, failures, out.desc))
+			return e, finish(StateDead, fmt.Sprintf("%s after %d attempts: %s", out.class, failures, out.desc))
 		}
 		e.delay = backoff(failures, s.cfg.RetryBase, s.cfg.RetryMax, s.cfg.Jitter())
 		return e, requeue(r.at.Add(e.delay), failures)
@@ -187,12 +187,18 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 			return e, err
 		}
 		e.dropped = d
-		return e, finish(stateDropped, "chat inactive: "+out.desc)
+		for _, d := range d {
+			e.hookErr = errors.Join(e.hookErr, s.hear(ctx, tx, d.fate()))
+		}
+		return e, finish(StateDropped, "chat inactive: "+out.desc)
 	case actMigrate:
 		if out.migrateTo == 0 || out.migrateTo == j.chat {
-			return e, finish(stateDead, "bad migration: "+out.desc)
+			return e, finish(StateDead, "bad migration: "+out.desc)
 		}
 		if err := store.MigrateChat(ctx, tx, j.chat, out.migrateTo, r.at); err != nil {
+			return e, err
+		}
+		if _, err := tx.ExecContext(ctx, sqlMoveChat, out.migrateTo, j.chat); err != nil {
 			return e, err
 		}
 		// Rows that act on a message of the old group (edits, deletes,
@@ -200,21 +206,28 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 		// another id. They are dropped, not dead-lettered, and OnMigrated
 		// lets their owner post afresh.
 		gone := fmt.Sprintf("the group moved to %d; its old messages cannot be edited", out.migrateTo)
-		if _, err := tx.ExecContext(ctx, sqlDropMessageBound, now, gone, out.migrateTo, j.id); err != nil {
+		rows, err := tx.QueryContext(ctx, sqlDropMessageBound, now, gone, out.migrateTo, j.id)
+		if err != nil {
 			return e, err
+		}
+		bound, err := scanDropped(rows)
+		if err != nil {
+			return e, err
+		}
+		for _, d := range bound {
+			e.hookErr = errors.Join(e.hookErr, s.hear(ctx, tx, d.fate()))
 		}
 		if s.cfg.OnMigrated != nil {
 			if err := s.cfg.OnMigrated(ctx, tx, j.chat, out.migrateTo); err != nil {
 				return e, err
 			}
 		}
-		var err error
 		if messageIDOf(j.params) != 0 {
-			err = finish(stateDropped, gone)
+			err = finish(StateDropped, gone)
 		} else {
-			// MigrateChat moved this row too; send it again at once, to
+			// sqlMoveChat moved this row too; send it again at once, to
 			// the new chat (the worker rewrites chat_id in the params).
-			e.state = statePending
+			e.state = StatePending
 			_, err = tx.ExecContext(ctx, `
 UPDATE outbox SET state = 'pending', attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?`,
 				attempt, now, fmt.Sprintf("migrated to %d", out.migrateTo), j.id)
@@ -231,28 +244,33 @@ UPDATE outbox SET state = 'pending', attempts = ?, next_attempt_at = ?, last_err
 		}
 		return e, nil
 	case actDrop:
-		return e, finish(stateDropped, out.class+": "+out.desc)
+		return e, finish(StateDropped, string(out.class)+": "+out.desc)
 	default: // actDead
-		return e, finish(stateDead, out.class+": "+out.desc)
+		return e, finish(StateDead, string(out.class)+": "+out.desc)
 	}
 }
 
-// hook runs the OnSent hook inside a savepoint: its failure must not undo
-// "sent" (the message is out; marking it unsent would send it twice).
-func (s *Sender) hook(ctx context.Context, tx *sql.Tx, j job, msgID int) error {
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT on_sent`); err != nil {
+// hear runs the fate hook for f inside a savepoint: its failure must not
+// undo the fate (a sent message is out; marking it unsent would send it
+// twice). A failure is noted in the row's last_error and returned.
+func (s *Sender) hear(ctx context.Context, tx *sql.Tx, f Fate) error {
+	if f.Ref == "" || s.cfg.OnFate == nil {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT on_fate`); err != nil {
 		return err
 	}
-	herr := s.cfg.OnSent(ctx, tx, j.onSent, j.chat, msgID)
+	herr := s.cfg.OnFate(ctx, tx, f)
 	if herr != nil {
-		if _, err := tx.ExecContext(ctx, `ROLLBACK TO on_sent`); err != nil {
+		herr = fmt.Errorf("row %d (ref %s, %s): %w", f.ID, f.Ref, f.State, herr)
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO on_fate`); err != nil {
 			return errors.Join(herr, err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET last_error = ? WHERE id = ?`, "on_sent: "+herr.Error(), j.id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET last_error = ? WHERE id = ?`, "on_fate: "+herr.Error(), f.ID); err != nil {
 			return errors.Join(herr, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `RELEASE on_sent`); err != nil {
+	if _, err := tx.ExecContext(ctx, `RELEASE on_fate`); err != nil {
 		return errors.Join(herr, err)
 	}
 	return herr
@@ -279,27 +297,27 @@ func (s *Sender) report(e effect) {
 	j, out := e.r.job, e.r.out
 	s.obs.Attempt(j.method, out.class, e.r.res.Latency)
 	if e.hookErr != nil {
-		s.log.Error("outbox: on_sent hook failed; the row is marked sent", "id", j.id, "ref", j.onSent, "err", e.hookErr)
+		s.log.Error("outbox: fate hook failed; the rows keep their fate", "err", e.hookErr)
 	}
 	switch e.state {
-	case stateSent:
+	case StateSent:
 		if j.createdAt > 0 {
 			s.obs.Sent(j.method, j.lane, e.r.at.Sub(store.FromMillis(j.createdAt)))
 		}
-	case stateDead:
+	case StateDead:
 		s.obs.DeadLetter(j.method, out.class)
 		s.log.Warn("outbox: dead letter", "id", j.id, "chat", j.chat, "method", j.method,
 			"class", out.class, "description", out.desc)
-	case stateDropped:
-		s.obs.Dropped(j.method, out.class)
+	case StateDropped:
+		s.obs.Dropped(j.method, string(out.class))
 		for _, d := range e.dropped {
-			s.obs.Dropped(d.method, out.class)
+			s.obs.Dropped(d.method, string(out.class))
 		}
 		if out.act == actBlock {
 			s.log.Info("outbox: chat inactive; its queue is dropped", "chat", j.chat, "rows", 1+len(e.dropped),
 				"description", out.desc)
 		}
-	case statePending:
+	case StatePending:
 		switch out.act {
 		case actRetry:
 			s.obs.Retry(j.method, out.class, e.delay)
@@ -406,19 +424,15 @@ WHERE o.state = 'pending' AND o.head = 0 AND `+firstInLine)
 	})
 }
 
-// Warning thresholds, checked by the sender once a minute and exposed on
-// Statistics for metrics.
-const (
-	PendingWarnDepth = 1000 // pending rows
-	DeadWarnPerHour  = 10   // rows dead-lettered in the last hour
-	warnRepeatEvery  = 10 * time.Minute
-)
+// warnRepeatEvery is how often a warning that keeps holding is logged.
+const warnRepeatEvery = 10 * time.Minute
 
-// monitor checks queue depth and dead-letter growth periodically (not per
-// message) and logs warnings; it also runs the head repair now and then.
+// monitor checks the queue's warning conditions periodically (not per
+// message) and logs those that hold; it also runs the head repair now and
+// then.
 func (s *Sender) monitor(ctx context.Context) {
-	var lastDepthWarn, lastDeadWarn, lastRepair time.Time
-	lastRepair = s.clk.Now()
+	lastWarn := map[string]time.Time{}
+	lastRepair := s.clk.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -426,21 +440,23 @@ func (s *Sender) monitor(ctx context.Context) {
 		case <-s.clk.At(s.clk.Now().Add(monitorEvery)):
 		}
 		now := s.clk.Now()
-		pending, deadHour, err := health(ctx, s.db.R, now)
+		q, err := ReadQueue(ctx, s.db.R, now, 0)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Error("outbox: health check", "err", err)
 			}
 			continue
 		}
-		if pending > PendingWarnDepth && now.Sub(lastDepthWarn) >= warnRepeatEvery {
-			lastDepthWarn = now
-			s.log.Warn("outbox: queue is deep", "pending", pending, "threshold", PendingWarnDepth)
-		}
-		if deadHour > DeadWarnPerHour && now.Sub(lastDeadWarn) >= warnRepeatEvery {
-			lastDeadWarn = now
-			s.log.Warn("outbox: dead letters are growing; see `rsvpbot outbox dead`",
-				"last_hour", deadHour, "threshold", DeadWarnPerHour)
+		for _, c := range q.Conditions() {
+			if !c.Holds || now.Sub(lastWarn[c.Name]) < warnRepeatEvery {
+				continue
+			}
+			lastWarn[c.Name] = now
+			msg := "outbox: " + c.Warning
+			if c.Name == CondDeadGrowth {
+				msg += "; see `rsvpbot outbox dead`"
+			}
+			s.log.Warn(msg, "condition", c.Name, "value", c.Value, "threshold", c.Threshold)
 		}
 		if now.Sub(lastRepair) >= repairEvery {
 			lastRepair = now
@@ -449,13 +465,4 @@ func (s *Sender) monitor(ctx context.Context) {
 			}
 		}
 	}
-}
-
-// health is the cheap part of Stats the monitor needs.
-func health(ctx context.Context, q store.Querier, now time.Time) (pending, deadHour int64, err error) {
-	err = q.QueryRowContext(ctx, `
-SELECT (SELECT COUNT(*) FROM outbox WHERE state = 'pending'),
-       (SELECT COUNT(*) FROM outbox WHERE state = 'dead' AND done_at >= ?)`,
-		store.Millis(now.Add(-time.Hour))).Scan(&pending, &deadHour)
-	return pending, deadHour, err
 }

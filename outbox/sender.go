@@ -39,13 +39,28 @@ type Limits struct {
 // DefaultLimits are Telegram's published limits.
 func DefaultLimits() Limits { return Limits{Global: 30, PrivateChat: 1, GroupPerMinute: 20} }
 
-// OnSentFunc is called in the transaction that marks a row sent, for rows
-// enqueued with an OnSent reference (e.g. to store the message id of a
-// posted event card). messageID is the message sent or edited (for an
-// edit that was "not modified", the message_id of the parameters). An
-// error is logged and rolled back (to a savepoint): the row is still marked
-// sent, because it was, and sending it again would duplicate it.
-type OnSentFunc func(ctx context.Context, tx *sql.Tx, ref string, chatID int64, messageID int) error
+// Fate is what became of a row enqueued with a Ref: the final state it
+// reached (sent, dead or dropped) and how.
+type Fate struct {
+	Ref    string
+	ID     int64 // the row
+	ChatID int64 // the chat it went (or was to go) to, after any migration
+	State  State // StateSent, StateDead or StateDropped
+	// Class is the outcome of the attempt that decided it ("" when the row
+	// was dropped unsent: its chat inactive, or moved to a supergroup).
+	Class Class
+	// MessageID is the message sent or edited (for an edit that was "not
+	// modified", the message_id of the parameters); 0 unless sent.
+	MessageID int
+}
+
+// FateFunc hears the fate of rows enqueued with a Ref, in the transaction
+// that records it. A dead letter that is requeued is heard again at its
+// next fate. Rows replaced by a newer one with the same coalesce key are
+// not heard: that happens in the enqueuer's own transaction. An error is
+// logged and rolled back (to a savepoint): the row keeps its fate, because
+// it was, and sending it again would duplicate it.
+type FateFunc func(ctx context.Context, tx *sql.Tx, f Fate) error
 
 // Config tunes a Sender. The zero value is production's.
 type Config struct {
@@ -58,8 +73,8 @@ type Config struct {
 	Clock Clock
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
-	// OnSent resolves OnSent references (optional).
-	OnSent OnSentFunc
+	// OnFate hears the fate of rows enqueued with a Ref (optional).
+	OnFate FateFunc
 	// OnMigrated is called in the transaction that moves a group to its
 	// new supergroup id (after store.MigrateChat), so that whoever owns
 	// messages in the old group can post them again: the supergroup's
@@ -223,6 +238,11 @@ func NewSender(db *store.DB, client Caller, cfg Config) *Sender {
 		chats:  make(map[int64]*chatState),
 	}
 	s.brk = newBreaker(cfg.Clock, cfg.ProbeMax, cfg.Probe != nil, s.Notify, s.reachability)
+	// Transactions that enqueued (or requeued) wake this sender as they
+	// commit; no others do. (Tests of pacing alone pass no database.)
+	if db != nil {
+		db.SetWaker(wakeSender, s.Notify)
+	}
 	if lim.Global > 0 {
 		burst := max(1, int(math.Ceil(lim.Global*burstWindow.Seconds())))
 		s.global = rate.NewLimiter(rate.Limit(lim.Global), burst)
@@ -230,9 +250,14 @@ func NewSender(db *store.DB, client Caller, cfg Config) *Sender {
 	return s
 }
 
+// wakeSender is the store waker (store.Wake) under which a sender
+// registers its Notify: Enqueue and Requeue mark their own transactions
+// with it.
+const wakeSender = "outbox"
+
 // Notify wakes the sender to look for new rows now rather than at the next
-// poll. It never blocks; call it after committing a transaction that
-// enqueued something.
+// poll. It never blocks. Enqueue and Requeue call it through the store as
+// their transactions commit (store.Wake), so nobody else needs to.
 func (s *Sender) Notify() {
 	select {
 	case s.notify <- struct{}{}:
@@ -250,7 +275,7 @@ type job struct {
 	attempts  int
 	failures  int
 	createdAt int64
-	onSent    string
+	ref       string
 	seq       uint64 // the breaker's sequence number of the call
 }
 

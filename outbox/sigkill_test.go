@@ -35,7 +35,7 @@ func sigkillChild() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	db, err := store.Open(ctx, os.Getenv(childDB), store.Options{})
+	db, err := store.Open(ctx, os.Getenv(childDB), WithSchema(store.Options{}))
 	if err != nil {
 		log.Error("child: open", "err", err)
 		return 2
@@ -92,7 +92,7 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 		_ = cmd.Wait()
 		kills++
 	}
-	sentBeforeFinal := countState(t, db)[stateSent]
+	sentBeforeFinal := countState(t, db)[StateSent]
 	cmd, stderr := start()
 	waitFor(t, 60*time.Second, "every row final after the restarts", func() bool { return allFinal(t, db) })
 	_ = cmd.Process.Signal(syscall.SIGTERM)
@@ -101,7 +101,7 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 	}
 
 	// Nothing lost: every row sent, every message in its chat.
-	if st := countState(t, db); st[stateSent] != len(ids) {
+	if st := countState(t, db); st[StateSent] != len(ids) {
 		t.Fatalf("states %v, want all %d sent", st, len(ids))
 	}
 	interrupted := map[int64]bool{}

@@ -28,7 +28,7 @@ LIMIT ?`
 UPDATE outbox AS o SET state = 'sending'
 WHERE o.id = ? AND o.state = 'pending' AND o.head = 1 AND ` + firstInLine + `
   AND (o.method = 'answerInlineQuery' OR NOT EXISTS (SELECT 1 FROM chats c WHERE c.id = o.chat_id AND NOT c.active))
-RETURNING id, chat_id, lane, method, params, attempts, failures, created_at, on_sent`
+RETURNING id, chat_id, lane, method, params, attempts, failures, created_at, ref`
 
 	// Why a chat is inactive (no row: it is not).
 	sqlChatActive = `SELECT inactive_reason FROM chats WHERE id = ? AND NOT active`
@@ -43,7 +43,12 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	// dropped, except the row being handled.
 	sqlDropMessageBound = `
 UPDATE outbox SET state = 'dropped', head = 0, done_at = ?1, last_error = ?2
-WHERE chat_id = ?3 AND state = 'pending' AND id <> ?4 AND json_extract(params, '$.message_id') IS NOT NULL`
+WHERE chat_id = ?3 AND state = 'pending' AND id <> ?4 AND json_extract(params, '$.message_id') IS NOT NULL
+RETURNING id, chat_id, method, ref`
+
+	// A group became a supergroup: its rows follow it (store.MigrateChat
+	// moves the store's references, this the outbox's).
+	sqlMoveChat = `UPDATE outbox SET chat_id = ? WHERE chat_id = ?`
 
 	// A row leaves the queue (sent, dead, dropped).
 	sqlFinish = `

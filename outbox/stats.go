@@ -8,20 +8,28 @@ import (
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
-// StatsWindow is the window Stats counts over.
-const StatsWindow = time.Hour
+// Queue is the outbox's one read model: what ops metrics, /stats, the
+// `rsvpbot outbox stats` CLI and the sender's own monitor show. ReadQueue
+// reads it; the rules it applies (which attempts failed, which conditions
+// warn, at which thresholds) are decided here and nowhere else.
+type Queue struct {
+	// At is the time the queue was read as of.
+	At time.Time
 
-// Statistics is the outbox's state for /stats and metrics.
-type Statistics struct {
-	// Queue now.
-	Pending [numLanes]int64 // by lane (index with Interactive, Edit, Bulk)
-	Sending int64
-	Dead    int64
+	// Depth now, by lane (index with Interactive, Edit, Bulk).
+	Pending [numLanes]int64
+	Sending [numLanes]int64
+	Dead    [numLanes]int64
+	// OldestPending is the age of the oldest pending row (0 if none).
+	OldestPending time.Duration
+	// DeadLastHour is how many rows were dead-lettered in the hour before
+	// At, whatever the window (the dead-letter growth condition).
+	DeadLastHour int64
 
-	// Over Window, ending at the time asked.
+	// Over Window, ending at At (all zero when Window is 0).
 	Window      time.Duration
 	Sent        int64 // rows delivered
-	Failed      int64 // attempts that did not deliver (any class but ok/not_modified/gone)
+	Failed      int64 // attempts that did not deliver (Class.Delivered false)
 	RateLimited int64 // 429s received
 	Retries     int64 // attempts after a row's first
 	Ambiguous   int64 // attempts that may have been delivered without a response
@@ -30,31 +38,85 @@ type Statistics struct {
 	LatencyP95  time.Duration // enqueue → sent, of the rows sent in the window
 }
 
-// PendingTotal is the pending depth over all lanes.
-func (s Statistics) PendingTotal() int64 { return s.Pending[0] + s.Pending[1] + s.Pending[2] }
+func total(a [numLanes]int64) int64 { return a[0] + a[1] + a[2] }
 
-// Warnings lists the conditions the sender logs warnings for, as
-// sentences; empty when all is well.
-func (s Statistics) Warnings() []string {
-	var w []string
-	if p := s.PendingTotal(); p > PendingWarnDepth {
-		w = append(w, "pending depth above "+itoa(PendingWarnDepth)+": "+itoa(p))
+// PendingTotal is the pending depth over all lanes.
+func (q Queue) PendingTotal() int64 { return total(q.Pending) }
+
+// SendingTotal is how many rows are in flight.
+func (q Queue) SendingTotal() int64 { return total(q.Sending) }
+
+// DeadTotal is how many dead letters wait for an operator.
+func (q Queue) DeadTotal() int64 { return total(q.Dead) }
+
+// Depth is the depth of a queued or dead state by lane (zero for others).
+func (q Queue) Depth(s State) [numLanes]int64 {
+	switch s {
+	case StatePending:
+		return q.Pending
+	case StateSending:
+		return q.Sending
+	case StateDead:
+		return q.Dead
 	}
-	if s.Window == time.Hour && s.DeadNew > DeadWarnPerHour {
-		w = append(w, "dead letters in the last hour above "+itoa(DeadWarnPerHour)+": "+itoa(s.DeadNew))
+	return [numLanes]int64{}
+}
+
+// Warning thresholds, the only ones: every reader compares through
+// Queue.Conditions.
+const (
+	PendingWarnDepth = 1000 // pending rows
+	DeadWarnPerHour  = 10   // rows dead-lettered in the last hour
+)
+
+// Condition names.
+const (
+	CondPendingDepth = "pending_depth"      // more than PendingWarnDepth rows pending
+	CondDeadGrowth   = "dead_letter_growth" // more than DeadWarnPerHour dead letters in the last hour
+)
+
+// Condition is one warning condition of the queue.
+type Condition struct {
+	Name      string // CondPendingDepth, CondDeadGrowth
+	Value     int64  // what is measured
+	Threshold int64  // the condition holds above it
+	Holds     bool
+	// Warning is the condition as a sentence, for logs and the CLI.
+	Warning string
+}
+
+// Conditions lists every warning condition, holding or not, in a fixed
+// order.
+func (q Queue) Conditions() []Condition {
+	c := []Condition{
+		{Name: CondPendingDepth, Value: q.PendingTotal(), Threshold: PendingWarnDepth,
+			Warning: "pending depth above " + itoa(PendingWarnDepth) + ": " + itoa(q.PendingTotal())},
+		{Name: CondDeadGrowth, Value: q.DeadLastHour, Threshold: DeadWarnPerHour,
+			Warning: "dead letters in the last hour above " + itoa(DeadWarnPerHour) + ": " + itoa(q.DeadLastHour)},
+	}
+	for i := range c {
+		c[i].Holds = c[i].Value > c[i].Threshold
+	}
+	return c
+}
+
+// Warnings lists the conditions that hold, as sentences; empty when all
+// is well.
+func (q Queue) Warnings() []string {
+	var w []string
+	for _, c := range q.Conditions() {
+		if c.Holds {
+			w = append(w, c.Warning)
+		}
 	}
 	return w
 }
 
-// Stats reads the outbox's statistics over the hour before now.
-func Stats(ctx context.Context, q store.Querier, now time.Time) (Statistics, error) {
-	return StatsOver(ctx, q, now, StatsWindow)
-}
-
-// StatsOver is Stats over another window.
-func StatsOver(ctx context.Context, q store.Querier, now time.Time, window time.Duration) (Statistics, error) {
-	st := Statistics{Window: window}
-	from := store.Millis(now.Add(-window))
+// ReadQueue reads the queue as of now, with the counts of the window
+// before now (window 0: depths and conditions only, which is cheap). Pass
+// a read transaction for figures that agree with each other.
+func ReadQueue(ctx context.Context, q store.Querier, now time.Time, window time.Duration) (Queue, error) {
+	st := Queue{At: now, Window: max(window, 0)}
 	rows, err := q.QueryContext(ctx, `
 SELECT state, lane, COUNT(*) FROM outbox
 WHERE state IN ('pending', 'sending', 'dead')
@@ -63,22 +125,23 @@ GROUP BY state, lane`)
 		return st, err
 	}
 	for rows.Next() {
-		var state string
+		var state State
 		var lane int
 		var n int64
 		if err := rows.Scan(&state, &lane, &n); err != nil {
 			rows.Close()
 			return st, err
 		}
+		if lane < 0 || lane >= numLanes {
+			continue
+		}
 		switch state {
-		case statePending:
-			if lane >= 0 && lane < numLanes {
-				st.Pending[lane] += n
-			}
-		case stateSending:
-			st.Sending += n
-		case stateDead:
-			st.Dead += n
+		case StatePending:
+			st.Pending[lane] += n
+		case StateSending:
+			st.Sending[lane] += n
+		case StateDead:
+			st.Dead[lane] += n
 		}
 	}
 	if err := rows.Close(); err != nil {
@@ -87,16 +150,48 @@ GROUP BY state, lane`)
 	if err := rows.Err(); err != nil {
 		return st, err
 	}
+	var oldest *int64
+	if err := q.QueryRowContext(ctx, `
+SELECT (SELECT MIN(created_at) FROM outbox WHERE state = 'pending'),
+       (SELECT COUNT(*) FROM outbox WHERE state = 'dead' AND done_at >= ?)`,
+		store.Millis(now.Add(-time.Hour))).Scan(&oldest, &st.DeadLastHour); err != nil {
+		return st, err
+	}
+	if oldest != nil {
+		st.OldestPending = max(now.Sub(store.FromMillis(*oldest)), 0)
+	}
+	if st.Window == 0 {
+		return st, nil
+	}
 
-	err = q.QueryRowContext(ctx, `
-SELECT COUNT(*),
-       COALESCE(SUM(outcome NOT IN ('ok', 'not_modified', 'gone')), 0),
-       COALESCE(SUM(outcome = 'rate_limited'), 0),
-       COALESCE(SUM(attempt > 1), 0),
-       COALESCE(SUM(ambiguous), 0)
-FROM ledger WHERE created_at >= ? AND created_at <= ?`, from, store.Millis(now)).Scan(
-		new(int64), &st.Failed, &st.RateLimited, &st.Retries, &st.Ambiguous)
+	from := store.Millis(now.Add(-st.Window))
+	outcomes, err := q.QueryContext(ctx, `
+SELECT outcome, COUNT(*), COALESCE(SUM(attempt > 1), 0), COALESCE(SUM(ambiguous), 0)
+FROM ledger WHERE created_at >= ? AND created_at <= ?
+GROUP BY outcome`, from, store.Millis(now))
 	if err != nil {
+		return st, err
+	}
+	for outcomes.Next() {
+		var class Class
+		var n, retries, ambiguous int64
+		if err := outcomes.Scan(&class, &n, &retries, &ambiguous); err != nil {
+			outcomes.Close()
+			return st, err
+		}
+		if !class.Delivered() {
+			st.Failed += n
+		}
+		if class == ClassRateLimited {
+			st.RateLimited += n
+		}
+		st.Retries += retries
+		st.Ambiguous += ambiguous
+	}
+	if err := outcomes.Close(); err != nil {
+		return st, err
+	}
+	if err := outcomes.Err(); err != nil {
 		return st, err
 	}
 	err = q.QueryRowContext(ctx, `

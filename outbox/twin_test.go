@@ -30,16 +30,16 @@ func TestIdenticalPendingRepliesCoalesce(t *testing.T) {
 	if ids[2] == ids[0] || ids[3] == ids[0] || ids[3] == ids[2] {
 		t.Errorf("different replies coalesced: ids %v", ids)
 	}
-	if n := countState(t, db)[statePending]; n != 3 {
+	if n := countState(t, db)[StatePending]; n != 3 {
 		t.Errorf("%d pending rows, want 3", n)
 	}
 
 	// Not coalesced: keys, hooks and other lanes are the caller's business.
 	dedup, coalesce, hook, bulk := replyTo(group, 5, "help text"), replyTo(group, 6, "help text"), replyTo(group, 7, "help text"), replyTo(group, 8, "help text")
-	dedup.DedupKey, coalesce.CoalesceKey, hook.OnSent, bulk.Lane = "d:1", "c:1", "card:1", Bulk
+	dedup.DedupKey, coalesce.CoalesceKey, hook.Ref, bulk.Lane = "d:1", "c:1", "card:1", Bulk
 	for _, m := range []Message{dedup, coalesce, hook, bulk} {
 		if id := enqueue(t, db, m)[0]; id == ids[0] {
-			t.Errorf("a message with dedup %q coalesce %q on-sent %q lane %v joined the plain reply", m.DedupKey, m.CoalesceKey, m.OnSent, m.Lane)
+			t.Errorf("a message with dedup %q coalesce %q ref %q lane %v joined the plain reply", m.DedupKey, m.CoalesceKey, m.Ref, m.Lane)
 		}
 	}
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-telegram/bot/models"
 
+	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
@@ -34,7 +35,7 @@ func openDB(t testing.TB, path string) *store.DB {
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "sched.db")
 	}
-	db, err := store.Open(context.Background(), path, store.Options{})
+	db, err := store.Open(context.Background(), path, outbox.WithSchema(store.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}

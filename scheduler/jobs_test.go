@@ -1,33 +1,21 @@
 package scheduler
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rsvpbot/rsvpbot/internal/logtest"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // One job failing or panicking on every run never stops the others, nor
 // its own next runs; each run is logged with what it did.
 func TestJobFailureDoesNotStopOthers(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	j := NewJobs(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), time.UTC)
 	var failed, panicked, worked atomic.Int32
 	if err := j.Add("failing", "@every 1s", func(context.Context) (string, error) {

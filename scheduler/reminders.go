@@ -540,12 +540,29 @@ func (r *Reminders) enqueue(ctx context.Context, tx *sql.Tx, n Notice, key strin
 	if markup != nil {
 		p.ReplyMarkup = markup
 	}
-	return outbox.Enqueue(ctx, tx, outbox.Message{ChatID: n.ChatID, Method: "sendMessage", Params: p, Lane: outbox.Bulk,
-		DedupKey: key})
+	m := outbox.Message{ChatID: n.ChatID, Method: "sendMessage", Params: p, Lane: outbox.Bulk, DedupKey: key}
+	if n.Private {
+		m.Ref = reminderRef // its fate decides whether the group is told (followUp)
+	}
+	return outbox.Enqueue(ctx, tx, m)
 }
 
-// followUp settles private reminder messages the sender has finished with
-// and, for those it dropped (the private chat is inactive: the user never
+// reminderRef is the outbox reference of a private reminder message.
+const reminderRef = "reminder"
+
+// ReminderFate is the outbox's fate hook for reminders (the app's
+// outbox.Config.OnFate calls it; other references are ignored): it
+// records what became of a private reminder message, which the next tick
+// settles (followUp).
+func ReminderFate(ctx context.Context, tx *sql.Tx, f outbox.Fate) error {
+	if f.Ref != reminderRef {
+		return nil
+	}
+	return store.RecordReminderSendFate(ctx, tx, f.ID, string(f.State))
+}
+
+// followUp settles private reminder messages whose fate the outbox
+// reported (ReminderFate) and, for those it dropped (the private chat is inactive: the user never
 // started the bot, or blocked it), mentions the people in the group
 // instead, if the event is still ahead.
 func (r *Reminders) followUp(ctx context.Context, now time.Time, res *TickResult) error {
@@ -557,10 +574,7 @@ func (r *Reminders) followUp(ctx context.Context, now time.Time, res *TickResult
 		dropped := map[int64][]store.ReminderSend{} // by reminder
 		var order []int64
 		for _, s := range open {
-			switch s.State {
-			case "pending", "sending":
-				continue // still on its way
-			case "dropped":
+			if outbox.State(s.Fate) == outbox.StateDropped {
 				if len(dropped[s.ReminderID]) == 0 {
 					order = append(order, s.ReminderID)
 				}

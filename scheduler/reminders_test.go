@@ -359,20 +359,39 @@ func TestDroppedPrivateReminderFallsBackToGroup(t *testing.T) {
 	tick(t, r)
 	expect(t, w.next(), fmt.Sprintf("10: private ev%d left=2h0m0s to=Ann", id), fmt.Sprintf("11: private ev%d left=2h0m0s to=Bob", id))
 
-	// The sender: Ann's went out; Bob's got 403 "bot can't initiate
-	// conversation" — the chat is marked inactive and the row dropped.
-	tx(t, db, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`UPDATE outbox SET state = 'sent' WHERE chat_id = 10`); err != nil {
-			return err
+	// The sender: Ann's goes out; Bob's gets a 403 — his chat is marked
+	// inactive and the row dropped, which the fate hook records.
+	fake := bottest.NewServer()
+	defer fake.Close()
+	fake.BlockUser(11)
+	client, err := bot.NewClient(fake.Token, fake.URL, bot.ClientOptions{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender := outbox.NewSender(db, client, outbox.Config{Limits: &outbox.Limits{}, Logger: slog.New(slog.DiscardHandler),
+		OnFate: ReminderFate})
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { sender.Run(sctx); close(done) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		q, err := outbox.ReadQueue(ctx, db.R, time.Now(), 0)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if _, err := tx.Exec(`UPDATE outbox SET state = 'dropped' WHERE chat_id = 11`); err != nil {
-			return err
+		if q.PendingTotal()+q.SendingTotal() == 0 {
+			break
 		}
-		if err := store.UpsertChat(ctx, tx, store.Chat{ID: 11, Type: "private"}, clk.Now()); err != nil {
-			return err
+		if time.Now().After(deadline) {
+			t.Fatal("outbox not drained")
 		}
-		return store.SetChatActive(ctx, tx, 11, false, "Forbidden: bot can't initiate conversation with a user")
-	})
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop()
+	<-done
+	if len(fake.Messages(10)) != 1 || len(fake.Messages(11)) != 0 {
+		t.Fatalf("delivered: Ann %d, Bob %d", len(fake.Messages(10)), len(fake.Messages(11)))
+	}
 	clk.Add(time.Minute)
 	res := tick(t, r)
 	expect(t, w.next(), fmt.Sprintf("-100: undelivered ev%d left=1h59m0s to=Bob", id))
@@ -429,7 +448,7 @@ func crashChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
 	}
-	db, err := store.Open(context.Background(), path, store.Options{})
+	db, err := store.Open(context.Background(), path, outbox.WithSchema(store.Options{}))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3

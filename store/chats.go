@@ -82,13 +82,13 @@ func SetChatLanguage(ctx context.Context, q Querier, id int64, lang string) erro
 	return err
 }
 
-// chatRefs lists every (table, column) that holds a chat id, so that a group
-// upgraded to a supergroup keeps its events, cards, conversations and queued
-// messages. A feature that adds a table with a chat id adds it here.
+// chatRefs lists every (table, column) of the store's that holds a chat id,
+// so that a group upgraded to a supergroup keeps its events, cards and
+// conversations. A feature that adds a table with a chat id adds it here.
+// (The outbox moves its own queued rows: it calls MigrateChat.)
 var chatRefs = []struct{ table, column string }{
 	{"inbox", "chat_id"},
 	{"conversations", "chat_id"},
-	{"outbox", "chat_id"},
 	{"events", "chat_id"},
 	{"event_cards", "chat_id"},
 	{"series", "chat_id"},

@@ -26,9 +26,9 @@ type DB struct {
 
 	path string
 	opts Options
-	// afterCommit runs after every committed Tx; the outbox sender uses it
-	// to wake as soon as a transaction has enqueued something.
-	afterCommit func()
+	// hooks collects the on-commit hooks of the transaction running on
+	// the writer (oncommit.go).
+	hooks *commitHooks
 	// group batches concurrent transactions into one commit (groupcommit.go).
 	group groupCommit
 
@@ -36,10 +36,6 @@ type DB struct {
 	writesMu sync.Mutex
 	writes   WriteState
 }
-
-// SetAfterCommit registers f to run after every committed Tx (set during
-// wiring, before the DB is shared).
-func (db *DB) SetAfterCommit(f func()) { db.afterCommit = f }
 
 // Options tune Open. The zero value is what production uses.
 type Options struct {
@@ -60,6 +56,15 @@ type Options struct {
 	// transaction whose statements all ran in memory. It is the seam tests
 	// inject write failures through; production leaves it nil.
 	CommitFault func() error
+	// Schemas are packages' own migration sets, applied by Open (and
+	// Migrate) after the store's, each with its own version table. A
+	// package that owns tables offers its set (outbox.WithSchema); every
+	// Open of a database those packages use passes it.
+	Schemas []Schema
+	// Now is the database's clock (default time.Now): what WriteState's
+	// times are read from, and what callers without a clock of their own
+	// stamp a transaction's rows with (DB.Now).
+	Now func() time.Time
 }
 
 func (o Options) withDefaults() Options {
@@ -74,6 +79,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.TxRetries <= 0 {
 		o.TxRetries = 5
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	return o
 }
@@ -107,7 +115,8 @@ func OpenNoMigrate(ctx context.Context, path string, opts Options) (*DB, error) 
 		}
 	}
 	drv := &sqlite.Driver{}
-	w := sql.OpenDB(connector{dsn: dsn(path, opts, false), drv: drv})
+	hooks := &commitHooks{}
+	w := sql.OpenDB(connector{dsn: dsn(path, opts, false), drv: drv, hooks: hooks})
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
@@ -117,7 +126,7 @@ func OpenNoMigrate(ctx context.Context, path string, opts Options) (*DB, error) 
 	r.SetMaxOpenConns(opts.Readers)
 	r.SetMaxIdleConns(opts.Readers)
 
-	db := &DB{W: w, R: r, path: path, opts: opts}
+	db := &DB{W: w, R: r, path: path, opts: opts, hooks: hooks}
 	if err := db.check(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -187,6 +196,10 @@ func (db *DB) explain(err error) error {
 	return fmt.Errorf("database %s: %w", db.path, err)
 }
 
+// Now reads the database's clock (Options.Now). A transaction takes it
+// once and stamps every row it writes with that one instant.
+func (db *DB) Now() time.Time { return db.opts.Now() }
+
 // Path is the file the database lives in.
 func (db *DB) Path() string { return db.path }
 
@@ -220,9 +233,6 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	if err != nil && IsBusy(err) {
 		return fmt.Errorf("database %s stayed locked by another process: %w", db.path, err)
-	}
-	if err == nil && db.afterCommit != nil {
-		db.afterCommit()
 	}
 	return err
 }
@@ -279,7 +289,7 @@ func (db *DB) WriteState() WriteState {
 
 // noteWrite records the outcome of one write (see WriteState).
 func (db *DB) noteWrite(err error) {
-	now := time.Now()
+	now := db.Now()
 	db.writesMu.Lock()
 	defer db.writesMu.Unlock()
 	if err == nil {

@@ -35,4 +35,17 @@
 //
 // Every timestamp column holds Unix milliseconds (INTEGER) in UTC: compact,
 // sortable, and free of SQLite's text date parsing.
+//
+// The store never reads the wall clock: writers pass the instant their
+// transaction stamps its rows with (one per transaction, taken once), and
+// what the store times itself (WriteState) reads Options.Now, which DB.Now
+// also gives callers without a clock of their own.
+//
+// # Rules
+//
+// The event rules are pure functions in files named after them, tested
+// alone: rsvp_transitions.go (what an answer becomes: NextRSVP, RSVPsOpen,
+// FreesPlaces) and waitlist.go (who moves up: Promotions). ApplyRSVP and
+// PromoteWaitlist read inside the write transaction, ask them, and write
+// the outcome.
 package store

@@ -133,6 +133,8 @@ func (db *DB) runGroup(batch []*txRequest) {
 		}
 	}()
 	committed := 0
+	db.hooks.take()    // hooks left by a transaction that did not go through here
+	var hooks []func() // of the members that succeeded: run after the COMMIT
 	broken := false
 	var brokenErr error
 	// A lone member needs no savepoint: if it fails, the whole (its own)
@@ -146,6 +148,7 @@ func (db *DB) runGroup(batch []*txRequest) {
 		if alone {
 			if results[i] = runMember(tx, req); results[i].err == nil && results[i].panicked == nil {
 				committed++
+				hooks = db.hooks.take()
 			}
 			break
 		}
@@ -161,8 +164,9 @@ func (db *DB) runGroup(batch []*txRequest) {
 			broken, brokenErr = true, err
 			break
 		}
-		if !failed {
+		if mine := db.hooks.take(); !failed {
 			committed++
+			hooks = append(hooks, mine...)
 		}
 	}
 	finished = true
@@ -197,6 +201,10 @@ func (db *DB) runGroup(batch []*txRequest) {
 					results[i].err = fmt.Errorf("%w: commit: %w", errGroupAborted, err)
 				}
 			}
+			return
+		}
+		for _, f := range hooks {
+			f()
 		}
 	}
 }

@@ -23,7 +23,7 @@ func TestGroupCommitIsolatesMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	var commits atomic.Int64
-	db.SetAfterCommit(func() { commits.Add(1) })
+	counted := func(tx *sql.Tx) error { return OnCommit(ctx, tx, func() { commits.Add(1) }) }
 
 	// A first transaction holds the writer until every other caller is
 	// queued, so they run as one group.
@@ -36,6 +36,9 @@ func TestGroupCommitIsolatesMembers(t *testing.T) {
 		err := db.Tx(ctx, func(tx *sql.Tx) error {
 			close(started)
 			<-release
+			if err := counted(tx); err != nil {
+				return err
+			}
 			_, err := tx.Exec(`INSERT INTO kv VALUES (0, 'first')`)
 			return err
 		})
@@ -62,6 +65,9 @@ func TestGroupCommitIsolatesMembers(t *testing.T) {
 			errs[i-1] = db.Tx(c, func(tx *sql.Tx) error {
 				// Each member writes two rows; the second one fails for
 				// every fifth member, which must take the first with it.
+				if err := counted(tx); err != nil {
+					return err
+				}
 				if _, err := tx.Exec(`INSERT INTO kv VALUES (?, 'a')`, i*100); err != nil {
 					return err
 				}
@@ -130,7 +136,7 @@ func TestGroupCommitIsolatesMembers(t *testing.T) {
 		t.Error("the first transaction's row is missing")
 	}
 	if want := int64(1 + n - 4 - 1 - 1); commits.Load() != want {
-		t.Errorf("after-commit ran %d times, want once per committed Tx (%d)", commits.Load(), want)
+		t.Errorf("on-commit hooks ran %d times, want once per committed member (%d)", commits.Load(), want)
 	}
 }
 

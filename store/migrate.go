@@ -31,6 +31,51 @@ func (db *DB) provider() (*goose.Provider, error) {
 	return goose.NewProvider(goose.DialectSQLite3, db.W, sub, goose.WithGoMigrations(migrations.ShareCodes(NewShareCode)))
 }
 
+// Schema is a package's own set of migrations, applied by Open after the
+// store's (Options.Schemas): the package that alone queries some tables
+// keeps their schema beside its code (the outbox does), numbered on its
+// own and recorded in its own version table.
+type Schema struct {
+	// Name names the set in errors ("outbox").
+	Name string
+	// Table is goose's version table for the set ("goose_outbox"); it
+	// must differ from every other set's.
+	Table string
+	// Files holds the set's NNNNN_name.sql files at its root.
+	Files fs.FS
+}
+
+func (db *DB) schemaProvider(s Schema) (*goose.Provider, error) {
+	if s.Table == "" || s.Table == goose.DefaultTablename {
+		return nil, fmt.Errorf("schema %s: needs a version table of its own", s.Name)
+	}
+	return goose.NewProvider(goose.DialectSQLite3, db.W, s.Files, goose.WithTableName(s.Table))
+}
+
+// providers are the store's migrations, then each of Options.Schemas.
+func (db *DB) providers() (names []string, ps []*goose.Provider, err error) {
+	p, err := db.provider()
+	if err != nil {
+		return nil, nil, err
+	}
+	names, ps = []string{"store"}, []*goose.Provider{p}
+	for _, s := range db.opts.Schemas {
+		p, err := db.schemaProvider(s)
+		if err != nil {
+			return nil, nil, err
+		}
+		names, ps = append(names, s.Name), append(ps, p)
+	}
+	return names, ps, nil
+}
+
+func latestOf(p *goose.Provider) (latest int64) {
+	for _, s := range p.ListSources() {
+		latest = max(latest, s.Version)
+	}
+	return latest
+}
+
 // SchemaVersion returns the version the database is at and the newest
 // version this binary knows.
 func (db *DB) SchemaVersion(ctx context.Context) (current, latest int64, err error) {
@@ -42,31 +87,35 @@ func (db *DB) SchemaVersion(ctx context.Context) (current, latest int64, err err
 	if err != nil {
 		return 0, 0, fmt.Errorf("database %s: reading schema version: %w", db.path, err)
 	}
-	for _, s := range p.ListSources() {
-		latest = max(latest, s.Version)
-	}
-	return current, latest, nil
+	return current, latestOf(p), nil
 }
 
-// Migrate applies pending migrations and returns how many ran. A database
-// whose version is above every migration this binary has was written by a
+// Migrate applies pending migrations, the store's and then those of each
+// of Options.Schemas, and returns how many ran. A database whose version
+// of a set is above every migration this binary has was written by a
 // newer rsvpbot: it is refused, untouched, rather than half-understood.
 func (db *DB) Migrate(ctx context.Context) (int, error) {
-	current, latest, err := db.SchemaVersion(ctx)
+	names, ps, err := db.providers()
 	if err != nil {
 		return 0, err
 	}
-	if current > latest {
-		return 0, fmt.Errorf("database %s is at schema version %d but this rsvpbot knows only up to %d; run the newer rsvpbot or restore a backup: %w",
-			db.path, current, latest, ErrNewerSchema)
+	for i, p := range ps {
+		current, err := p.GetDBVersion(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("database %s: reading %s schema version: %w", db.path, names[i], err)
+		}
+		if latest := latestOf(p); current > latest {
+			return 0, fmt.Errorf("database %s is at %s schema version %d but this rsvpbot knows only up to %d; run the newer rsvpbot or restore a backup: %w",
+				db.path, names[i], current, latest, ErrNewerSchema)
+		}
 	}
-	p, err := db.provider()
-	if err != nil {
-		return 0, err
+	n := 0
+	for i, p := range ps {
+		res, err := p.Up(ctx)
+		n += len(res)
+		if err != nil {
+			return n, fmt.Errorf("database %s: migrating %s: %w", db.path, names[i], err)
+		}
 	}
-	res, err := p.Up(ctx)
-	if err != nil {
-		return len(res), fmt.Errorf("database %s: migrating: %w", db.path, err)
-	}
-	return len(res), nil
+	return n, nil
 }

@@ -59,7 +59,7 @@ func OpenReadOnly(ctx context.Context, path string, opts Options) (*DB, error) {
 	r := sql.OpenDB(connector{dsn: dsn, drv: drv})
 	r.SetMaxOpenConns(opts.Readers)
 	r.SetMaxIdleConns(opts.Readers)
-	db := &DB{W: w, R: r, path: path, opts: opts}
+	db := &DB{W: w, R: r, path: path, opts: opts, hooks: &commitHooks{}}
 
 	var n int
 	if err := db.R.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&n); err != nil {

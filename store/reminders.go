@@ -354,27 +354,36 @@ func ReminderMuted(ctx context.Context, q Querier, eventID, userID int64) (bool,
 func AddReminderSend(ctx context.Context, q Querier, reminderID, userID, outboxID int64, now time.Time) error {
 	_, err := q.ExecContext(ctx, `
 INSERT INTO reminder_sends (reminder_id, user_id, outbox_id, created_at) VALUES (?, ?, ?, ?)
-ON CONFLICT(reminder_id, user_id) DO UPDATE SET outbox_id = excluded.outbox_id, settled = 0, created_at = excluded.created_at`,
+ON CONFLICT(reminder_id, user_id) DO UPDATE SET outbox_id = excluded.outbox_id, settled = 0, fate = '', created_at = excluded.created_at`,
 		reminderID, userID, outboxID, Millis(now))
 	return err
 }
 
-// ReminderSend is a private reminder message whose fate is not settled.
+// ReminderSend is a private reminder message whose fate is known but not
+// settled.
 type ReminderSend struct {
 	ReminderID int64
 	UserID     int64
 	OutboxID   int64
-	// State is the outbox row's state ("" if the row was purged).
-	State string
+	// Fate is the final state the outbox reported for its message (an
+	// outbox.State: sent, dead, dropped).
+	Fate string
 }
 
-// OpenReminderSends lists private reminder messages not settled yet, with
-// the state of their outbox rows.
+// RecordReminderSendFate records the fate the outbox reported for the
+// message of a private reminder (outboxID is its row); nothing if the
+// message is not a reminder's or its send is settled.
+func RecordReminderSendFate(ctx context.Context, q Querier, outboxID int64, fate string) error {
+	_, err := q.ExecContext(ctx, `UPDATE reminder_sends SET fate = ? WHERE outbox_id = ? AND settled = 0`, fate, outboxID)
+	return err
+}
+
+// OpenReminderSends lists private reminder messages whose fate is known
+// and not settled yet.
 func OpenReminderSends(ctx context.Context, q Querier, limit int) ([]ReminderSend, error) {
 	rows, err := q.QueryContext(ctx, `
-SELECT s.reminder_id, s.user_id, s.outbox_id, coalesce(o.state, '')
-FROM reminder_sends s LEFT JOIN outbox o ON o.id = s.outbox_id
-WHERE s.settled = 0 ORDER BY s.outbox_id LIMIT ?`, limit)
+SELECT reminder_id, user_id, outbox_id, fate FROM reminder_sends
+WHERE settled = 0 AND fate <> '' ORDER BY outbox_id LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +391,7 @@ WHERE s.settled = 0 ORDER BY s.outbox_id LIMIT ?`, limit)
 	var out []ReminderSend
 	for rows.Next() {
 		var s ReminderSend
-		if err := rows.Scan(&s.ReminderID, &s.UserID, &s.OutboxID, &s.State); err != nil {
+		if err := rows.Scan(&s.ReminderID, &s.UserID, &s.OutboxID, &s.Fate); err != nil {
 			return nil, err
 		}
 		out = append(out, s)

@@ -204,16 +204,14 @@ func TestReminderRecipientsMutesAndSends(t *testing.T) {
 	if r, _, _ := GetReminder(ctx, db.R, r.ID); r.Outcome != ReminderFailed || r.LastError != "boom" || r.Pending() {
 		t.Fatalf("%+v", r)
 	}
-	// Sends are listed with their outbox state until settled.
-	mustTx(t, db, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`INSERT INTO outbox (id, chat_id, lane, method, params, state, next_attempt_at, created_at)
-VALUES (77, 4, 2, 'sendMessage', '{}', 'dropped', 0, 0)`); err != nil {
-			return err
-		}
-		return AddReminderSend(ctx, tx, r.ID, 4, 77, t0)
-	})
+	// Sends are listed once their fate is known, until settled.
+	mustTx(t, db, func(tx *sql.Tx) error { return AddReminderSend(ctx, tx, r.ID, 4, 77, t0) })
+	if open, err := OpenReminderSends(ctx, db.R, 10); err != nil || len(open) != 0 {
+		t.Fatalf("a send on its way is listed: %+v %v", open, err)
+	}
+	mustTx(t, db, func(tx *sql.Tx) error { return RecordReminderSendFate(ctx, tx, 77, "dropped") })
 	open, err := OpenReminderSends(ctx, db.R, 10)
-	if err != nil || len(open) != 1 || open[0].State != "dropped" {
+	if err != nil || len(open) != 1 || open[0].Fate != "dropped" {
 		t.Fatalf("%+v %v", open, err)
 	}
 	if ok, _ := SettleReminderSend(ctx, db.W, r.ID, 4); !ok {

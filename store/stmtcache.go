@@ -26,6 +26,8 @@ const maxCachedStmts = 512
 type connector struct {
 	dsn string
 	drv *sqlite.Driver
+	// hooks collects on-commit hooks (oncommit.go); nil for readers.
+	hooks *commitHooks
 }
 
 func (c connector) Connect(context.Context) (driver.Conn, error) {
@@ -37,7 +39,7 @@ func (c connector) Connect(context.Context) (driver.Conn, error) {
 	if !ok {
 		return conn, nil // an unexpected driver: no cache, still correct
 	}
-	return &cachingConn{innerConn: inner, stmts: map[string]*cachedStmt{}}, nil
+	return &cachingConn{innerConn: inner, stmts: map[string]*cachedStmt{}, hooks: c.hooks}, nil
 }
 
 func (c connector) Driver() driver.Driver { return c.drv }
@@ -57,6 +59,18 @@ type innerConn interface {
 type cachingConn struct {
 	innerConn
 	stmts map[string]*cachedStmt
+	hooks *commitHooks // nil: not the writer
+}
+
+// CheckNamedValue lets an on-commit hook through database/sql as the
+// marker statement's argument; every other value gets the default
+// conversion.
+func (c *cachingConn) CheckNamedValue(nv *driver.NamedValue) error {
+	switch nv.Value.(type) {
+	case commitHook, wakeName:
+		return nil
+	}
+	return driver.ErrSkip
 }
 
 type cachedStmt struct {
@@ -91,6 +105,9 @@ func (c *cachingConn) lookup(ctx context.Context, query string) *cachedStmt {
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if query == onCommitMarker {
+		return c.hooks.execMarker(args)
+	}
 	if st := c.lookup(ctx, query); st != nil {
 		if ex, ok := st.stmt.(driver.StmtExecContext); ok {
 			return ex.ExecContext(ctx, args)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // A failing COMMIT (here through the CommitFault seam, as a full disk
@@ -135,5 +136,43 @@ func TestStatementOnAFullDatabaseIsAFailedWrite(t *testing.T) {
 	}
 	if st := db.WriteState(); st.Err != nil {
 		t.Fatalf("a constraint violation was recorded as a failed write: %+v", st)
+	}
+}
+
+// WriteState reads the database's own clock (Options.Now), the one DB.Now
+// gives transactions, not the wall clock.
+func TestWriteStateUsesTheInjectedClock(t *testing.T) {
+	var clock atomic.Int64
+	at := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	clock.Store(time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC).UnixNano())
+	var full atomic.Bool
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "c.db"), Options{TxRetries: 1, Now: at,
+		CommitFault: func() error {
+			if full.Load() {
+				return errors.New("database or disk is full")
+			}
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if !db.Now().Equal(at()) {
+		t.Fatalf("DB.Now = %v, want the injected %v", db.Now(), at())
+	}
+	if err := db.ProbeWrite(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := db.WriteState(); !st.LastOK.Equal(at()) {
+		t.Fatalf("last commit at %v, want the injected %v", st.LastOK, at())
+	}
+	clock.Add(int64(time.Minute))
+	full.Store(true)
+	if err := db.ProbeWrite(ctx); err == nil {
+		t.Fatal("a commit on a full disk succeeded")
+	}
+	if st := db.WriteState(); !st.FailingSince.Equal(at()) {
+		t.Fatalf("failing since %v, want the injected %v", st.FailingSince, at())
 	}
 }

@@ -2,40 +2,24 @@ package weather
 
 import (
 	"errors"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/rsvpbot/rsvpbot/internal/clocktest"
 )
 
-type manualClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *manualClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *manualClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func TestTTLCacheExpires(t *testing.T) {
-	clk := &manualClock{t: time.Date(2025, 6, 10, 12, 0, 0, 0, time.UTC)}
-	c := newTTLCache[int](10, clk.now)
+	clk := clocktest.New(time.Date(2025, 6, 10, 12, 0, 0, 0, time.UTC))
+	c := newTTLCache[int](10, clk.Now)
 	c.put("a", 1, nil, time.Minute)
 	if e, ok := c.get("a"); !ok || e.val != 1 {
 		t.Fatalf("get a = %v, %v; want 1, true", e.val, ok)
 	}
-	clk.advance(59 * time.Second)
+	clk.Advance(59 * time.Second)
 	if _, ok := c.get("a"); !ok {
 		t.Fatal("entry expired before its TTL")
 	}
-	clk.advance(time.Second)
+	clk.Advance(time.Second)
 	if _, ok := c.get("a"); ok {
 		t.Fatal("entry outlived its TTL")
 	}
@@ -45,8 +29,8 @@ func TestTTLCacheExpires(t *testing.T) {
 }
 
 func TestTTLCacheEvictsLeastRecentlyUsed(t *testing.T) {
-	clk := &manualClock{t: time.Unix(0, 0)}
-	c := newTTLCache[int](2, clk.now)
+	clk := clocktest.New(time.Unix(0, 0))
+	c := newTTLCache[int](2, clk.Now)
 	c.put("a", 1, nil, time.Hour)
 	c.put("b", 2, nil, time.Hour)
 	c.get("a") // a is now more recent than b
@@ -66,8 +50,8 @@ func TestTTLCacheEvictsLeastRecentlyUsed(t *testing.T) {
 }
 
 func TestTTLCacheStoresErrorsAndReplaces(t *testing.T) {
-	clk := &manualClock{t: time.Unix(0, 0)}
-	c := newTTLCache[int](2, clk.now)
+	clk := clocktest.New(time.Unix(0, 0))
+	c := newTTLCache[int](2, clk.Now)
 	c.put("a", 0, ErrPlaceNotFound, time.Hour)
 	if e, ok := c.get("a"); !ok || !errors.Is(e.err, ErrPlaceNotFound) {
 		t.Fatalf("get a = %v, %v; want cached ErrPlaceNotFound", e.err, ok)
@@ -82,13 +66,13 @@ func TestTTLCacheStoresErrorsAndReplaces(t *testing.T) {
 }
 
 func TestTTLCacheDisabled(t *testing.T) {
-	clk := &manualClock{t: time.Unix(0, 0)}
+	clk := clocktest.New(time.Unix(0, 0))
 	for _, tc := range []struct {
 		name string
 		max  int
 		ttl  time.Duration
 	}{{"zero ttl", 10, 0}, {"negative ttl", 10, -time.Second}, {"negative size", -1, time.Hour}} {
-		c := newTTLCache[int](tc.max, clk.now)
+		c := newTTLCache[int](tc.max, clk.Now)
 		c.put("a", 1, nil, tc.ttl)
 		if _, ok := c.get("a"); ok {
 			t.Errorf("%s: entry was stored", tc.name)

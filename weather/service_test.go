@@ -1,7 +1,6 @@
 package weather_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rsvpbot/rsvpbot/internal/clocktest"
+	"github.com/rsvpbot/rsvpbot/internal/logtest"
 	"github.com/rsvpbot/rsvpbot/weather"
 	"github.com/rsvpbot/rsvpbot/weather/weathertest"
 )
@@ -20,48 +21,14 @@ var start = time.Date(2025, 6, 10, 12, 0, 0, 0, time.UTC)
 
 func day(offset int) weather.Date { return weather.DateOf(start).AddDays(offset) }
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // env is a Service talking over real HTTP to a fake Open-Meteo, with a
 // fake clock, a sleeper that records instead of sleeping, and recorders
 // for outcomes and logs.
 type env struct {
 	srv   *weathertest.Server
 	svc   *weather.Service
-	clock *fakeClock
-	logs  *lockedBuffer
+	clock *clocktest.Clock
+	logs  *logtest.Buffer
 
 	mu       sync.Mutex
 	sleeps   []time.Duration
@@ -70,7 +37,7 @@ type env struct {
 
 func newEnv(t *testing.T, configure func(*weather.Config)) *env {
 	t.Helper()
-	e := &env{srv: weathertest.NewServer(), clock: &fakeClock{t: start}, logs: &lockedBuffer{}}
+	e := &env{srv: weathertest.NewServer(), clock: clocktest.New(start), logs: &logtest.Buffer{}}
 	t.Cleanup(e.srv.Close)
 	e.srv.SetToday(start)
 	p, err := weather.NewOpenMeteo(weather.OpenMeteoConfig{

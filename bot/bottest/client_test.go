@@ -370,3 +370,65 @@ func TestUnstartedServerAsHandler(t *testing.T) {
 		t.Error("message not recorded")
 	}
 }
+
+// Text is checked as Telegram checks it, after parse_mode: blank text and
+// text over 4,096 UTF-16 units are refused by sendMessage and
+// editMessageText alike, a caption over 1,024 by sendDocument, and a
+// user's message cannot be edited whatever the edit.
+func TestTextLimitsAsTelegram(t *testing.T) {
+	s := newServer(t)
+	call := func(method string, params map[string]any) string {
+		t.Helper()
+		status, a := callJSON(t, s, method, params)
+		if status == 200 {
+			return ""
+		}
+		return a.Description
+	}
+	send := func(text string) string {
+		return call("sendMessage", map[string]any{"chat_id": group.ID, "text": text, "parse_mode": "HTML"})
+	}
+	full := strings.Repeat("😀", 2048) // 4,096 UTF-16 units in 2,048 runes
+	if got := send("<b>" + full + "</b>"); got != "" {
+		t.Fatalf("4,096 units: %q", got)
+	}
+	for text, want := range map[string]string{
+		full + "x":               "Bad Request: message is too long",
+		"<b> </b>\n":             "Bad Request: message text is empty",
+		"<b>x":                   `Bad Request: can't parse entities: Can't find end tag corresponding to start tag "b"`,
+		full[:4] + "&lt;" + full: "Bad Request: message is too long",
+	} {
+		if got := send(text); got != want {
+			t.Errorf("sendMessage(%.20q…) = %q, want %q", text, got, want)
+		}
+	}
+	edit := func(id int, text string) string {
+		return call("editMessageText", map[string]any{"chat_id": group.ID, "message_id": id, "text": text})
+	}
+	if got := edit(1, full+"x"); got != "Bad Request: message is too long" {
+		t.Errorf("long edit: %q", got)
+	}
+	if got := edit(1, " "); got != "Bad Request: message text is empty" {
+		t.Errorf("blank edit: %q", got)
+	}
+	if got := edit(1, "shorter"); got != "" {
+		t.Errorf("edit: %q", got)
+	}
+	u := s.PushMessage(group, alice, "mine")
+	if got := edit(u.Message.ID, "x"); got != "Bad Request: message can't be edited" {
+		t.Errorf("editing a user's message: %q", got)
+	}
+	if got := call("editMessageReplyMarkup", map[string]any{"chat_id": group.ID, "message_id": u.Message.ID,
+		"reply_markup": map[string]any{"inline_keyboard": [][]map[string]string{{{"text": "Go", "callback_data": "go"}}}}}); got != "Bad Request: message can't be edited" {
+		t.Errorf("editing a user's keyboard: %q", got)
+	}
+	doc := func(caption string) string {
+		return call("sendDocument", map[string]any{"chat_id": group.ID, "document": "https://x.test/a.ics", "caption": caption})
+	}
+	if got := doc(strings.Repeat("é", 1024)); got != "" {
+		t.Errorf("1,024-unit caption: %q", got)
+	}
+	if got := doc(strings.Repeat("é", 1025)); got != "Bad Request: message caption is too long" {
+		t.Errorf("long caption: %q", got)
+	}
+}

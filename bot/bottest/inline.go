@@ -38,6 +38,8 @@ import (
 	"time"
 
 	"github.com/go-telegram/bot/models"
+
+	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 )
 
 // InlineAnswerTimeout is how long after its arrival an inline query can be
@@ -330,7 +332,7 @@ func parseArticle(r map[string]json.RawMessage) (InlineResult, error) {
 	if strings.TrimSpace(text) == "" {
 		return InlineResult{}, errors.New("MESSAGE_EMPTY")
 	}
-	if utf16Len(text) > 4096 {
+	if tgtext.UTF16Len(text) > tgtext.MaxMessage {
 		return InlineResult{}, errors.New("MESSAGE_TOO_LONG")
 	}
 	res.Text, res.Entities = text, entities
@@ -407,24 +409,17 @@ func (s *Server) targetInline(c *Call) (*InlineMessage, reply, bool) {
 	return m, reply{}, true
 }
 
-// editInline applies an edit to an inline message; text is nil for
-// editMessageReplyMarkup.
+// editInline applies an edit to an inline message: its text and keyboard
+// (editMessageText), or only its keyboard.
 func (s *Server) editInline(m *InlineMessage, c *Call, withText bool) reply {
 	text, entities := m.Text, m.Entities
+	var markup *models.InlineKeyboardMarkup
+	var err error
 	if withText {
-		var err error
-		text, entities, err = formatText(c.Params["text"], c.Params["parse_mode"], c.Params["entities"])
-		if err != nil {
-			return badRequest(err.Error())
-		}
-		if strings.TrimSpace(text) == "" {
-			return badRequest("message text is empty")
-		}
-		if utf16Len(text) > 4096 {
-			return badRequest("message is too long")
-		}
+		text, entities, markup, err = messageContent(c)
+	} else {
+		markup, err = parseMarkup(c.Params["reply_markup"])
 	}
-	markup, err := parseMarkup(c.Params["reply_markup"])
 	if err != nil {
 		return badRequest(err.Error())
 	}

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 
 	"github.com/go-telegram/bot/models"
 
@@ -192,17 +191,7 @@ func (s *Server) sendMessage(c *Call) reply {
 	if cs == nil {
 		return rep
 	}
-	text, entities, err := formatText(c.Params["text"], c.Params["parse_mode"], c.Params["entities"])
-	if err != nil {
-		return badRequest(err.Error())
-	}
-	if strings.TrimSpace(text) == "" {
-		return badRequest("message text is empty")
-	}
-	if utf16Len(text) > 4096 {
-		return badRequest("message is too long")
-	}
-	markup, err := parseMarkup(c.Params["reply_markup"])
+	text, entities, markup, err := messageContent(c)
 	if err != nil {
 		return badRequest(err.Error())
 	}
@@ -235,7 +224,7 @@ func (s *Server) sendDocument(c *Call) reply {
 	if err != nil {
 		return badRequest(err.Error())
 	}
-	if utf16Len(caption) > 1024 {
+	if tgtext.UTF16Len(caption) > tgtext.MaxCaption {
 		return badRequest("message caption is too long")
 	}
 	markup, err := parseMarkup(c.Params["reply_markup"])
@@ -255,6 +244,40 @@ func (s *Server) storeFile(f File) models.Document {
 	return models.Document{FileID: id, FileUniqueID: "u" + id, FileName: f.Name, MimeType: f.ContentType, FileSize: int64(len(f.Data))}
 }
 
+// messageContent reads the text and keyboard of a sendMessage or
+// editMessageText call as Telegram does: text formatted per parse_mode, not
+// blank, within the limit; reply_markup checked as markup.
+func messageContent(c *Call) (string, []models.MessageEntity, *models.InlineKeyboardMarkup, error) {
+	text, entities, err := formatText(c.Params["text"], c.Params["parse_mode"], c.Params["entities"])
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if strings.TrimSpace(text) == "" {
+		return "", nil, nil, errors.New("message text is empty")
+	}
+	if tgtext.UTF16Len(text) > tgtext.MaxMessage {
+		return "", nil, nil, errors.New("message is too long")
+	}
+	markup, err := parseMarkup(c.Params["reply_markup"])
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return text, entities, markup, nil
+}
+
+// messageToEdit is the message an edit targets, which must be the bot's
+// own; otherwise m is nil and rep is Telegram's refusal.
+func (s *Server) messageToEdit(c *Call) (m *models.Message, rep reply) {
+	_, m, rep = s.targetMessage(c, "message to edit not found")
+	if m == nil {
+		return nil, rep
+	}
+	if m.From == nil || m.From.ID != s.botUser.ID {
+		return nil, badRequest("message can't be edited")
+	}
+	return m, reply{}
+}
+
 const notModified = "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message"
 
 func (s *Server) editMessageText(c *Call) reply {
@@ -264,28 +287,15 @@ func (s *Server) editMessageText(c *Call) reply {
 		}
 		return s.editInline(im, c, true)
 	}
-	_, m, rep := s.targetMessage(c, "message to edit not found")
+	m, rep := s.messageToEdit(c)
 	if m == nil {
 		return rep
-	}
-	if m.From == nil || m.From.ID != s.botUser.ID {
-		return badRequest("message can't be edited")
 	}
 	if m.Text == "" {
 		return badRequest("there is no text in the message to edit")
 	}
-	text, entities, err := formatText(c.Params["text"], c.Params["parse_mode"], c.Params["entities"])
-	if err != nil {
-		return badRequest(err.Error())
-	}
-	if strings.TrimSpace(text) == "" {
-		return badRequest("message text is empty")
-	}
-	if utf16Len(text) > 4096 {
-		return badRequest("message is too long")
-	}
 	// Telegram drops the inline keyboard when an edit carries none.
-	markup, err := parseMarkup(c.Params["reply_markup"])
+	text, entities, markup, err := messageContent(c)
 	if err != nil {
 		return badRequest(err.Error())
 	}
@@ -303,12 +313,9 @@ func (s *Server) editMessageReplyMarkup(c *Call) reply {
 		}
 		return s.editInline(im, c, false)
 	}
-	_, m, rep := s.targetMessage(c, "message to edit not found")
+	m, rep := s.messageToEdit(c)
 	if m == nil {
 		return rep
-	}
-	if m.From == nil || m.From.ID != s.botUser.ID {
-		return badRequest("message can't be edited")
 	}
 	markup, err := parseMarkup(c.Params["reply_markup"])
 	if err != nil {
@@ -392,7 +399,7 @@ func (s *Server) setMyCommands(c *Call) reply {
 		if len(cmd.Command) == 0 || len(cmd.Command) > 32 || strings.TrimLeft(cmd.Command, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
 			return badRequest("BOT_COMMAND_INVALID")
 		}
-		if n := utf16Len(cmd.Description); n == 0 || n > 256 {
+		if n := tgtext.UTF16Len(cmd.Description); n == 0 || n > 256 {
 			return badRequest("command description is empty or too long")
 		}
 	}
@@ -593,7 +600,7 @@ func checkButton(b map[string]json.RawMessage) error {
 		if json.Unmarshal(raw, &ct) != nil || ct.Text == nil {
 			return errors.New("can't parse inline keyboard button: copy_text must be an object with a text field")
 		}
-		if n := utf16Len(*ct.Text); n < 1 || n > 256 {
+		if n := tgtext.UTF16Len(*ct.Text); n < 1 || n > 256 {
 			return errors.New("can't parse inline keyboard button: copy_text text must be 1-256 characters")
 		}
 	}
@@ -605,6 +612,3 @@ func sameJSON(a, b any) bool {
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
 }
-
-// utf16Len measures text the way Telegram's limits and entity offsets do.
-func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }

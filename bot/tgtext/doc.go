@@ -1,5 +1,6 @@
-// Package tgtext owns how Telegram measures message text and how rsvpbot
-// makes text fit Telegram's limits.
+// Package tgtext is the one owner of Telegram message text: how Telegram
+// parses HTML, how it measures text, and how rsvpbot makes text fit
+// Telegram's limits.
 //
 // Telegram counts a message's length in UTF-16 code units of the text as
 // shown, after parse_mode=HTML has turned tags into entities and &lt; into
@@ -20,7 +21,11 @@
 //     the start of the next. The outbox applies them to every call before
 //     it is queued (outbox/limits.go).
 //
-// [ParseHTML] is Telegram's HTML parse mode as bottest implements it; the
-// fake Bot API and the limit checks share it, so what the bot measures is
-// what the fake (and Telegram) counts.
+// [ParseHTML] is Telegram's HTML parse mode (its rules follow tdlib's
+// parse_html): the supported tags become entities and malformed markup is
+// refused with an [Error] carrying Telegram's own reason. One tokenizer
+// serves it, [Len], [Split] and [Cut], so the message API's validation
+// (ops), bottest's fake Bot API and the outbox's limit checks read markup
+// the same way Telegram does. [Escape] makes a value safe inside HTML, and
+// [UTF16Len] is the unit of every limit and entity offset.
 package tgtext

@@ -3,7 +3,6 @@ package tgtext
 import (
 	"strings"
 	"unicode"
-	"unicode/utf16"
 )
 
 // Telegram's limits, in UTF-16 code units of the text as shown.
@@ -44,7 +43,7 @@ func Echo(s string) string {
 // refuse is an error.
 func Len(text string, isHTML bool) (int, error) {
 	if !isHTML {
-		return utf16Len(text), nil
+		return UTF16Len(text), nil
 	}
 	toks, err := tokenize(text, true)
 	if err != nil {
@@ -56,8 +55,6 @@ func Len(text string, isHTML bool) (int, error) {
 	}
 	return n, nil
 }
-
-func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
 
 // Split breaks text into parts of at most limit UTF-16 units each (as
 // shown), in order, so that a message too long for Telegram can be sent as
@@ -120,7 +117,7 @@ func Cut(text string, isHTML bool, limit int) (string, error) {
 	if n <= limit {
 		return text, nil
 	}
-	budget := limit - utf16Len(Ellipsis)
+	budget := limit - UTF16Len(Ellipsis)
 	end, used := 0, 0
 	for end < len(toks) && used+toks[end].u16 <= budget {
 		used += toks[end].u16

@@ -81,7 +81,7 @@ func TestSplitAtParagraphsKeepingTags(t *testing.T) {
 	var all strings.Builder
 	for i, p := range parts {
 		text, ents := shown(t, p, true)
-		if n := utf16Len(text); n > MaxMessage {
+		if n := UTF16Len(text); n > MaxMessage {
 			t.Errorf("part %d shows %d units", i, n)
 		}
 		if i > 0 && (len(ents) == 0 || ents[0].Type != models.MessageEntityTypeItalic || ents[0].Offset != 0) {
@@ -111,8 +111,8 @@ func TestSplitWithoutBreaks(t *testing.T) {
 		t.Fatalf("%d parts", len(parts))
 	}
 	for _, p := range parts {
-		if utf16Len(p) > MaxMessage {
-			t.Errorf("part of %d units", utf16Len(p))
+		if UTF16Len(p) > MaxMessage {
+			t.Errorf("part of %d units", UTF16Len(p))
 		}
 	}
 }
@@ -124,7 +124,7 @@ func TestCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	text, ents := shown(t, got, true)
-	if utf16Len(text) > 50 || !strings.HasSuffix(text, "word…") || len(ents) != 1 || ents[0].Type != models.MessageEntityTypeBold {
+	if UTF16Len(text) > 50 || !strings.HasSuffix(text, "word…") || len(ents) != 1 || ents[0].Type != models.MessageEntityTypeBold {
 		t.Errorf("Cut = %q (%q, %v)", got, text, ents)
 	}
 	if got, _ := Cut("short", true, 50); got != "short" {
@@ -157,7 +157,7 @@ func FuzzSplitCut(f *testing.F) {
 		var all strings.Builder
 		for _, p := range parts {
 			text, _ := shown(t, p, isHTML)
-			if n := utf16Len(text); n > limit {
+			if n := UTF16Len(text); n > limit {
 				t.Fatalf("part shows %d > %d units: %q", n, limit, p)
 			}
 			all.WriteString(nonSpace(text)) // part by part: bytes of a broken rune must not join
@@ -171,7 +171,7 @@ func FuzzSplitCut(f *testing.F) {
 			t.Fatal(err)
 		}
 		text, _ := shown(t, cut, isHTML)
-		if n := utf16Len(text); n > limit {
+		if n := UTF16Len(text); n > limit {
 			t.Fatalf("cut shows %d > %d units: %q", n, limit, cut)
 		}
 		if !strings.HasPrefix(orig, strings.TrimSuffix(text, Ellipsis)) {

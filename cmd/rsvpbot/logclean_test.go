@@ -19,6 +19,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
+	"github.com/rsvpbot/rsvpbot/internal/logtest"
 )
 
 // duplicateKeys returns the keys that occur twice in one JSON object of
@@ -143,7 +144,7 @@ func TestStartupLogsClean(t *testing.T) {
 		"RSVPBOT_RATE_GLOBAL", "0", "RSVPBOT_RATE_CHAT", "0", "RSVPBOT_RATE_GROUP", "0",
 		"LOG_FORMAT", "json", "LOG_LEVEL", "debug",
 	)
-	var logs lockedBuffer
+	var logs logtest.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
 	go func() { exited <- run(ctx, nil, lookup, io.Discard, &logs) }()
@@ -210,7 +211,7 @@ func TestStartupLogsClean(t *testing.T) {
 // TestURLPasswordNotInErrors: the password of TELEGRAM_API_URL stays out of
 // a configuration error and of the log while Telegram is unreachable.
 func TestURLPasswordNotInErrors(t *testing.T) {
-	var stderr lockedBuffer
+	var stderr logtest.Buffer
 	code := run(context.Background(), nil, env("TELEGRAM_BOT_TOKEN", goodToken,
 		"TELEGRAM_API_URL", "ftp://"+urlUser+":"+urlPassword+"@example.org/"), io.Discard, &stderr)
 	if code != 2 || strings.Contains(stderr.String(), urlPassword) || !strings.Contains(stderr.String(), "TELEGRAM_API_URL") {
@@ -224,7 +225,7 @@ func TestURLPasswordNotInErrors(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	var logs lockedBuffer
+	var logs logtest.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
 	go func() {

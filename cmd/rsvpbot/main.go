@@ -1,6 +1,7 @@
 // Command rsvpbot runs the Telegram bot, and offers subcommands that work on
-// its database (migrate, outbox). It only wires packages together; the
-// behaviour lives in bot, handlers, outbox, scheduler, store and weather.
+// its database (migrate, outbox). It reads the environment, sets up
+// logging and signals; package app assembles the bot, and the behaviour
+// lives in bot, handlers, outbox, scheduler, store and weather.
 package main
 
 import (
@@ -100,7 +101,7 @@ func runMigrate(ctx context.Context, lookupEnv func(string) (string, bool), stdo
 	if cfg == nil {
 		return code
 	}
-	db, err := store.OpenNoMigrate(ctx, cfg.DB, store.Options{})
+	db, err := store.OpenNoMigrate(ctx, cfg.DB, outbox.WithSchema(store.Options{}))
 	if err != nil {
 		fmt.Fprintf(stderr, "rsvpbot: %v\n", err)
 		return 1

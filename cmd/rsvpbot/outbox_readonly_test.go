@@ -24,7 +24,7 @@ func deadLetterDB(t *testing.T, dir string) (string, int64) {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(dir, "rsvpbot.db")
-	db, err := store.Open(ctx, path, store.Options{})
+	db, err := store.Open(ctx, path, outbox.WithSchema(store.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
+	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
@@ -29,7 +30,7 @@ func TestReminderSentOnceAcrossSIGKILL(t *testing.T) {
 
 	// An event starting in 1 h minus 5 s, whose 1 h reminder is due now.
 	now := time.Now()
-	db, err := store.Open(ctx, dbPath, store.Options{})
+	db, err := store.Open(ctx, dbPath, outbox.WithSchema(store.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,11 @@
-// Package handlerstest runs the whole bot in a test — a real SQLite file,
-// the intake long-polling the fake Bot API, the dispatcher, the handlers and
-// the outbox sender — so handler tests drive flows the way users do (push an
-// update into bot/bottest, wait, read what the chat shows) and restart tests
-// can stop the bot and start it again on the same file.
+// Package handlerstest runs the whole bot in a test, assembled by package
+// app exactly as rsvpbot runs it — a real SQLite file, the intake
+// long-polling the fake Bot API, the dispatcher behind the flood guard, the
+// handlers, the outbox sender, the metrics and every scheduled job (run on
+// demand with RunJob rather than by the clock) — so handler tests drive
+// flows the way users do (push an update into bot/bottest, wait, read what
+// the chat shows) and restart tests can stop the bot and start it again on
+// the same file.
 package handlerstest
 
 import (
@@ -18,7 +21,7 @@ import (
 
 	"github.com/go-telegram/bot/models"
 
-	"github.com/rsvpbot/rsvpbot/bot"
+	"github.com/rsvpbot/rsvpbot/app"
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
 	"github.com/rsvpbot/rsvpbot/handlers"
 	"github.com/rsvpbot/rsvpbot/locales"
@@ -27,7 +30,8 @@ import (
 )
 
 // Options tune Start. The zero value is a fresh bot with no admins, UTC,
-// real time and no rate limits.
+// real time, no rate limits, no weather and production's policies
+// (reminder offsets, retention, job schedules).
 type Options struct {
 	// DBPath reuses a database file (a restart); empty makes a new one.
 	DBPath string
@@ -35,30 +39,35 @@ type Options struct {
 	// with the harness.
 	Fake   *bottest.Server
 	Admins []int64
-	// Now is the handlers' clock (default time.Now).
+	// Now is the clock of the handlers and the jobs (default time.Now).
 	Now func() time.Time
 	TZ  *time.Location
 	// Limits for the sender; nil means unlimited.
 	Limits *outbox.Limits
+	// Reminders are the default reminder offsets (nil: the scheduler's
+	// defaults, as RSVPBOT_REMINDERS' default).
+	Reminders []time.Duration
 	// Configure may adjust the handler dependencies before the app is built
 	// (e.g. to plug in a weather service).
 	Configure func(*handlers.Deps)
 	// Logger defaults to one that writes to the test log at warn level.
 	Logger *slog.Logger
-	// Flood, if set, puts the flood budgets in front of the handlers, as
-	// the bot does (App.FloodGuard); nil means no budgets.
+	// Flood, if set, sets the flood budgets in front of the handlers, as
+	// RSVPBOT_FLOOD_* do; nil means no budgets.
 	Flood *handlers.FloodConfig
 }
 
 // Harness is a running bot.
 type Harness struct {
-	T       testing.TB
+	T testing.TB
+	// Main is the assembled app (package app), as cmd/rsvpbot builds it.
+	Main    *app.App
 	Fake    *bottest.Server
 	DB      *store.DB
 	App     *handlers.App
 	Catalog *locales.Catalog
 	Sender  *outbox.Sender
-	Flood   *handlers.Flood // with Options.Flood
+	Flood   *handlers.Flood // the guard in front of the handlers
 	Path    string
 	opts    Options
 
@@ -66,6 +75,37 @@ type Harness struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	stopped bool
+}
+
+// config is the app configuration Start runs with: production's, but for
+// the fake Bot API, the options, jobs run on demand and short delays.
+func config(fake *bottest.Server, path string, opts Options, log *slog.Logger) app.Config {
+	limits := opts.Limits
+	if limits == nil {
+		limits = &outbox.Limits{}
+	}
+	var flood handlers.FloodConfig
+	if opts.Flood != nil {
+		flood = *opts.Flood
+	}
+	return app.Config{
+		Token:          fake.Token,
+		APIURL:         fake.URL,
+		DB:             path,
+		Admins:         opts.Admins,
+		Timezone:       opts.TZ,
+		Version:        "test",
+		Logger:         log,
+		Limits:         limits,
+		Flood:          flood,
+		Reminders:      opts.Reminders,
+		Now:            opts.Now,
+		ManualJobs:     true,
+		AdjustHandlers: opts.Configure,
+		Timing: app.Timing{ClientTimeout: 10 * time.Second, PollTimeout: time.Second,
+			MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+			SenderPollInterval: 50 * time.Millisecond, DispatchGrace: 5 * time.Second},
+	}
 }
 
 // Start starts a bot; it is stopped when the test ends.
@@ -86,55 +126,36 @@ func Start(t testing.TB, opts Options) *Harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 
-	db, err := store.Open(ctx, h.Path, store.Options{})
+	a, err := app.New(ctx, config(h.Fake, h.Path, opts, log))
 	if err != nil {
+		cancel()
+		if h.ownFake {
+			h.Fake.Close()
+		}
 		t.Fatal(err)
 	}
-	h.DB = db
-	cat, err := locales.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.Catalog = cat
-	client, err := bot.NewClient(h.Fake.Token, h.Fake.URL, bot.ClientOptions{Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	deps := handlers.Deps{DB: db, Catalog: cat, Logger: log, Now: opts.Now, Admins: opts.Admins,
-		BotUsername: h.Fake.Bot().Username, DefaultTZ: opts.TZ, ChatAdmins: client.ChatAdmins}
-	if opts.Configure != nil {
-		opts.Configure(&deps)
-	}
-	h.App = handlers.New(deps)
-	limits := opts.Limits
-	if limits == nil {
-		limits = &outbox.Limits{}
-	}
-	h.Sender = outbox.NewSender(db, client, outbox.Config{Limits: limits, Logger: log, OnSent: h.App.OnSent, OnMigrated: h.App.OnMigrated,
-		PollInterval: 50 * time.Millisecond})
-	db.SetAfterCommit(h.Sender.Notify)
-	var handler bot.Handler = h.App
-	if opts.Flood != nil {
-		h.Flood = h.App.FloodGuard(*opts.Flood)
-		handler = h.Flood
-	}
-	disp := bot.NewDispatcher(db, handler, bot.DispatcherConfig{Logger: log, Grace: 5 * time.Second})
-	if _, err := disp.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	intake := bot.NewIntake(db, client, bot.IntakeConfig{Logger: log, Stored: disp.Add, PollTimeout: time.Second,
-		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
-	for _, run := range []func(context.Context) error{h.Sender.Run, disp.Run, intake.Poll} {
-		h.wg.Add(1)
-		go func() {
-			defer h.wg.Done()
-			if err := run(ctx); err != nil && ctx.Err() == nil {
-				t.Errorf("bot component failed: %v", err)
-			}
-		}()
-	}
+	h.Main, h.DB, h.App, h.Catalog, h.Sender, h.Flood = a, a.DB(), a.Handlers(), a.Catalog(), a.Sender(), a.Flood()
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		if err := a.Run(ctx); err != nil {
+			t.Errorf("bot failed: %v", err)
+		}
+	}()
 	t.Cleanup(h.Stop)
 	return h
+}
+
+// RunJob runs the app's scheduled job called name once (as its schedule
+// would) and waits until what it enqueued was delivered.
+func (h *Harness) RunJob(name string) string {
+	h.T.Helper()
+	res, err := h.Main.RunJob(context.Background(), name)
+	if err != nil {
+		h.T.Fatalf("job %s: %v", name, err)
+	}
+	h.WaitIdle()
+	return res
 }
 
 // Stop stops the bot gracefully and closes the database (and the fake if
@@ -146,7 +167,7 @@ func (h *Harness) Stop() {
 	h.stopped = true
 	h.cancel()
 	h.wg.Wait()
-	h.DB.Close()
+	h.Main.Close()
 	if h.ownFake {
 		h.Fake.Close()
 	}
@@ -187,7 +208,7 @@ func (h *Harness) WaitIdle() {
 	for {
 		if h.idle() {
 			// Twice, a little apart: a sent row may enqueue follow-ups
-			// through OnSent, and a commit may be on its way.
+			// through the fate hook, and a commit may be on its way.
 			time.Sleep(10 * time.Millisecond)
 			if h.idle() {
 				return
@@ -196,7 +217,7 @@ func (h *Harness) WaitIdle() {
 		if time.Now().After(deadline) {
 			h.T.Fatalf("bot not idle after 20s: %d updates at the fake, inbox pending %d, outbox pending %d",
 				h.Fake.PendingUpdates(), h.count(`SELECT count(*) FROM inbox WHERE done_at IS NULL`),
-				h.count(`SELECT count(*) FROM outbox WHERE state IN ('pending','sending')`))
+				h.unfinished())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -205,7 +226,16 @@ func (h *Harness) WaitIdle() {
 func (h *Harness) idle() bool {
 	return h.Fake.PendingUpdates() == 0 &&
 		h.count(`SELECT count(*) FROM inbox WHERE done_at IS NULL`) == 0 &&
-		h.count(`SELECT count(*) FROM outbox WHERE state IN ('pending','sending')`) == 0
+		h.unfinished() == 0
+}
+
+// unfinished is how many outbox rows are still on their way.
+func (h *Harness) unfinished() int64 {
+	n, err := outbox.Unfinished(context.Background(), h.DB.R)
+	if err != nil {
+		h.T.Fatalf("outbox: %v", err)
+	}
+	return n
 }
 
 func (h *Harness) count(q string, args ...any) int {

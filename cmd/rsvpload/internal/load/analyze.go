@@ -14,6 +14,7 @@ import (
 
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
 	"github.com/rsvpbot/rsvpbot/handlers"
+	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
@@ -21,7 +22,7 @@ import (
 type outboxRow struct {
 	id        int64
 	chat      int64
-	state     string
+	state     outbox.State
 	lastError string
 	ambiguous int // ambiguous attempts in the ledger
 }
@@ -112,59 +113,45 @@ func (a *analysis) check(ctx context.Context, res *Result) error {
 
 	// The outbox and the ledger.
 	ambiguous := map[int64]int{}
-	rows, err = a.db.R.QueryContext(ctx, `SELECT outbox_id, attempt, outcome, ambiguous FROM ledger`)
+	err = outbox.EachAttempt(ctx, a.db.R, func(at outbox.Attempt) error {
+		res.Sending.Attempts++
+		if at.Attempt > 1 {
+			res.Sending.Retries++
+		}
+		if at.Outcome == outbox.ClassRateLimited {
+			res.Sending.TooManyReceived++
+		}
+		if at.Ambiguous {
+			ambiguous[at.OutboxID]++
+			res.Sending.Ambiguous++
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var id int64
-		var attempt, amb int
-		var outcome string
-		if err := rows.Scan(&id, &attempt, &outcome, &amb); err != nil {
-			rows.Close()
-			return err
-		}
-		res.Sending.Attempts++
-		if attempt > 1 {
-			res.Sending.Retries++
-		}
-		if outcome == "rate_limited" {
-			res.Sending.TooManyReceived++
-		}
-		ambiguous[id] += amb
-		res.Sending.Ambiguous += amb
-	}
-	rows.Close()
 	tagRows := map[int][]outboxRow{}
 	bulkRows := map[int][]outboxRow{}
 	// Cards the bot posted again because their group became a supergroup
 	// (their old message cannot be edited there): a second copy by design,
 	// not a second answer to the update.
 	reposts := map[int]int{}
-	rows, err = a.db.R.QueryContext(ctx, `SELECT id, chat_id, method, state, params, last_error, coalesce(dedup_key, '') FROM outbox`)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var r outboxRow
-		var method, params, dedup string
-		if err := rows.Scan(&r.id, &r.chat, &method, &r.state, &params, &r.lastError, &dedup); err != nil {
-			rows.Close()
-			return err
-		}
+	err = outbox.EachRow(ctx, a.db.R, func(row outbox.Row) error {
+		r := outboxRow{id: row.ID, chat: row.ChatID, state: row.State, lastError: row.LastError}
+		method, params, dedup := row.Method, row.Params, row.DedupKey
 		r.ambiguous = ambiguous[r.id]
-		switch r.state {
-		case "pending", "sending":
+		switch {
+		case r.state.Queued():
 			res.Checks.StuckRows++
 			pr.add("row stuck", "outbox #%d (%s to %d) is still %s: %s", r.id, method, r.chat, r.state, r.lastError)
-		case "dead":
+		case r.state == outbox.StateDead:
 			res.Sending.DeadLetters++
 			pr.add("dead letter", "outbox #%d (%s to %d): %s", r.id, method, r.chat, r.lastError)
-		case "dropped":
+		case r.state == outbox.StateDropped:
 			res.Sending.Dropped++
 		}
 		if method != "sendMessage" {
-			continue
+			return nil
 		}
 		if n, ok := tr.re.findCard(params, params); ok && strings.HasPrefix(dedup, handlers.MigrationRepostKey) {
 			reposts[n]++
@@ -177,8 +164,11 @@ func (a *analysis) check(ctx context.Context, res *Result) error {
 				tagRows[n] = append(tagRows[n], r)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	rows.Close()
 
 	// Replies, tag by tag.
 	c := &res.Checks
@@ -311,7 +301,7 @@ func (a *analysis) whyMissing(ti *tagInfo, rs []outboxRow, handlerErr string) st
 	}
 	r := rs[len(rs)-1]
 	switch {
-	case r.state != "dropped":
+	case r.state != outbox.StateDropped:
 		return fmt.Sprintf("outbox #%d is %s and the emulator never got it (%s)", r.id, r.state, r.lastError)
 	case excused:
 		return ""

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
@@ -71,23 +72,14 @@ func (s *sampler) sample(ctx context.Context) (depthSample, bool) {
 	if err != nil {
 		return d, false
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT state, lane, COUNT(*) FROM outbox WHERE state IN ('pending', 'sending') GROUP BY state, lane`)
+	q, err := outbox.ReadQueue(ctx, db.R, d.at, 0)
 	if err != nil {
 		return d, false // not migrated yet, or busy: skip this second
 	}
-	for rows.Next() {
-		var state string
-		var lane, n int
-		if rows.Scan(&state, &lane, &n) != nil {
-			continue
-		}
-		if state == "sending" {
-			d.sending += n
-		} else if lane >= 0 && lane < 3 {
-			d.pending[lane] += n
-		}
+	d.sending = int(q.SendingTotal())
+	for l, n := range q.Pending {
+		d.pending[l] = int(n)
 	}
-	rows.Close()
 	if db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM inbox WHERE done_at IS NULL`).Scan(&d.inboxBacklog) != nil {
 		return d, false
 	}
@@ -101,11 +93,13 @@ func (s *sampler) drained(ctx context.Context, pushed int) bool {
 	if err != nil {
 		return false
 	}
-	var stored, open, queued int
+	var stored, open int
 	err = db.R.QueryRowContext(ctx, `
-SELECT (SELECT COUNT(*) FROM inbox),
-       (SELECT COUNT(*) FROM inbox WHERE done_at IS NULL),
-       (SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending'))`).Scan(&stored, &open, &queued)
+SELECT (SELECT COUNT(*) FROM inbox), (SELECT COUNT(*) FROM inbox WHERE done_at IS NULL)`).Scan(&stored, &open)
+	if err != nil {
+		return false
+	}
+	queued, err := outbox.Unfinished(ctx, db.R)
 	return err == nil && stored >= pushed && open == 0 && queued == 0
 }
 

@@ -1,4 +1,4 @@
-package tghtml
+package tgtext
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 	"github.com/go-telegram/bot/models"
 )
 
-func TestParseAccepts(t *testing.T) {
+func TestParseHTMLAccepts(t *testing.T) {
 	cases := []struct {
 		src, text string
 		ents      []models.MessageEntity
@@ -29,20 +29,20 @@ func TestParseAccepts(t *testing.T) {
 		{`<b></b>x`, `x`, nil}, // an empty entity is dropped
 	}
 	for _, c := range cases {
-		text, ents, err := Parse(c.src)
+		text, ents, err := ParseHTML(c.src)
 		if err != nil || text != c.text || len(ents) != len(c.ents) {
-			t.Errorf("Parse(%q) = %q, %+v, %v; want %q, %+v", c.src, text, ents, err, c.text, c.ents)
+			t.Errorf("ParseHTML(%q) = %q, %+v, %v; want %q, %+v", c.src, text, ents, err, c.text, c.ents)
 			continue
 		}
 		for i := range ents {
 			if ents[i] != c.ents[i] {
-				t.Errorf("Parse(%q) entity %d = %+v, want %+v", c.src, i, ents[i], c.ents[i])
+				t.Errorf("ParseHTML(%q) entity %d = %+v, want %+v", c.src, i, ents[i], c.ents[i])
 			}
 		}
 	}
 }
 
-func TestParseRefuses(t *testing.T) {
+func TestParseHTMLRefuses(t *testing.T) {
 	cases := []struct{ src, reason string }{
 		{`a < b`, `Unsupported start tag "" at byte offset 2`},
 		{`a <b`, `Unclosed start tag at byte offset 2`},
@@ -58,57 +58,93 @@ func TestParseRefuses(t *testing.T) {
 		{`<a =x>l</a>`, `Empty attribute name in the tag "a" at byte offset 0`},
 	}
 	for _, c := range cases {
-		_, _, err := Parse(c.src)
+		_, _, err := ParseHTML(c.src)
 		var pe *Error
 		if !errors.As(err, &pe) || pe.Reason != c.reason || err.Error() != "can't parse entities: "+c.reason {
-			t.Errorf("Parse(%q): %v, want %q", c.src, err, c.reason)
+			t.Errorf("ParseHTML(%q): %v, want %q", c.src, err, c.reason)
 		}
 	}
 }
 
 func TestEscape(t *testing.T) {
 	const s = `a < b & "c" > d`
-	text, ents, err := Parse(Escape(s))
+	text, ents, err := ParseHTML(Escape(s))
 	if err != nil || text != s || len(ents) != 0 {
-		t.Errorf("Parse(Escape(%q)) = %q, %v, %v", s, text, ents, err)
+		t.Errorf("ParseHTML(Escape(%q)) = %q, %v, %v", s, text, ents, err)
 	}
 	if n := UTF16Len("a🎲é"); n != 4 {
 		t.Errorf("UTF16Len = %d", n)
 	}
 }
 
-// FuzzParse: any input parses or is refused with an offset inside it and
+// FuzzParseHTML: any input parses or is refused with an offset inside it and
 // never panics; accepted text has entities inside it and no markup left,
 // and escaping that text parses back to it unchanged.
-func FuzzParse(f *testing.F) {
+func FuzzParseHTML(f *testing.F) {
 	for _, s := range []string{"a < b", "<b>x</b>", `<a href="u&amp;v">l</a>`, "&#x1F600;", "<pre><code class=\"language-go\">x</code></pre>",
 		"<b><i>x</b></i>", "<blockquote expandable>q</blockquote>", "&lt", "\xff<b>\xfe</b>", "<span class=tg-spoiler>s</span>", "</>"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, src string) {
-		text, ents, err := Parse(src)
+		text, ents, err := ParseHTML(src)
+		// Len, Split and Cut read markup as ParseHTML does: one tokenizer.
+		if n, lerr := Len(src, true); (lerr == nil) != (err == nil) || lerr != nil && lerr.Error() != err.Error() || err == nil && n != UTF16Len(text) {
+			t.Fatalf("Len(%q) = %d, %v; ParseHTML shows %d units, %v", src, n, lerr, UTF16Len(text), err)
+		}
 		if err != nil {
 			var pe *Error
 			if !errors.As(err, &pe) || pe.Reason == "" || pe.Offset < -1 || pe.Offset >= len(src) {
-				t.Fatalf("Parse(%q): bad error %#v", src, err)
+				t.Fatalf("ParseHTML(%q): bad error %#v", src, err)
 			}
 			return
 		}
 		n := UTF16Len(text)
 		for _, e := range ents {
 			if e.Offset < 0 || e.Length <= 0 || e.Offset+e.Length > n {
-				t.Fatalf("Parse(%q) = %q: entity %+v outside the text (%d units)", src, text, e, n)
+				t.Fatalf("ParseHTML(%q) = %q: entity %+v outside the text (%d units)", src, text, e, n)
 			}
 		}
 		if utf8.ValidString(src) && !utf8.ValidString(text) {
-			t.Fatalf("Parse(%q) made invalid UTF-8 %q", src, text)
+			t.Fatalf("ParseHTML(%q) made invalid UTF-8 %q", src, text)
 		}
 		if strings.Count(text, "<") > strings.Count(src, "<")+strings.Count(src, "&") {
-			t.Fatalf("Parse(%q) = %q: more '<' than the source could give", src, text)
+			t.Fatalf("ParseHTML(%q) = %q: more '<' than the source could give", src, text)
 		}
-		back, bents, err := Parse(Escape(text))
+		back, bents, err := ParseHTML(Escape(text))
 		if err != nil || back != text || len(bents) != 0 {
-			t.Fatalf("Parse(Escape(%q)) = %q, %v, %v", text, back, bents, err)
+			t.Fatalf("ParseHTML(Escape(%q)) = %q, %v, %v", text, back, bents, err)
 		}
 	})
+}
+
+// What Telegram accepts, Split and Cut accept too: a quoted '>' in an
+// attribute, an entity without its ';', an end tag with spaces.
+func TestFitReadsMarkupAsTelegram(t *testing.T) {
+	src := `<a href="https://x.test/?q=a>b">` + strings.Repeat("word ", 30) + `</a > &lt x`
+	want, _, err := ParseHTML(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := Split(src, true, 40)
+	if err != nil || len(parts) < 2 {
+		t.Fatalf("Split = %d parts, %v", len(parts), err)
+	}
+	var all strings.Builder
+	for _, p := range parts {
+		text, ents, err := ParseHTML(p)
+		if err != nil || UTF16Len(text) > 40 {
+			t.Fatalf("part %q: %q, %v", p, text, err)
+		}
+		if strings.Contains(text, "word") && (len(ents) == 0 || ents[0].URL != "https://x.test/?q=a>b") {
+			t.Errorf("part %q lost the link: %+v", p, ents)
+		}
+		all.WriteString(text + " ")
+	}
+	if strings.Join(strings.Fields(all.String()), " ") != strings.Join(strings.Fields(want), " ") {
+		t.Errorf("parts show %q, want %q", all.String(), want)
+	}
+	cut, err := Cut(src, true, 12)
+	if text, _, perr := ParseHTML(cut); err != nil || perr != nil || text != "word word w…" {
+		t.Errorf("Cut = %q (%q), %v, %v", cut, text, err, perr)
+	}
 }
