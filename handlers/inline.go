@@ -225,11 +225,15 @@ func (e *events) chosenInline(ctx context.Context, u *bot.Update) error {
 	if !ok || r.InlineMessageID == "" || !utf8.ValidString(r.InlineMessageID) {
 		return e.commit(ctx, u, nil)
 	}
-	if _, ok, err := e.visibleEvent(ctx, u, id); err != nil || !ok {
-		if err != nil {
-			return err
-		}
+	ev, ok, err := e.visibleEvent(ctx, u, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return e.commit(ctx, u, nil)
+	}
+	if version > ev.Version {
+		version = 0 // not a version we rendered: edit it to the current card
 	}
 	lang := e.userLang(ctx, u)
 	return e.commit(ctx, u, func(tx *sql.Tx) error {
