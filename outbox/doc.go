@@ -109,6 +109,9 @@
 //     deleted. Enqueue stays unconditional: the sender drops rows of
 //     inactive chats when it reaches them, so a chat reactivated before then
 //     still gets them. A chat with no chats row is treated as active.
+//     Inline calls are no chat's: a 403 on an edit under InlineChat or on
+//     an answerInlineQuery drops that row only, and an inactive chat never
+//     holds back (or drops) an answer to its user's inline query.
 //   - 400 with migrate_to_chat_id: store.MigrateChat moves every reference,
 //     queued rows included, and the row is resent at once to the new id
 //     (the sender rewrites chat_id in the stored parameters at call time).

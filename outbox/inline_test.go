@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rsvpbot/rsvpbot/bot"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
@@ -98,5 +99,32 @@ func TestInlineAnswerIgnoresPrivateChatState(t *testing.T) {
 	}
 	if st := countState(t, db); st[StateSent] != 2 || st[StateDropped] != 1 {
 		t.Errorf("states: %v, want the two answers sent and the message dropped", st)
+	}
+}
+
+// A 403 on an inline edit gives up that row only: InlineChat is no chat
+// that could have blocked the bot, and the other inline messages' edits
+// go on.
+func TestInlineEditForbiddenDropsOnlyItsRow(t *testing.T) {
+	db := openDB(t)
+	clk := newFakeClock()
+	caller := &scriptCaller{clk: clk, respond: func(n int, method string, chat int64) (bot.Result, error) {
+		if n == 1 {
+			return bot.Result{HTTPStatus: 403, ErrorCode: 403, Description: "Forbidden: bot was blocked by the user", Sent: true},
+				errors.New("forbidden")
+		}
+		return bot.Result{HTTPStatus: 200, Sent: true}, nil
+	}}
+	enqueue(t, db, inlineEdit("m1", "a"), inlineEdit("m2", "a"), inlineEdit("m3", "a"))
+	s := NewSender(db, caller, Config{Clock: clk, Logger: testLogger(t), Limits: &Limits{}})
+	startSender(t, s)
+	caller.waitCalls(t, 3)
+	waitFor(t, 10*time.Second, "all rows final", func() bool { return allFinal(t, db) })
+	if st := countState(t, db); st[StateSent] != 2 || st[StateDropped] != 1 {
+		t.Errorf("states: %v, want m1 dropped and m2, m3 sent", st)
+	}
+	var inactive int
+	if err := db.R.QueryRow(`SELECT count(*) FROM chats WHERE NOT active`).Scan(&inactive); err != nil || inactive != 0 {
+		t.Errorf("a 403 on an inline edit deactivated a chat (%d, %v)", inactive, err)
 	}
 }
