@@ -163,7 +163,6 @@ func (s *Server) ChooseInlineResult(queryID, resultID string) (string, error) {
 		s.inlineMsgs[id] = &InlineMessage{ID: id, Chat: q.chat, From: q.from, ResultID: r.ID, Text: r.Text,
 			Entities: r.Entities, ReplyMarkup: r.ReplyMarkup}
 	}
-	s.counts.messages++
 	if !s.inlineNoFeedback {
 		s.enqueue(models.Update{ChosenInlineResult: &models.ChosenInlineResult{ResultID: r.ID, From: q.from,
 			InlineMessageID: id, Query: q.query}})
