@@ -9,11 +9,21 @@ PKGS          := ./...
 # run, without -race, and say so.
 RACE          ?= $(shell (command -v gcc || command -v cc) >/dev/null 2>&1 && echo -race)
 
-.PHONY: run build test lint fmt-check vet staticcheck unit bench fuzz clean
+.PHONY: run playground screenshots build test lint fmt-check vet staticcheck unit bench fuzz clean
 
 ## run: run the bot (needs TELEGRAM_BOT_TOKEN; SQLite file at data/rsvpbot.db)
 run:
 	$(GO) run ./cmd/rsvpbot
+
+## playground: try the bot in a browser against the built-in Telegram
+## emulator (no token; data in data/playground.db; open the URL it prints)
+playground:
+	$(GO) run ./cmd/rsvpbot playground
+
+## screenshots: rewrite docs/playground.png from the browser test (needs Chromium)
+screenshots:
+	RSVPBOT_BROWSER_TESTS=require RSVPBOT_SCREENSHOT=docs/playground.png \
+		$(GO) test -count=1 -run '^TestBrowserFlow$$' ./playground/
 
 ## build: build the binaries into bin/
 build:

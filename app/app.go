@@ -181,7 +181,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if a.lock, err = store.LockDatabase(cfg.DB); err != nil {
 		return nil, &LockError{Err: err}
 	}
-	if a.db, err = store.Open(ctx, cfg.DB, outbox.WithSchema(store.Options{Now: cfg.Now})); err != nil {
+	// The store keeps the wall clock (not cfg.Now): its commit times are
+	// what readiness compares with real time.
+	if a.db, err = store.Open(ctx, cfg.DB, outbox.WithSchema(store.Options{})); err != nil {
 		return nil, fmt.Errorf("cannot open the database (RSVPBOT_DB): %w", err)
 	}
 	db := a.db

@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/rsvpbot/rsvpbot/store"
 )
@@ -31,6 +32,15 @@ func Unfinished(ctx context.Context, q store.Querier) (int64, error) {
 // run, like rsvpload's; fn's error stops the walk and is returned).
 func EachRow(ctx context.Context, q store.Querier, fn func(Row) error) error {
 	return each(ctx, q, `SELECT `+rowColumns+` FROM outbox ORDER BY id`, scanRow, fn)
+}
+
+// LastAttempts is the newest n attempts in the ledger, newest first (a
+// live view such as the playground's panel).
+func LastAttempts(ctx context.Context, q store.Querier, n int) ([]Attempt, error) {
+	var out []Attempt
+	err := each(ctx, q, `SELECT `+attemptColumns+` FROM ledger ORDER BY id DESC LIMIT `+strconv.Itoa(n), scanAttempt,
+		func(a Attempt) error { out = append(out, a); return nil })
+	return out, err
 }
 
 // EachAttempt calls fn with every attempt in the ledger, in id order.

@@ -39,6 +39,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	switch cmd {
 	case "run":
 		return runBot(ctx, lookupEnv, stderr)
+	case "playground":
+		return runPlayground(ctx, args, lookupEnv, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, lookupEnv, stdout, stderr)
 	case "outbox":
@@ -60,6 +62,7 @@ func usage(w io.Writer) {
 
 Usage:
   rsvpbot [run]                    run the bot
+  rsvpbot playground [--reset]     try the bot in a browser: built-in Telegram emulator, no token
   rsvpbot migrate                  apply database migrations and exit
   rsvpbot outbox dead              list dead letters
   rsvpbot outbox show ID           show an outbox message and its delivery attempts

@@ -32,6 +32,13 @@ POST /_emu/migrate?from=ID&to=ID     upgrade a group to a supergroup now
 PUT  /_emu/limits                    {"GlobalPerSecond":30,"PrivatePerSecond":1,"GroupPerMinute":20,"Burst":3}
 PUT  /_emu/faults                    {"error_rate":0.05,"phantom_rate":0.01,"drop_rate":0.01,"latency_min":"5ms","latency_max":"50ms"}
 POST /_emu/reset                     forget recorded calls and counters (chats and pending updates stay)
+GET  /_emu/bot                       the bot's user (id, username) as getMe answers
+GET  /_emu/menu?chat=ID&user=ID&lang=ru   the command menu that user sees in that chat (setMyCommands scopes)
+GET  /_emu/file?id=FILE_ID           download a file the bot sent (sendDocument)
+GET  /_emu/callback?id=QUERY_ID[&wait=10s]  the bot's answerCallbackQuery to a press, waiting for it
+GET  /_emu/wait[?wait=25s]           returns {"changed":true} at the next call, push or delivery
+GET  /_emu/chaos                     the chaos switches; POST {"storm":true} 429 to every send for 20s,
+       {"errors":true} 20 % 5xx, {"slow":true} 0.7-2.5 s latency, {"away":true} no answers for 30s
 
 The Bot API itself is served at /bot<token>/<method>.
 `
@@ -53,6 +60,7 @@ func (e *Emulator) routes() {
 		writeJSON(w, http.StatusOK, s)
 	})
 	m.HandleFunc("POST /_emu/push", e.handlePush)
+	e.sessionRoutes()
 	e.inlineRoutes() // inline.go
 	m.HandleFunc("GET /_emu/messages", func(w http.ResponseWriter, r *http.Request) {
 		chat, err := intParam(r, "chat")

@@ -46,6 +46,13 @@ type Config struct {
 	ForbiddenFraction float64
 	// Migrations upgrade groups to supergroups some time after start.
 	Migrations []Migration
+	// BotUsername and BotName are the username and first name getMe
+	// reports ("" keeps bottest's).
+	BotUsername, BotName string
+	// FirstUpdateID is the first update_id given (0 or 1: from 1). A
+	// session that outlives the emulator continues above the ids the bot
+	// stored, or the bot's offset would confirm new updates unread.
+	FirstUpdateID int64
 }
 
 // Migration upgrades group From to supergroup To, After the emulator starts.
@@ -127,6 +134,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Faults.SlowLatency, "slow-latency", c.Faults.SlowLatency, "extra latency of the -slow-rate calls")
 	fs.Var((*idList)(&c.Forbidden), "forbid", "comma-separated user ids whose private chats answer 403 (blocked) to every send")
 	fs.Float64Var(&c.ForbiddenFraction, "forbid-fraction", c.ForbiddenFraction, "fraction of user ids (hashed with -seed) whose private chats answer 403")
+	fs.StringVar(&c.BotUsername, "username", c.BotUsername, "the bot's username, as getMe reports it")
+	fs.StringVar(&c.BotName, "name", c.BotName, "the bot's name, as getMe reports it")
+	fs.Int64Var(&c.FirstUpdateID, "first-update-id", c.FirstUpdateID, "the first update_id given (above the ids a bot's database holds from an earlier session)")
 	fs.Var((*migrationList)(&c.Migrations), "migrate", "group migrations FROM:TO[@DELAY], comma-separated (e.g. -4001:-1000000004001@30s)")
 }
 
@@ -165,6 +175,12 @@ func (c Config) Validate() error {
 	}
 	if c.Faults.SlowLatency < 0 || (c.Faults.SlowRate > 0 && c.Faults.SlowLatency == 0) {
 		bad("slow-latency", "must be a positive duration when -slow-rate is set (e.g. 2s)")
+	}
+	if c.FirstUpdateID < 0 {
+		bad("first-update-id", "must not be negative")
+	}
+	if c.BotUsername != "" && (len(c.BotUsername) < 5 || strings.Trim(strings.ToLower(c.BotUsername), "abcdefghijklmnopqrstuvwxyz0123456789_") != "") {
+		bad("username", "%q: a bot username has 5 or more of a-z, 0-9 and _", c.BotUsername)
 	}
 	for _, m := range c.Migrations {
 		if m.From >= 0 || m.To > -1_000_000_000_000 {

@@ -33,6 +33,7 @@ type Emulator struct {
 
 	mu       sync.Mutex
 	migrated []Migration // applied so far, for the summary
+	chaos    chaosState  // see chaos.go
 }
 
 // New builds an emulator; it does not listen (mount it on a server) and
@@ -41,9 +42,16 @@ func New(cfg Config) (*Emulator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	opts := []bottest.Option{bottest.WithToken(cfg.Token), bottest.WithSeed(cfg.Seed),
+		bottest.WithLimits(cfg.Limits), bottest.WithFaults(cfg.Faults), bottest.WithFirstUpdateID(cfg.FirstUpdateID)}
+	if cfg.BotUsername != "" {
+		opts = append(opts, bottest.WithBotUsername(cfg.BotUsername))
+	}
+	if cfg.BotName != "" {
+		opts = append(opts, bottest.WithBotName(cfg.BotName))
+	}
 	e := &Emulator{
-		Fake: bottest.NewUnstartedServer(bottest.WithToken(cfg.Token), bottest.WithSeed(cfg.Seed),
-			bottest.WithLimits(cfg.Limits), bottest.WithFaults(cfg.Faults)),
+		Fake:  bottest.NewUnstartedServer(opts...),
 		cfg:   cfg,
 		start: time.Now(),
 		mux:   http.NewServeMux(),
@@ -103,6 +111,9 @@ func IsSending(method string) bool {
 // the fake just before the call, so that the 403 is the fake's own (recorded
 // and counted like any other) even if the user wrote to the bot since.
 func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
+	if method, sending := sendingMethod(r.URL.Path); sending && e.storming() {
+		e.stormCall(r, method)
+	}
 	if e.cfg.ForbiddenFraction > 0 || len(e.cfg.Forbidden) > 0 {
 		method := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
 		if IsSending(method) {

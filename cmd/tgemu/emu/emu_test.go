@@ -61,6 +61,8 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{func(c *Config) { c.Limits.GlobalPerSecond = -1 }, "-global"},
 		{func(c *Config) { c.Migrations = []Migration{{From: -5, To: -6}} }, "-migrate"},
 		{func(c *Config) { c.Token = "nope" }, "-token"},
+		{func(c *Config) { c.BotUsername = "a b" }, "-username"},
+		{func(c *Config) { c.FirstUpdateID = -1 }, "-first-update-id"},
 		{func(c *Config) { c.Faults.SlowRate = 0.1 }, "-slow-latency"},
 		{func(c *Config) { c.Faults.SlowRate = 1.5; c.Faults.SlowLatency = time.Second }, "-slow-rate"},
 	} {

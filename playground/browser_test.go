@@ -1,0 +1,221 @@
+package playground
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The browser tests drive Debian's Chromium (headless) through chromedp
+// against a real playground: the page, its event stream, the emulator and
+// the bot as a child process.
+//
+// Without a browser they skip, saying how to enable them; with
+// RSVPBOT_BROWSER_TESTS=require (as .ci/run sets) a missing browser fails.
+// RSVPBOT_SCREENSHOT=docs/playground.png (make screenshots) saves the page
+// mid-conversation.
+
+// findBrowser returns the Chromium or Chrome binary, or "".
+func findBrowser() string {
+	if p := os.Getenv("RSVPBOT_CHROME"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// browser opens a headless browser tab; it skips (or fails, if required)
+// without one.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := findBrowser()
+	if path == "" {
+		if os.Getenv("RSVPBOT_BROWSER_TESTS") == "require" {
+			t.Fatal("RSVPBOT_BROWSER_TESTS=require but no Chromium found (apt-get install chromium, or set RSVPBOT_CHROME)")
+		}
+		t.Skip("browser tests skipped: no Chromium found; install it (apt-get install chromium) to run them, " +
+			"and set RSVPBOT_BROWSER_TESTS=require to make a missing browser a failure")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
+		chromedp.WindowSize(1400, 900), chromedp.Flag("disable-dev-shm-usage", true))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	ctx, cancelTime := context.WithTimeout(ctx, 4*time.Minute)
+	t.Cleanup(func() { cancelTime(); cancelTab(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		t.Fatalf("starting %s: %v", path, err)
+	}
+	return ctx
+}
+
+// page wraps a tab on the playground with the few gestures the tests need.
+type page struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func (p page) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, actions...); err != nil {
+		p.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// until waits for a JavaScript condition on the page.
+func (p page) until(what, js string) {
+	p.t.Helper()
+	if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(60*time.Second),
+		chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+		text, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.getElementById("messages").innerText`))
+		p.t.Fatalf("waiting for %s: %v\nthe chat shows:\n%s", what, err, text)
+	}
+}
+
+func (p page) eval(js string) string {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		p.t.Fatalf("evaluating %s: %v", js, err)
+	}
+	return v
+}
+
+// send types a message into the composer and presses Enter.
+func (p page) send(text string) {
+	p.t.Helper()
+	p.do("typing "+text, chromedp.SendKeys(chromedp.CSS("#composer-input"), text+"\r"))
+}
+
+// actAs chooses who is typing, as the "you are" selector does.
+func (p page) actAs(id int64) {
+	p.t.Helper()
+	p.eval(`(() => { const w = document.getElementById("who"); w.value = "` + strconv.FormatInt(id, 10) +
+		`"; w.dispatchEvent(new Event("change")); return ""; })()`)
+}
+
+func (p page) openChat(id int64) {
+	p.t.Helper()
+	p.do("opening a chat", chromedp.Click(chromedp.CSS(fmt.Sprintf(`.chat-item[data-chat="%d"]`, id))))
+	p.until("the chat to open", fmt.Sprintf(`document.querySelector('.chat-item[data-chat="%d"]').getAttribute("aria-current") === "true"`, id))
+}
+
+// lastBotText is the JavaScript for the text of the bot's last message
+// in the open chat.
+const lastBotText = `(() => { const m = [...document.querySelectorAll("#messages .msg.bot")]; return m.length ? m[m.length-1].innerText : ""; })()`
+
+// TestBrowserFlow walks the issue's story in a real browser: an event in
+// the group, an RSVP by someone else seen live, /help in Russian, a kill
+// -9 with a message typed while the bot is down, a deep link, the .ics.
+func TestBrowserFlow(t *testing.T) {
+	ctx := browser(t)
+	s := startPlayground(t, func(c *Config) { c.RestartDelay = 2 * time.Second })
+	p := page{t: t, ctx: ctx}
+	p.do("opening the page", chromedp.Navigate(s.url))
+	p.until("the group and the bot's welcome", `document.querySelectorAll("#messages .msg.bot").length >= 1`)
+	if got := p.eval(`document.body.innerText.includes("nothing leaves this machine") ? "yes" : "no"`); got != "yes" {
+		t.Fatal(`the page does not say "nothing leaves this machine"`)
+	}
+	p.eval(`window.notReloaded = true, ""`)
+
+	// As Ann in the group: a one-line /event, and its card.
+	p.actAs(ann.ID)
+	p.send("/event Picnic | tomorrow 18:00 | Park")
+	p.until("the event card", `[...document.querySelectorAll("#messages .msg.bot")].some(m => m.innerText.includes("Picnic") && m.querySelector(".kb"))`)
+
+	// Boris presses Going; the bot's answer shows as a toast and the
+	// card's count changes without a reload.
+	p.actAs(boris.ID)
+	p.do("pressing Going", chromedp.Click(chromedp.CSS(`#messages .msg.bot button[data-data$=":go"]`)))
+	p.until("the answer to the press", `!document.getElementById("toast").hidden && document.getElementById("toast").textContent.length > 0`)
+	p.until("the card counting Boris", `[...document.querySelectorAll("#messages .msg.bot")].some(m => m.innerText.includes("Picnic") && m.innerText.includes("Boris") && m.innerText.includes("edited"))`)
+	if p.eval(`window.notReloaded ? "yes" : "no"`) != "yes" {
+		t.Fatal("the page reloaded")
+	}
+
+	// The Russian person's /help is in Russian, and so is their menu.
+	p.openChat(boris.ID)
+	p.send("/help")
+	p.until("/help in Russian", lastBotText+`.includes("Вот что я умею")`)
+	p.do("opening the command menu", chromedp.Click(chromedp.CSS("#menu-button")))
+	p.until("the Russian command menu", `document.getElementById("menu").innerText.includes("Создать событие")`)
+	p.eval(`document.getElementById("menu").hidden = true, ""`)
+
+	// kill -9: the panel shows the bot down; a command typed meanwhile is
+	// answered after the restart.
+	s.waitOutboxIdle()
+	p.do("pressing kill -9", chromedp.Click(chromedp.CSS("#chaos-kill")))
+	p.until("the bot down", `document.getElementById("bot-state").textContent === "down"`)
+	p.send("/myevents")
+	p.until("the restarted bot", `document.getElementById("bot-state").textContent === "running" && document.getElementById("bot-detail").textContent.includes("restarts 1")`)
+	p.until("the answer to what was typed while down", `(() => { const m = [...document.querySelectorAll("#messages .msg")]; return m.length >= 2 && m[m.length-2].innerText.includes("/myevents") && m[m.length-1].classList.contains("bot"); })()`)
+
+	// A deep link: Ann shares the event; the link opens her private chat
+	// with the bot and sends /start with the payload.
+	p.openChat(-4001)
+	p.actAs(ann.ID)
+	p.do("pressing Share", chromedp.Click(chromedp.CSS(`#messages .msg.bot .kb .row:last-child button:first-child`)))
+	p.until("the private chat with /start ev_", `document.querySelector('.chat-item[data-chat="1001"]').getAttribute("aria-current") === "true" && [...document.querySelectorAll("#messages .msg.mine")].some(m => m.innerText.startsWith("/start ev_"))`)
+	p.until("the event opened privately", `[...document.querySelectorAll("#messages .msg.bot")].some(m => m.innerText.includes("Picnic") && m.querySelector(".kb"))`)
+
+	// The .ics: the calendar button sends a file, which downloads.
+	p.do("pressing the calendar button", chromedp.Click(chromedp.CSS(`#messages .msg.bot button[data-data$=":ics"]`)))
+	p.until("the calendar file", `document.querySelectorAll("#messages a.doc").length >= 1`)
+	ics := p.evalAwait(`fetch(document.querySelector("#messages a.doc").href).then(r => r.text())`)
+	if !strings.Contains(ics, "BEGIN:VCALENDAR") || !strings.Contains(ics, "Picnic") {
+		t.Fatalf("the downloaded file is not the event's calendar file:\n%s", ics)
+	}
+
+	// The screenshot for the README: the group mid-conversation, the panel
+	// after the restart.
+	if path := os.Getenv("RSVPBOT_SCREENSHOT"); path != "" {
+		p.openChat(-4001)
+		p.until("the card", `document.querySelectorAll("#messages .msg.bot .kb").length >= 1`)
+		p.until("the panel", `document.querySelectorAll("#ledger li").length >= 1`)
+		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !filepath.IsAbs(path) {
+			path = filepath.Join("..", path) // relative to the repository, as make runs it
+		}
+		if err := os.WriteFile(path, shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot written to %s", path)
+	}
+
+	p.openChat(ann.ID)
+	// Telegram's formatting is shown as such (the card's title is bold);
+	// what people type is text, never markup.
+	p.until("the bold title", `[...document.querySelectorAll("#messages .msg.bot b")].some(b => b.textContent.includes("Picnic"))`)
+	p.send(`<b>not bold</b> <img src=x onerror="window.injected=1">`)
+	p.until("the typed markup shown as text", `[...document.querySelectorAll("#messages .msg.mine")].some(m => m.innerText.includes("<b>not bold</b>") && !m.querySelector("b, img"))`)
+	if p.eval(`window.injected ? "yes" : "no"`) != "no" {
+		t.Fatal("typed HTML ran in the page")
+	}
+
+	// Phone-sized: nothing wider than the screen, the composer reachable.
+	p.do("a phone-sized window", chromedp.EmulateViewport(390, 844))
+	p.until("a page as wide as the phone", `document.documentElement.scrollWidth <= window.innerWidth && document.getElementById("composer-input").getBoundingClientRect().width > 200`)
+}
+
+func (p page) evalAwait(js string) string {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.t.Fatalf("evaluating %s: %v", js, err)
+	}
+	return v
+}
