@@ -102,7 +102,7 @@ type Server struct {
 
 	// Inline mode (inline.go).
 	inlineQueries    map[string]*inlineQueryState
-	inlineMsgs       map[string]*InlineMessage
+	inlineMsgs       map[string]*inlineMsg
 	inlineSeq        int
 	inlineNoFeedback bool
 
@@ -173,7 +173,7 @@ func NewUnstartedServer(opts ...Option) *Server {
 		files:         map[string]File{},
 		callbacks:     map[string]bool{},
 		inlineQueries: map[string]*inlineQueryState{},
-		inlineMsgs:    map[string]*InlineMessage{},
+		inlineMsgs:    map[string]*inlineMsg{},
 		commands:      map[string][]models.BotCommand{},
 		updatesCh:     make(chan struct{}),
 		changedCh:     make(chan struct{}),

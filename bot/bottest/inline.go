@@ -19,6 +19,12 @@ package bottest
 //     whose message_text is 1-4096 characters after parsing) are required,
 //     unknown fields are refused, reply_markup must be a valid inline
 //     keyboard;
+//   - a chosen result is posted in the chat the query came from, as a
+//     message of the user "via" the bot (Messages shows it, edits
+//     included; the bot need not be a member, and gets no update for it);
+//     a press on its buttons (PushCallback too) is a callback query with
+//     inline_message_id and no message, and the bot cannot edit it by
+//     chat_id and message_id ("message can't be edited");
 //   - chosen_inline_result is sent only while inline feedback is on
 //     (SetInlineFeedback; on by default, as after /setinlinefeedback 100 %)
 //     and carries inline_message_id only if the result has an inline
@@ -82,12 +88,39 @@ type InlineResultsButton struct {
 type InlineMessage struct {
 	ID          string      // inline_message_id
 	Chat        models.Chat // where it was posted; the bot need not be a member
+	MessageID   int         // its id in that chat (Messages lists it)
 	From        models.User // who posted it
 	ResultID    string
 	Text        string
 	Entities    []models.MessageEntity
 	ReplyMarkup *models.InlineKeyboardMarkup
 	EditDate    int
+}
+
+// inlineMsg locates an inline message: its content is the chat message's.
+type inlineMsg struct {
+	chat     int64
+	msgID    int
+	resultID string
+}
+
+// find returns the chat message, or nil if it was deleted.
+func (s *Server) inlineFind(im *inlineMsg) *models.Message {
+	cs, ok := s.chats[im.chat]
+	if !ok {
+		return nil
+	}
+	return cs.find(im.msgID)
+}
+
+// inlineIDOf is the inline_message_id of a chat message, "" if it is none.
+func (s *Server) inlineIDOf(chatID int64, msgID int) string {
+	for id, im := range s.inlineMsgs {
+		if im.chat == chatID && im.msgID == msgID {
+			return id
+		}
+	}
+	return ""
 }
 
 type inlineQueryState struct {
@@ -156,12 +189,15 @@ func (s *Server) ChooseInlineResult(queryID, resultID string) (string, error) {
 		return "", fmt.Errorf("bottest: the answer to inline query %q has no result %q", queryID, resultID)
 	}
 	r := q.answer.Results[i]
+	cs := s.chatWith(q.chat)
+	m := s.newMessage(cs, q.from)
+	bot := s.botUser
+	m.ViaBot, m.Text, m.Entities, m.ReplyMarkup = &bot, r.Text, slices.Clone(r.Entities), cloneMarkup(r.ReplyMarkup)
 	id := ""
 	if r.ReplyMarkup != nil {
 		s.inlineSeq++
 		id = fmt.Sprintf("AgAAA%07dBQ%d", s.inlineSeq, q.from.ID)
-		s.inlineMsgs[id] = &InlineMessage{ID: id, Chat: q.chat, From: q.from, ResultID: r.ID, Text: r.Text,
-			Entities: r.Entities, ReplyMarkup: r.ReplyMarkup}
+		s.inlineMsgs[id] = &inlineMsg{chat: cs.chat.ID, msgID: m.ID, resultID: r.ID}
 	}
 	if !s.inlineNoFeedback {
 		s.enqueue(models.Update{ChosenInlineResult: &models.ChosenInlineResult{ResultID: r.ID, From: q.from,
@@ -172,22 +208,32 @@ func (s *Server) ChooseInlineResult(queryID, resultID string) (string, error) {
 	return id, nil
 }
 
-// InlineMessage returns what an inline message shows now.
+func cloneMarkup(kb *models.InlineKeyboardMarkup) *models.InlineKeyboardMarkup {
+	if kb == nil {
+		return nil
+	}
+	raw, _ := json.Marshal(kb)
+	var out models.InlineKeyboardMarkup
+	_ = json.Unmarshal(raw, &out)
+	return &out
+}
+
+// InlineMessage returns what an inline message shows now; false if it
+// does not exist or was deleted.
 func (s *Server) InlineMessage(id string) (InlineMessage, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, ok := s.inlineMsgs[id]
+	im, ok := s.inlineMsgs[id]
 	if !ok {
 		return InlineMessage{}, false
 	}
-	out := *m
-	if m.ReplyMarkup != nil {
-		raw, _ := json.Marshal(m.ReplyMarkup)
-		out.ReplyMarkup = nil
-		_ = json.Unmarshal(raw, &out.ReplyMarkup)
+	m := s.inlineFind(im)
+	if m == nil {
+		return InlineMessage{}, false
 	}
-	out.Entities = slices.Clone(m.Entities)
-	return out, true
+	c := cloneMessage(m)
+	return InlineMessage{ID: id, Chat: c.Chat, MessageID: c.ID, From: *c.From, ResultID: im.resultID, Text: c.Text,
+		Entities: c.Entities, ReplyMarkup: c.ReplyMarkup, EditDate: c.EditDate}, true
 }
 
 // PushInlineCallback queues a callback_query as if from pressed a button
@@ -196,10 +242,14 @@ func (s *Server) InlineMessage(id string) (InlineMessage, bool) {
 func (s *Server) PushInlineCallback(from models.User, inlineMessageID, data string) models.Update {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.pushInlineCallback(from, inlineMessageID, data)
+}
+
+func (s *Server) pushInlineCallback(from models.User, inlineMessageID, data string) models.Update {
 	s.users[from.ID] = from
 	instance := "inline"
-	if m, ok := s.inlineMsgs[inlineMessageID]; ok {
-		instance = strconv.FormatInt(m.Chat.ID*31+7, 10)
+	if im, ok := s.inlineMsgs[inlineMessageID]; ok {
+		instance = strconv.FormatInt(im.chat*31+7, 10)
 	}
 	s.callbackSeq++
 	id := strconv.FormatInt(s.botUser.ID, 10) + strconv.Itoa(1_000_000+s.callbackSeq)
@@ -391,9 +441,9 @@ func parseResultsButton(raw string) (*InlineResultsButton, error) {
 	return b, nil
 }
 
-// targetInline resolves inline_message_id for an edit; nil if the call
-// names a chat message instead.
-func (s *Server) targetInline(c *Call) (*InlineMessage, reply, bool) {
+// targetInline resolves inline_message_id for an edit; inline is false
+// if the call names a chat message instead.
+func (s *Server) targetInline(c *Call) (m *models.Message, rep reply, inline bool) {
 	id := c.Params["inline_message_id"]
 	if id == "" {
 		return nil, reply{}, false
@@ -401,8 +451,11 @@ func (s *Server) targetInline(c *Call) (*InlineMessage, reply, bool) {
 	if c.Params["chat_id"] != "" || c.Params["message_id"] != "" {
 		return nil, badRequest("bottest: give either inline_message_id or chat_id and message_id"), true
 	}
-	m, ok := s.inlineMsgs[id]
-	if !ok {
+	im, ok := s.inlineMsgs[id]
+	if ok {
+		m = s.inlineFind(im)
+	}
+	if m == nil {
 		return nil, badRequest("MESSAGE_ID_INVALID"), true
 	}
 	return m, reply{}, true
@@ -410,7 +463,7 @@ func (s *Server) targetInline(c *Call) (*InlineMessage, reply, bool) {
 
 // editInline applies an edit to an inline message: its text and keyboard
 // (editMessageText), or only its keyboard.
-func (s *Server) editInline(m *InlineMessage, c *Call, withText bool) reply {
+func (s *Server) editInline(m *models.Message, c *Call, withText bool) reply {
 	text, entities := m.Text, m.Entities
 	var markup *models.InlineKeyboardMarkup
 	var err error

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-telegram/bot/models"
+
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
 )
 
@@ -77,6 +79,25 @@ func TestInlineRoundTrip(t *testing.T) {
 	}
 	if st, a := callJSON(t, s, "editMessageText", map[string]any{"inline_message_id": "nope", "text": "x"}); st != 400 || !strings.Contains(a.Description, "MESSAGE_ID_INVALID") {
 		t.Fatalf("unknown inline id: %d %+v", st, a)
+	}
+
+	// The posted message is in the chat, as the user's "via" the bot; the
+	// bot cannot edit it by chat and message id, and a press on it in the
+	// chat is an inline press.
+	var posted models.Message
+	for _, msg := range s.Messages(group.ID) {
+		if msg.ID == m.MessageID && msg.ViaBot != nil && msg.ViaBot.ID == s.Bot().ID && msg.From.ID == alice.ID {
+			posted = msg
+		}
+	}
+	if posted.ID != m.MessageID || posted.Text != "Moved" {
+		t.Fatalf("posted message in the chat: %+v (inline %+v)", posted, m)
+	}
+	if st, a := callJSON(t, s, "editMessageText", map[string]any{"chat_id": group.ID, "message_id": posted.ID, "text": "x"}); st != 400 || !strings.Contains(a.Description, "can't be edited") {
+		t.Fatalf("edit by chat id: %d %+v", st, a)
+	}
+	if pressed := s.PushCallback(group, bob, posted.ID, "x").CallbackQuery; pressed.InlineMessageID != id || pressed.Message.Message != nil {
+		t.Fatalf("press in the chat: %+v", pressed)
 	}
 
 	cb := s.PushInlineCallback(bob, id, "x").CallbackQuery

@@ -170,12 +170,16 @@ func (s *Server) PushCommand(chat models.Chat, from models.User, command string)
 // PushCallback queues a callback_query as if from pressed a button carrying
 // data under message messageID. The query carries the message as the chat
 // currently shows it (an inaccessible message if it does not exist) and can
-// be answered once with answerCallbackQuery.
+// be answered once with answerCallbackQuery. A message posted in inline
+// mode is pressed as Telegram does it: inline_message_id, no message.
 func (s *Server) PushCallback(chat models.Chat, from models.User, messageID int, data string) models.Update {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs := s.chatWith(chat)
 	s.noteUser(cs, from)
+	if id := s.inlineIDOf(cs.chat.ID, messageID); id != "" {
+		return s.pushInlineCallback(from, id, data) // inline.go: no message, its inline_message_id
+	}
 	var mim models.MaybeInaccessibleMessage
 	if m := cs.find(messageID); m != nil {
 		mim = models.MaybeInaccessibleMessage{Type: models.MaybeInaccessibleMessageTypeMessage, Message: m}
