@@ -159,26 +159,25 @@ func NewServer(opts ...Option) *Server {
 // delivery runs in the background from the start.
 func NewUnstartedServer(opts ...Option) *Server {
 	s := &Server{
-		Token:         DefaultToken,
-		botUser:       models.User{IsBot: true, FirstName: "Test Bot", Username: "bottest_bot", CanJoinGroups: true},
-		now:           time.Now,
-		seed:          1,
-		client:        &http.Client{Timeout: 10 * time.Second},
-		limiters:      map[int64]*rate.Limiter{},
-		blocked:       map[int64]bool{},
-		notStarted:    map[int64]bool{},
-		migrated:      map[int64]int64{},
-		chats:         map[int64]*chatState{},
-		users:         map[int64]models.User{},
-		files:         map[string]File{},
-		callbacks:     map[string]bool{},
-		inlineQueries: map[string]*inlineQueryState{},
-		inlineMsgs:    map[string]*inlineMsg{},
-		commands:      map[string][]models.BotCommand{},
-		updatesCh:     make(chan struct{}),
-		changedCh:     make(chan struct{}),
-		counts:        newCounters(),
+		Token:      DefaultToken,
+		botUser:    models.User{IsBot: true, FirstName: "Test Bot", Username: "bottest_bot", CanJoinGroups: true},
+		now:        time.Now,
+		seed:       1,
+		client:     &http.Client{Timeout: 10 * time.Second},
+		limiters:   map[int64]*rate.Limiter{},
+		blocked:    map[int64]bool{},
+		notStarted: map[int64]bool{},
+		migrated:   map[int64]int64{},
+		chats:      map[int64]*chatState{},
+		users:      map[int64]models.User{},
+		files:      map[string]File{},
+		callbacks:  map[string]bool{},
+		commands:   map[string][]models.BotCommand{},
+		updatesCh:  make(chan struct{}),
+		changedCh:  make(chan struct{}),
+		counts:     newCounters(),
 	}
+	s.inlineQueries, s.inlineMsgs = map[string]*inlineQueryState{}, map[string]*inlineMsg{} // inline.go
 	for _, o := range opts {
 		o(s)
 	}
