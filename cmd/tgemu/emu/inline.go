@@ -68,7 +68,13 @@ func (e *Emulator) inlineRoutes() {
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no answer (yet) to that inline query"})
 			return
 		}
-		writeJSON(w, http.StatusOK, a)
+		results := []map[string]any{}
+		for _, res := range a.Results {
+			results = append(results, map[string]any{"type": res.Type, "id": res.ID, "title": res.Title,
+				"description": res.Description, "text": res.Text, "reply_markup": wireKeyboard(res.ReplyMarkup)})
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"query_id": a.QueryID, "results": results, "cache_time": a.CacheTime,
+			"is_personal": a.IsPersonal, "next_offset": a.NextOffset, "button": a.Button})
 	})
 	m.HandleFunc("POST /_emu/inline/choose", func(w http.ResponseWriter, r *http.Request) {
 		var p struct {
@@ -91,7 +97,9 @@ func (e *Emulator) inlineRoutes() {
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such inline message"})
 			return
 		}
-		writeJSON(w, http.StatusOK, msg)
+		writeJSON(w, http.StatusOK, map[string]any{"inline_message_id": msg.ID, "chat": msg.Chat, "message_id": msg.MessageID,
+			"from": msg.From, "result_id": msg.ResultID, "text": msg.Text, "entities": msg.Entities,
+			"reply_markup": wireKeyboard(msg.ReplyMarkup), "edit_date": msg.EditDate})
 	})
 	m.HandleFunc("POST /_emu/inline/press", func(w http.ResponseWriter, r *http.Request) {
 		var p struct {
@@ -121,6 +129,30 @@ func (e *Emulator) inlineRoutes() {
 		e.Fake.SetInlineFeedback(on)
 		writeJSON(w, http.StatusOK, map[string]bool{"feedback": on})
 	})
+}
+
+// wireKeyboard shows a keyboard as the Bot API spells it: models'
+// InlineKeyboardButton would print an empty copy_text on every button.
+func wireKeyboard(kb *models.InlineKeyboardMarkup) any {
+	if kb == nil {
+		return nil
+	}
+	rows := [][]map[string]string{}
+	for _, row := range kb.InlineKeyboard {
+		out := []map[string]string{}
+		for _, b := range row {
+			btn := map[string]string{"text": b.Text}
+			if b.CallbackData != "" {
+				btn["callback_data"] = b.CallbackData
+			}
+			if b.URL != "" {
+				btn["url"] = b.URL
+			}
+			out = append(out, btn)
+		}
+		rows = append(rows, out)
+	}
+	return map[string]any{"inline_keyboard": rows}
 }
 
 // decodeBody reads a JSON request body into v, answering 400 if it cannot.

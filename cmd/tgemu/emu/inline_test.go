@@ -43,7 +43,8 @@ func TestInlineControlAPI(t *testing.T) {
 		"reply_markup":{"inline_keyboard":[[{"text":"Go","callback_data":"rsvp:1:go"}]]}}]}`)); err != nil {
 		t.Fatal(err)
 	}
-	if a := get(t, srv.URL+"/_emu/inline/answer?id="+up.InlineQuery.ID); !strings.Contains(a, `"ID": "ev:1:1"`) || !strings.Contains(a, `"IsPersonal": true`) {
+	if a := get(t, srv.URL+"/_emu/inline/answer?id="+up.InlineQuery.ID); !strings.Contains(a, `"id": "ev:1:1"`) ||
+		!strings.Contains(a, `"is_personal": true`) || !strings.Contains(a, `"callback_data": "rsvp:1:go"`) || strings.Contains(a, "copy_text") {
 		t.Fatalf("answer: %s", a)
 	}
 	var chosen struct {
@@ -57,7 +58,7 @@ func TestInlineControlAPI(t *testing.T) {
 		"reply_markup":{"inline_keyboard":[[{"text":"Go","callback_data":"rsvp:1:go"}]]}}`)); err != nil {
 		t.Fatal(err)
 	}
-	if m := get(t, srv.URL+"/_emu/inline/message?id="+chosen.InlineMessageID); !strings.Contains(m, `"Text": "Picnic moved"`) {
+	if m := get(t, srv.URL+"/_emu/inline/message?id="+chosen.InlineMessageID); !strings.Contains(m, `"text": "Picnic moved"`) || strings.Contains(m, "copy_text") {
 		t.Fatalf("inline message: %s", m)
 	}
 	if body := post(t, srv.URL+"/_emu/inline/press", `{"from":{"id":8},"inline_message_id":"`+chosen.InlineMessageID+`","data":"rsvp:1:go"}`); !strings.Contains(body, `"inline_message_id"`) {
