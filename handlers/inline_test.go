@@ -191,6 +191,13 @@ func TestInlineButtonPressRSVPs(t *testing.T) {
 	}
 	mustContain(t, "toast", h.lastToast(), "going")
 	mustContain(t, "inline card", h.inlineText(inline), "Carol")
+	// Pressed where it was posted (the chat shows it as Alice's message via
+	// the bot), as Telegram delivers it: an inline press.
+	m, _ := h.Fake.InlineMessage(inline)
+	h.Click(elsewhere, dave, m.MessageID, fmt.Sprintf("rsvp:%d:maybe", id))
+	if r := h.rsvp(id, dave.ID); r.Status != store.RSVPMaybe {
+		t.Fatalf("dave's press in the chat: %+v", r)
+	}
 
 	// A forged press naming another event on this message does nothing.
 	h.Fake.PushInlineCallback(carol, inline, fmt.Sprintf("rsvp:%d:go", other))
