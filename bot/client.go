@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	tg "github.com/go-telegram/bot"
@@ -113,7 +114,7 @@ func (c *Client) Call(ctx context.Context, method string, params json.RawMessage
 		HTTPStatus: rec.status,
 		Body:       rec.body,
 		Latency:    time.Since(start),
-		Sent:       rec.wrote,
+		Sent:       rec.wrote.Load(),
 	}
 	if len(rec.body) > 0 {
 		var r struct {
@@ -141,6 +142,9 @@ func (c *Client) Call(ctx context.Context, method string, params json.RawMessage
 var ErrUnknownMethod = errors.New("unsupported Bot API method")
 
 func (c *Client) dispatch(ctx context.Context, method string, raw json.RawMessage) (int, error) {
+	if sendsRaw(method, raw) {
+		return 0, c.callRaw(ctx, method, raw)
+	}
 	// The library's params have interface-typed fields (chat_id, reply_markup,
 	// files) that encoding/json cannot decode into; split those off first.
 	w, err := splitWire(raw)
@@ -185,6 +189,71 @@ func (c *Client) dispatch(ctx context.Context, method string, raw json.RawMessag
 		return msgID(m), err
 	}
 	return 0, fmt.Errorf("%w %q", ErrUnknownMethod, method)
+}
+
+// sendsRaw reports whether a call goes out as its stored JSON instead of
+// through the library: answerInlineQuery (the library's result and button
+// structs cannot be decoded into, and its button sends "web_app":null),
+// and edits of inline messages (Telegram answers them with true, not the
+// Message the library's methods decode).
+func sendsRaw(method string, raw json.RawMessage) bool {
+	if method == "answerInlineQuery" {
+		return true
+	}
+	if method != "editMessageText" && method != "editMessageReplyMarkup" {
+		return false
+	}
+	var p struct {
+		InlineMessageID string `json:"inline_message_id"`
+	}
+	return json.Unmarshal(raw, &p) == nil && p.InlineMessageID != ""
+}
+
+// callRaw posts raw as the JSON body of method. Its answer is recorded by
+// the transport like any call's; a failure is returned as the library's
+// error of the same kind, so callers tell them apart the same way.
+func (c *Client) callRaw(ctx context.Context, method string, raw json.RawMessage) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.apiURL+"/bot"+c.token+"/"+method, bytes.NewReader(raw))
+	if err != nil {
+		return redactErr(err, c.token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return redactErr(fmt.Errorf("error do request for method %s, %w", method, err), c.token)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("error read response body for method %s, %w", method, err)
+	}
+	var r struct {
+		OK          bool   `json:"ok"`
+		ErrorCode   int    `json:"error_code"`
+		Description string `json:"description"`
+		Parameters  struct {
+			RetryAfter int `json:"retry_after"`
+		} `json:"parameters"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return fmt.Errorf("error decode response body for method %s, %w", method, err)
+	}
+	if r.OK {
+		return nil
+	}
+	switch r.ErrorCode {
+	case http.StatusTooManyRequests:
+		return &tg.TooManyRequestsError{Message: r.Description, RetryAfter: r.Parameters.RetryAfter}
+	case http.StatusForbidden:
+		return fmt.Errorf("%w, %s", tg.ErrorForbidden, r.Description)
+	case http.StatusBadRequest:
+		return fmt.Errorf("%w, %s", tg.ErrorBadRequest, r.Description)
+	case http.StatusUnauthorized:
+		return fmt.Errorf("%w, %s", tg.ErrorUnauthorized, r.Description)
+	case http.StatusNotFound:
+		return fmt.Errorf("%w, %s", tg.ErrorNotFound, r.Description)
+	}
+	return fmt.Errorf("%s: error %d, %s", method, r.ErrorCode, r.Description)
 }
 
 // callAs decodes the wire parameters into the library's params type P,
@@ -327,7 +396,9 @@ type recordKey struct{}
 type callRecord struct {
 	status int
 	body   []byte
-	wrote  bool
+	// wrote is set by the transport's writer goroutine (the body read to
+	// its end) and by RoundTrip, which may run at the same time.
+	wrote atomic.Bool
 }
 
 func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -340,7 +411,7 @@ func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error
 		return nil, redactErr(err, t.token)
 	}
 	if rec != nil {
-		rec.wrote = true
+		rec.wrote.Store(true)
 		body, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
 		rec.status = resp.StatusCode
@@ -363,7 +434,7 @@ type wroteBody struct {
 func (b *wroteBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err == io.EOF {
-		b.rec.wrote = true
+		b.rec.wrote.Store(true)
 	}
 	return n, err
 }

@@ -20,7 +20,10 @@ import (
 )
 
 // AllowedUpdates are the update kinds the bot asks Telegram for.
-var AllowedUpdates = []string{"message", "callback_query", "my_chat_member"}
+// inline_query and chosen_inline_result are inline mode (handlers/inline.go);
+// Telegram sends them only if inline mode (and, for the second, inline
+// feedback) is switched on with BotFather.
+var AllowedUpdates = []string{"message", "callback_query", "my_chat_member", "inline_query", "chosen_inline_result"}
 
 // ErrUnauthorized means Telegram rejected the token: retrying cannot help.
 var ErrUnauthorized = errors.New("telegram rejected the bot token (401 Unauthorized); check TELEGRAM_BOT_TOKEN")

@@ -18,6 +18,8 @@ type Router struct {
 	commands  map[string]HandlerFunc
 	callbacks map[string]HandlerFunc
 	member    HandlerFunc
+	inline    HandlerFunc
+	chosen    HandlerFunc
 	text      HandlerFunc
 	unknown   HandlerFunc
 }
@@ -40,6 +42,13 @@ func (r *Router) Callback(prefix string, h HandlerFunc) { r.callbacks[prefix] = 
 // MyChatMember registers h for changes of the bot's own membership.
 func (r *Router) MyChatMember(h HandlerFunc) { r.member = h }
 
+// InlineQuery registers h for inline queries (@bot typed in any chat).
+func (r *Router) InlineQuery(h HandlerFunc) { r.inline = h }
+
+// ChosenInlineResult registers h for inline results a user posted (sent
+// only with inline feedback on).
+func (r *Router) ChosenInlineResult(h HandlerFunc) { r.chosen = h }
+
 // Text registers h for messages that are not commands.
 func (r *Router) Text(h HandlerFunc) { r.text = h }
 
@@ -56,6 +65,10 @@ func (r *Router) Route(ctx context.Context, u *Update) error {
 	switch {
 	case u.MyChatMember != nil:
 		return call(ctx, r.member, u)
+	case u.InlineQuery != nil:
+		return call(ctx, r.inline, u)
+	case u.ChosenInlineResult != nil:
+		return call(ctx, r.chosen, u)
 	case u.CallbackQuery != nil:
 		prefix, _, _ := strings.Cut(u.CallbackQuery.Data, ":")
 		if h, ok := r.callbacks[prefix]; ok {

@@ -98,6 +98,8 @@ func (u *Update) From() *models.User {
 		return &up.ChatMember.From
 	case up.InlineQuery != nil:
 		return up.InlineQuery.From
+	case up.ChosenInlineResult != nil:
+		return &up.ChosenInlineResult.From
 	}
 	return nil
 }
@@ -137,6 +139,8 @@ func describe(up *models.Update) (kind string, chatID, userID int64) {
 		kind = "chat_member"
 	case up.InlineQuery != nil:
 		kind = "inline_query"
+	case up.ChosenInlineResult != nil:
+		kind = "chosen_inline_result"
 	default:
 		kind = "other"
 	}
@@ -146,8 +150,9 @@ func describe(up *models.Update) (kind string, chatID, userID int64) {
 	if f := u.From(); f != nil {
 		userID = f.ID
 	}
-	// Updates without a chat are ordered per user instead: a user's inline
-	// queries must not race each other either. Negative user ids do not
+	// Updates without a chat (inline queries, chosen inline results,
+	// presses on buttons of inline messages) are ordered per user instead:
+	// a user's inline queries must not race each other either. Negative user ids do not
 	// exist, and chat ids of users equal their user ids, so this cannot
 	// collide with a group.
 	if chatID == 0 {

@@ -105,6 +105,9 @@ func (a *App) Failed(ctx context.Context, tx *sql.Tx, u *bot.Update, cause error
 	if u.CallbackQuery != nil {
 		return a.toast(ctx, tx, u, text, true)
 	}
+	if u.InlineQuery != nil || u.ChosenInlineResult != nil {
+		return nil // no chat to apologise in; the user simply sees no results
+	}
 	if u.ChatID == 0 {
 		return nil
 	}

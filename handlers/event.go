@@ -91,6 +91,7 @@ func (a *App) registerEvents() {
 	a.deepLinks["evi"] = e.calendarLink
 	a.deepLinks["evm"] = e.manageLink
 	a.deepLinks["evx"] = e.exportLink
+	e.registerInline() // inline.go
 }
 
 // eventLine is a parsed one-line /event.

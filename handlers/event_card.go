@@ -249,7 +249,7 @@ func (a *App) RefreshEventCards(ctx context.Context, tx *sql.Tx, eventID int64) 
 			return err
 		}
 	}
-	return nil
+	return a.refreshInlineCards(ctx, tx, d, rendered) // inline.go
 }
 
 // editCard queues the edit of one card copy if it is behind. rendered

@@ -71,6 +71,9 @@ func (a *App) buttonEvent(ctx context.Context, u *bot.Update, lang, gone string,
 		return ev, "", false, err
 	}
 	if !found {
+		if u.CallbackQuery.InlineMessageID != "" {
+			gone = "inline_press_unknown" // a copy posted inline (inline.go)
+		}
 		return ev, "", false, a.answerToast(ctx, u, lang, gone, false)
 	}
 	return ev, action, true, nil
@@ -188,6 +191,9 @@ func (e *events) rsvpToast(lang string, ch store.RSVPChange) string {
 // so it is kept up to date from now on. Only a message that carries this
 // very button is adopted.
 func (e *events) adoptCard(ctx context.Context, tx *sql.Tx, eventID int64, u *bot.Update) error {
+	if u.CallbackQuery.InlineMessageID != "" {
+		return e.adoptInlineCard(ctx, tx, eventID, u) // inline.go
+	}
 	m := u.CallbackQuery.Message.Message
 	if m == nil || m.ReplyMarkup == nil || !hasButton(m.ReplyMarkup, u.CallbackQuery.Data) {
 		return nil

@@ -28,6 +28,8 @@ package handlers
 // by the rules above, and for nobody else.
 //
 // Buttons: a card's buttons act only on the event whose card they sit on.
+// A card posted inline (inline.go) is known by its inline_message_id
+// (store.inline_cards) and checked the same way.
 // The message a press comes from must be a recorded copy of that event's
 // card (event_cards); a message not recorded (its on-sent record was lost,
 // or an old private copy was forgotten) counts only if it carries that very
@@ -139,6 +141,17 @@ func parseLinkPayload(s string) (id int64, code string) {
 // adoptCard in its transaction.
 func (a *App) cardPress(ctx context.Context, u *bot.Update, ev store.Event) (ok, adopt bool, err error) {
 	cq := u.CallbackQuery
+	if cq.InlineMessageID != "" {
+		// A card posted inline (inline.go): a recorded copy counts for its
+		// own event; one not recorded (inline feedback off) for whoever
+		// may see the event, and is then recorded.
+		c, found, err := store.FindInlineCard(ctx, a.DB.R, cq.InlineMessageID)
+		if err != nil || found {
+			return found && c.EventID == ev.ID, false, err
+		}
+		see, err := a.maySeeEvent(ctx, a.DB.R, u, ev)
+		return see, see, err
+	}
 	chatID, msgID := u.ChatID, 0
 	if m := cq.Message.Message; m != nil {
 		chatID, msgID = m.Chat.ID, m.ID

@@ -36,9 +36,12 @@ func (s *Sender) readyAt(id int64, method string, now time.Time) (at time.Time, 
 }
 
 // paced reports whether a method counts against the per-chat limits.
-// Answering a callback posts nothing in the chat, and a user is watching a
-// spinner until it arrives, so it is paced only by the global limit.
-func paced(method string) bool { return method != "answerCallbackQuery" }
+// Answering a callback or an inline query posts nothing in a chat, and a
+// user is watching a spinner until it arrives, so it is paced only by the
+// global limit.
+func paced(method string) bool {
+	return method != "answerCallbackQuery" && method != "answerInlineQuery"
+}
 
 // candidate is a due line head, as scanned.
 type candidate struct {
@@ -253,16 +256,27 @@ func (s *Sender) claim(ctx context.Context, picks []candidate) (jobs []job, drop
 }
 
 // dropChat marks every pending row of a chat dropped (kept, not deleted, so
-// the record shows what was not sent and why).
+// the record shows what was not sent and why). Answers to inline queries
+// stay: they post nothing in the chat (sqlClaim sends them regardless), so
+// the lines they are in get their next head.
 func dropChat(ctx context.Context, tx *sql.Tx, chat int64, why string, now int64) ([]dropped, error) {
 	rows, err := tx.QueryContext(ctx, `
 UPDATE outbox SET state = 'dropped', head = 0, done_at = ?, last_error = ?
-WHERE chat_id = ? AND state = 'pending'
+WHERE chat_id = ? AND state = 'pending' AND method <> 'answerInlineQuery'
 RETURNING id, chat_id, method, ref`, now, why, chat)
 	if err != nil {
 		return nil, err
 	}
-	return scanDropped(rows)
+	out, err := scanDropped(rows)
+	if err != nil {
+		return nil, err
+	}
+	for lane := range numLanes {
+		if err := promote(ctx, tx, chat, Lane(lane)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // scanDropped reads the RETURNING id, chat_id, method, ref of rows

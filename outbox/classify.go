@@ -77,8 +77,12 @@ func classify(method string, res bot.Result, err error) outcome {
 		case method == "deleteMessage" && strings.Contains(d, "message to delete not found"):
 			// A retried delete whose first call did get through.
 			return outcome{class: ClassGone, act: actSent, desc: desc}
-		case method == "answerCallbackQuery" && (strings.Contains(d, "query is too old") || strings.Contains(d, "query id is invalid")):
+		case (method == "answerCallbackQuery" || method == "answerInlineQuery") && (strings.Contains(d, "query is too old") || strings.Contains(d, "query id is invalid")):
 			return outcome{class: ClassExpired, act: actDrop, desc: desc}
+		case strings.HasPrefix(method, "editMessage") && strings.Contains(d, "message_id_invalid"):
+			// An inline message that no longer exists (deleted in its
+			// chat): nothing to edit, nothing to requeue.
+			return outcome{class: ClassGone, act: actDrop, desc: desc}
 		}
 		return outcome{class: ClassBadRequest, act: actDead, desc: desc}
 	case code == 401 || code == 404 || errors.Is(err, tgbot.ErrorUnauthorized) || errors.Is(err, tgbot.ErrorNotFound):

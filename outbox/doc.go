@@ -63,7 +63,11 @@
 // one per chat (default 1/s
 // for private chats, chat id > 0; 20/min for groups, chat id < 0; burst 1).
 // answerCallbackQuery posts nothing in the chat, so it is paced by the
-// global bucket only. Per-chat state is kept only while it carries
+// global bucket only; so is answerInlineQuery, queued on the Interactive
+// lane under the asker's user id (never behind Bulk, and sent even if that
+// user blocked the bot privately). Edits of inline messages have no chat:
+// they share the key InlineChat, paced by the global bucket only, one call
+// in flight, coalesced per message like other edits. Per-chat state is kept only while it carries
 // information (a call in flight, a 429 wait, a bucket not yet full) and
 // evicted otherwise, so memory follows the chats active in the last few
 // seconds, not all chats ever seen.
@@ -105,6 +109,9 @@
 //     deleted. Enqueue stays unconditional: the sender drops rows of
 //     inactive chats when it reaches them, so a chat reactivated before then
 //     still gets them. A chat with no chats row is treated as active.
+//     Inline calls are no chat's: a 403 on an edit under InlineChat or on
+//     an answerInlineQuery drops that row only, and an inactive chat never
+//     holds back (or drops) an answer to its user's inline query.
 //   - 400 with migrate_to_chat_id: store.MigrateChat moves every reference,
 //     queued rows included, and the row is resent at once to the new id
 //     (the sender rewrites chat_id in the stored parameters at call time).

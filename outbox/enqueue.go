@@ -46,7 +46,10 @@ func (l Lane) String() string {
 // Message is one Bot API call to make.
 type Message struct {
 	// ChatID is the chat the call affects; it keys pacing, per-chat order
-	// and blocking. For answerCallbackQuery use the chat the button is in.
+	// and blocking. For answerCallbackQuery use the chat the button is in
+	// (the presser's id for a button on an inline message); for
+	// answerInlineQuery the id of the user who asked; for an edit of an
+	// inline message (inline_message_id, no chat_id) InlineChat.
 	ChatID int64
 	// Method is the Bot API method name (sendMessage, editMessageText, ...).
 	Method string
@@ -71,6 +74,14 @@ type Message struct {
 	// card's message id, a reminder that could not be delivered).
 	Ref string
 }
+
+// InlineChat is the pacing key of edits of inline messages (cards posted
+// with @bot in chats the bot may not be in). They name no chat, so they
+// share this one key: one line in id order, one call in flight, paced by
+// the global limit only. It lies outside Telegram's id range (ids have at
+// most 52 significant bits), so it is no chat's id, and no chats row ever
+// makes it inactive.
+const InlineChat int64 = -1 << 62
 
 // ErrInvalid is wrapped by Enqueue errors about the message itself.
 var ErrInvalid = errors.New("outbox: invalid message")
@@ -280,8 +291,20 @@ func wireParams(m Message) (json.RawMessage, error) {
 	if err := json.Unmarshal(raw, &probe); err != nil {
 		return nil, fmt.Errorf("%w: %s params are not a JSON object: %v", ErrInvalid, m.Method, err)
 	}
+	if m.ChatID == InlineChat {
+		// An edit of an inline message: it names the message by
+		// inline_message_id and has no chat.
+		var p struct {
+			InlineMessageID string `json:"inline_message_id"`
+		}
+		_ = json.Unmarshal(raw, &p)
+		if p.InlineMessageID == "" || probe.ChatID != nil {
+			return nil, fmt.Errorf("%w: %s to InlineChat must carry inline_message_id and no chat_id", ErrInvalid, m.Method)
+		}
+		return raw, nil
+	}
 	if probe.ChatID == nil {
-		if m.Method != "answerCallbackQuery" {
+		if m.Method != "answerCallbackQuery" && m.Method != "answerInlineQuery" {
 			return nil, fmt.Errorf("%w: %s params have no chat_id", ErrInvalid, m.Method)
 		}
 	} else if id, err := strconv.ParseInt(string(probe.ChatID), 10, 64); err != nil || id != m.ChatID {

@@ -179,6 +179,12 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 	case actPause:
 		return e, requeue(r.at.Add(unauthorizedPause), j.failures)
 	case actBlock:
+		if j.chat == InlineChat || j.method == "answerInlineQuery" {
+			// Not a chat that refused the bot: InlineChat stands for
+			// every inline message, and an inline answer posts nothing in
+			// the asker's chat. Only this row is given up.
+			return e, finish(StateDropped, string(out.class)+": "+out.desc)
+		}
 		if err := deactivate(ctx, tx, j.chat, out.desc, r.at); err != nil {
 			return e, err
 		}

@@ -564,6 +564,8 @@ func (s *Sender) chat(id int64) *chatState {
 	if !ok {
 		cs = &chatState{}
 		switch {
+		case id == InlineChat:
+			// Edits of inline messages: the global limit only.
 		case id > 0 && s.lim.PrivateChat > 0:
 			cs.lim = rate.NewLimiter(rate.Limit(s.lim.PrivateChat), 1)
 		case id < 0 && s.lim.GroupPerMinute > 0:

@@ -21,11 +21,13 @@ LIMIT ?`
 
 	// Claim one picked head: it must still be pending and first in line,
 	// and its chat not inactive (a chat with no row is active: the bot may
-	// send before the intake has seen it, e.g. after a migration).
+	// send before the intake has seen it, e.g. after a migration). An
+	// answer to an inline query posts nothing in the asker's private chat:
+	// someone who blocked the bot may still use it inline.
 	sqlClaim = `
 UPDATE outbox AS o SET state = 'sending'
 WHERE o.id = ? AND o.state = 'pending' AND o.head = 1 AND ` + firstInLine + `
-  AND NOT EXISTS (SELECT 1 FROM chats c WHERE c.id = o.chat_id AND NOT c.active)
+  AND (o.method = 'answerInlineQuery' OR NOT EXISTS (SELECT 1 FROM chats c WHERE c.id = o.chat_id AND NOT c.active))
 RETURNING id, chat_id, lane, method, params, attempts, failures, created_at, ref`
 
 	// Why a chat is inactive (no row: it is not).

@@ -27,7 +27,8 @@
 // from how it was pushed, else from its sign: positive ids are private chats,
 // ids below -1e12 supergroups, other negative ids groups); webhook URLs may
 // be plain http; MarkdownV2 text is stored as sent (HTML is parsed, see
-// parse_mode handling); inline messages are not supported.
+// parse_mode handling). Inline mode — inline queries, their answers, chosen
+// results, inline messages and their edits and buttons — is in inline.go.
 package bottest
 
 import (
@@ -98,6 +99,12 @@ type Server struct {
 	commands    map[string][]models.BotCommand
 	fileSeq     int
 	callbackSeq int
+
+	// Inline mode (inline.go).
+	inlineQueries    map[string]*inlineQueryState
+	inlineMsgs       map[string]*inlineMsg
+	inlineSeq        int
+	inlineNoFeedback bool
 
 	// Updates: the queue holds updates not yet confirmed by an offset or a
 	// 200 from the webhook. updatesCh is closed and replaced whenever the
@@ -170,6 +177,7 @@ func NewUnstartedServer(opts ...Option) *Server {
 		changedCh:  make(chan struct{}),
 		counts:     newCounters(),
 	}
+	s.inlineQueries, s.inlineMsgs = map[string]*inlineQueryState{}, map[string]*inlineMsg{} // inline.go
 	for _, o := range opts {
 		o(s)
 	}

@@ -54,6 +54,8 @@ func lookupMethod(name string) (method, bool) {
 		return method{"sendChatAction", false, (*Server).sendChatAction}, true
 	case "answercallbackquery":
 		return method{"answerCallbackQuery", false, (*Server).answerCallbackQuery}, true
+	case "answerinlinequery":
+		return method{"answerInlineQuery", false, (*Server).answerInlineQuery}, true
 	case "setmycommands":
 		return method{"setMyCommands", false, (*Server).setMyCommands}, true
 	case "getmycommands":
@@ -156,7 +158,7 @@ func (s *Server) targetChat(c *Call) (*chatState, reply) {
 // method-specific wording, e.g. "message to edit not found".
 func (s *Server) targetMessage(c *Call, notFound string) (*chatState, *models.Message, reply) {
 	if c.Params["inline_message_id"] != "" {
-		return nil, nil, badRequest("inline messages are not supported by bottest")
+		return nil, nil, badRequest("bottest: this method takes no inline_message_id")
 	}
 	cs, rep := s.targetChat(c)
 	if cs == nil {
@@ -279,6 +281,12 @@ func (s *Server) messageToEdit(c *Call) (m *models.Message, rep reply) {
 const notModified = "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message"
 
 func (s *Server) editMessageText(c *Call) reply {
+	if im, rep, inline := s.targetInline(c); inline { // inline.go
+		if im == nil {
+			return rep
+		}
+		return s.editInline(im, c, true)
+	}
 	m, rep := s.messageToEdit(c)
 	if m == nil {
 		return rep
@@ -299,6 +307,12 @@ func (s *Server) editMessageText(c *Call) reply {
 }
 
 func (s *Server) editMessageReplyMarkup(c *Call) reply {
+	if im, rep, inline := s.targetInline(c); inline { // inline.go
+		if im == nil {
+			return rep
+		}
+		return s.editInline(im, c, false)
+	}
 	m, rep := s.messageToEdit(c)
 	if m == nil {
 		return rep

@@ -69,6 +69,22 @@ func (s *Server) enqueue(u models.Update) models.Update {
 	if err != nil {
 		panic(fmt.Sprintf("bottest: cannot encode update: %v", err))
 	}
+	return s.enqueueRaw(raw)
+}
+
+// enqueueField queues an update whose one field is built as wire JSON by
+// the caller (where models' encoding would add what Telegram leaves out).
+func (s *Server) enqueueField(kind string, v any) models.Update {
+	s.nextUpdateID++
+	raw, err := json.Marshal(map[string]any{"update_id": s.nextUpdateID, kind: v})
+	if err != nil {
+		panic(fmt.Sprintf("bottest: cannot encode update: %v", err))
+	}
+	return s.enqueueRaw(raw)
+}
+
+// enqueueRaw queues an encoded update whose update_id is s.nextUpdateID.
+func (s *Server) enqueueRaw(raw json.RawMessage) models.Update {
 	var fields map[string]json.RawMessage
 	_ = json.Unmarshal(raw, &fields)
 	kind := ""
@@ -86,7 +102,7 @@ func (s *Server) enqueue(u models.Update) models.Update {
 		s.counts.filtered++
 		return out
 	}
-	s.queue = append(s.queue, queuedUpdate{id: u.ID, kind: kind, raw: raw})
+	s.queue = append(s.queue, queuedUpdate{id: s.nextUpdateID, kind: kind, raw: raw})
 	s.wakeUpdates()
 	return out
 }
@@ -154,12 +170,16 @@ func (s *Server) PushCommand(chat models.Chat, from models.User, command string)
 // PushCallback queues a callback_query as if from pressed a button carrying
 // data under message messageID. The query carries the message as the chat
 // currently shows it (an inaccessible message if it does not exist) and can
-// be answered once with answerCallbackQuery.
+// be answered once with answerCallbackQuery. A message posted in inline
+// mode is pressed as Telegram does it: inline_message_id, no message.
 func (s *Server) PushCallback(chat models.Chat, from models.User, messageID int, data string) models.Update {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs := s.chatWith(chat)
 	s.noteUser(cs, from)
+	if id := s.inlineIDOf(cs.chat.ID, messageID); id != "" {
+		return s.pushInlineCallback(from, id, data) // inline.go: no message, its inline_message_id
+	}
 	var mim models.MaybeInaccessibleMessage
 	if m := cs.find(messageID); m != nil {
 		mim = models.MaybeInaccessibleMessage{Type: models.MaybeInaccessibleMessageTypeMessage, Message: m}

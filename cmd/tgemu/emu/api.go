@@ -48,7 +48,7 @@ func (e *Emulator) routes() {
 	m.HandleFunc("/", e.serveAPI)
 	m.HandleFunc("GET /_emu/{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, controlHelp)
+		io.WriteString(w, controlHelp+inlineHelp)
 	})
 	m.HandleFunc("GET /_emu/summary", func(w http.ResponseWriter, r *http.Request) {
 		s := e.Summary()
@@ -61,6 +61,7 @@ func (e *Emulator) routes() {
 	})
 	m.HandleFunc("POST /_emu/push", e.handlePush)
 	e.sessionRoutes()
+	e.inlineRoutes() // inline.go
 	m.HandleFunc("GET /_emu/messages", func(w http.ResponseWriter, r *http.Request) {
 		chat, err := intParam(r, "chat")
 		if err != nil {
