@@ -14,9 +14,8 @@ CREATE TABLE inline_cards (
     created_at        INTEGER NOT NULL
 );
 CREATE INDEX inline_cards_event ON inline_cards(event_id);
--- What a user may share: the events they organise.
-CREATE INDEX events_creator ON events(creator_id, starts_at) WHERE status = 'active';
+-- What a user may share, the events they organise, is served by
+-- events_creator (00009).
 
 -- +goose Down
-DROP INDEX events_creator;
 DROP TABLE inline_cards;
