@@ -81,6 +81,7 @@ func (a *App) registerEvents() {
 		"where":       e.draftWhere,
 		"capacity":    e.draftCapacity,
 		"description": e.draftDescription,
+		"question":    e.draftQuestion,
 		"confirm":     e.draftConfirm,
 	}})
 	a.registerFlow(&flow{name: "event_edit", steps: map[string]stepFunc{"value": e.editAnswer}, guard: e.mayEditGuard})
@@ -88,6 +89,7 @@ func (a *App) registerEvents() {
 	a.deepLinks["evw"] = e.whoLink
 	a.deepLinks["evi"] = e.calendarLink
 	a.deepLinks["evm"] = e.manageLink
+	e.registerSignup()
 }
 
 // eventLine is a parsed one-line /event.
@@ -312,6 +314,8 @@ func (e *events) ask(ctx context.Context, c *convo, step string) string {
 		q = e.tr(lang, "event_ask_capacity", locales.Args{"Skip": e.Catalog.T(lang, "event_skip_word")})
 	case "description":
 		q = e.tr(lang, "event_ask_description", locales.Args{"Skip": e.Catalog.T(lang, "event_skip_word")})
+	case "question":
+		q = e.tr(lang, "signup_ask_question", locales.Args{"Skip": e.Catalog.T(lang, "event_skip_word")})
 	}
 	return q
 }
@@ -372,6 +376,19 @@ func (e *events) draftDescription(ctx context.Context, u *bot.Update, c *convo, 
 		}
 	}
 	c.Data["description"] = desc
+	return e.next(ctx, u, c, "question")
+}
+
+// draftQuestion is the optional sign-up question (signup.go).
+func (e *events) draftQuestion(ctx context.Context, u *bot.Update, c *convo, text string) (stepResult, error) {
+	question := ""
+	if !e.isQuestionOff(text) {
+		var ok bool
+		if question, ok = checkQuestion(text); !ok {
+			return stepResult{Next: "question", Reply: e.tr(c.lang, "signup_err_question", locales.Args{"Max": maxQuestionLen})}, nil
+		}
+	}
+	c.Data["question"] = question
 	delete(c.Data, "back")
 	return e.toConfirm(ctx, u, c)
 }
@@ -400,7 +417,11 @@ func (e *events) preview(ctx context.Context, u *bot.Update, c *convo) string {
 	} else if f := u.From(); f != nil {
 		d.organizer = store.User{ID: f.ID, FirstName: f.FirstName, LastName: f.LastName, Username: f.Username}
 	}
-	return e.tr(c.lang, "event_preview") + "\n\n" + e.renderCard(c.lang, d)
+	preview := e.tr(c.lang, "event_preview") + "\n\n" + e.renderCard(c.lang, d)
+	if q := c.Data["question"]; q != "" {
+		preview += "\n\n" + e.tr(c.lang, "signup_preview", locales.Args{"Question": q})
+	}
+	return preview
 }
 
 func (e *events) confirmKeyboard(lang string) *models.InlineKeyboardMarkup {
@@ -462,7 +483,7 @@ func (e *events) draftButton(ctx context.Context, u *bot.Update) error {
 		})
 	case "f":
 		switch field {
-		case "title", "when", "where", "capacity", "description":
+		case "title", "when", "where", "capacity", "description", "question":
 		default:
 			return stale()
 		}
@@ -510,6 +531,8 @@ func (e *events) currentDraftValue(lang string, c *convo, field string) string {
 		}
 	case "description":
 		return tgtext.Shorten(c.Data["description"], 100)
+	case "question":
+		return c.Data["question"]
 	}
 	return ""
 }
@@ -520,7 +543,7 @@ func (e *events) draftFieldsKeyboard(lang string) *models.InlineKeyboardMarkup {
 	}
 	return &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{
 		{b("manage_btn_title", "title"), b("manage_btn_when", "when"), b("manage_btn_where", "where")},
-		{b("manage_btn_capacity", "capacity"), b("manage_btn_description", "description")},
+		{b("manage_btn_capacity", "capacity"), b("manage_btn_description", "description"), b("signup_btn_question", "question")},
 	}}
 }
 
@@ -551,6 +574,9 @@ func (e *events) postDraft(ctx context.Context, u *bot.Update, c *convo) error {
 		}
 		id, err := store.CreateEvent(ctx, tx, ev, e.now(ctx))
 		if err != nil {
+			return err
+		}
+		if err := store.SetSignupQuestion(ctx, tx, id, c.Data["question"], e.now(ctx)); err != nil {
 			return err
 		}
 		if err := e.toast(ctx, tx, u, e.Catalog.T(c.lang, "event_posted"), false); err != nil {
