@@ -145,7 +145,7 @@ func (e *App) offerSignupLink(ctx context.Context, tx *sql.Tx, su store.User, ev
 		return nil
 	}
 	lang := e.sharedLang(ctx, tx, ev)
-	text := mention(su) + " " + e.tr(lang, "signup_start_me", locales.Args{"Title": ev.Title})
+	text := mention(su) + ", " + e.tr(lang, "signup_start_me", locales.Args{"Title": ev.Title})
 	return e.sendBulk(ctx, tx, ev.ChatID, text, urlButton(e.Catalog.T(lang, "signup_btn_answer"), link))
 }
 
