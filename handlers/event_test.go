@@ -260,7 +260,7 @@ func TestEventConversation(t *testing.T) {
 func TestEventConversationCancel(t *testing.T) {
 	h := startEvents(t, handlerstest.Options{})
 	chat := bottest.PrivateChat(alice)
-	for _, s := range []string{"/event", "Picnic", "sat 12:00", "-", "-", "-"} {
+	for _, s := range []string{"/event", "Picnic", "sat 12:00", "-", "-", "-", "-"} {
 		h.Send(chat, alice, s)
 	}
 	preview := h.Last(chat.ID)
