@@ -103,19 +103,21 @@ func (e *events) askSignup(ctx context.Context, tx *sql.Tx, u *bot.Update, ev st
 // putQuestion asks su privately and makes their next message there the
 // answer. If they are in the middle of another conversation there, that
 // one is left alone: the question comes with the button that starts
-// answering it.
+// answering it (the button comes with every question).
 func (e *events) putQuestion(ctx context.Context, tx *sql.Tx, su store.User, ev store.Event, question string) error {
 	lang := e.userLangOf(su)
 	text := e.tr(lang, "signup_ask", locales.Args{"Title": ev.Title, "Question": question})
+	// The button asks again whenever pressed: after the conversation timed
+	// out, or was replaced by another one.
 	var markup *models.InlineKeyboardMarkup
+	if link := e.deepLink("q_" + ev.ShareCode); link != "" {
+		markup = urlButton(e.Catalog.T(lang, "signup_btn_answer"), link)
+	}
 	cur, busy, err := store.GetConversation(ctx, tx, su.ID, su.ID)
 	if err != nil {
 		return err
 	}
 	if busy && cur.Flow != "signup" && !e.now(ctx).After(cur.ExpiresAt) {
-		if link := e.deepLink("q_" + ev.ShareCode); link != "" {
-			markup = urlButton(e.Catalog.T(lang, "signup_btn_answer"), link)
-		}
 		text = e.tr(lang, "signup_ask_later", locales.Args{"Title": ev.Title, "Question": question})
 	} else {
 		now := e.now(ctx)

@@ -47,6 +47,9 @@ func TestSignupQuestionAskedOnGoing(t *testing.T) {
 	h.press(party, bob, card, "Going")
 	mustContain(t, "toast", h.lastToast(), "going")
 	mustContain(t, "private question", h.LastText(bob.ID), "Picnic", "What will you bring?", "Send your answer here")
+	if link := urlOf(t, h.Last(bob.ID)); !strings.Contains(link, "start=q_") {
+		t.Fatalf("question's button opens %q", link)
+	}
 	if a := h.answer(id, bob.ID); a.State != store.SignupAsked {
 		t.Fatalf("pending answer %+v", a)
 	}
@@ -173,6 +176,26 @@ func TestSignupSurvivesRestart(t *testing.T) {
 	mustContain(t, "thanks after restart", h.LastText(bob.ID), "Vegetarian")
 	if a := h.answer(id, bob.ID); a.State != store.SignupAnswered || a.Answer != "Vegetarian" {
 		t.Fatalf("answer after restart %+v", a)
+	}
+}
+
+// Someone in the middle of another conversation privately keeps it; the
+// question comes with the button that asks it when they like.
+func TestSignupWaitsForAnotherConversation(t *testing.T) {
+	h := startEvents(t, handlerstest.Options{})
+	id, card := signupEvent(t, h, "What will you bring?")
+	h.startPrivately(bob)
+	h.Send(bottest.PrivateChat(bob), bob, "/event")
+	h.press(party, bob, card, "Going")
+	q := h.Last(bob.ID)
+	mustContain(t, "question later", q.Text, "What will you bring?", "Press the button")
+	h.Send(bottest.PrivateChat(bob), bob, "Bob's party")
+	mustContain(t, "own conversation goes on", h.LastText(bob.ID), "When does it start")
+	link := urlOf(t, q)
+	h.Send(bottest.PrivateChat(bob), bob, "/start "+link[strings.Index(link, "start=")+len("start="):])
+	h.Send(bottest.PrivateChat(bob), bob, "Cake")
+	if a := h.answer(id, bob.ID); a.Answer != "Cake" {
+		t.Fatalf("answer %+v", a)
 	}
 }
 
