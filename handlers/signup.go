@@ -5,8 +5,9 @@ package handlers
 // optional step), with "/editevent <number> question <text>" ("question
 // off" removes it) or from the Manage menu.
 //
-// Whoever answers Going (or joins the waitlist) is asked privately; the
-// RSVP commits at once and never waits for the answer. The question is a
+// Whoever answers Going (or joins the waitlist), the organizer aside, is
+// asked privately; the RSVP commits at once and never waits for the
+// answer. The question is a
 // "signup" conversation in the private chat, and the signup_answers row
 // (state asked) is the pending question itself: both are rows, so a
 // question half-answered survives a restart. Someone the bot may not write
@@ -17,7 +18,8 @@ package handlers
 // The answer (at most maxAnswerLen characters) is shown to the people who
 // may manage the event in "Who's going" and exported by /export. Leaving
 // Going keeps the answer: coming back shows it again and does not ask
-// twice. Sending the link again lets someone change their answer.
+// twice. The question's button (the same link) asks again, to change an
+// answer or to answer after the conversation timed out.
 
 import (
 	"context"
@@ -76,8 +78,8 @@ func (a *App) isQuestionOff(s string) bool {
 func (e *events) askSignup(ctx context.Context, tx *sql.Tx, u *bot.Update, ev store.Event, ch store.RSVPChange) error {
 	after := ch.After.Status
 	if ch.Refused != store.RefusedNone || (after != store.RSVPGoing && after != store.RSVPWaitlist) ||
-		ch.Before.Status == store.RSVPGoing || ch.Before.Status == store.RSVPWaitlist {
-		return nil
+		ch.Before.Status == store.RSVPGoing || ch.Before.Status == store.RSVPWaitlist || u.UserID == ev.CreatorID {
+		return nil // not newly in, or the organizer, who asks rather than answers
 	}
 	question, err := store.SignupQuestion(ctx, tx, ev.ID)
 	if err != nil || question == "" {

@@ -73,6 +73,12 @@ func TestSignupQuestionAskedOnGoing(t *testing.T) {
 		t.Fatalf("answer after leaving and coming back: %+v", a)
 	}
 
+	// The organizer is not asked their own question.
+	h.press(party, alice, card, "Going")
+	if got := h.LastText(alice.ID); strings.Contains(got, "What will you bring?") {
+		t.Fatalf("the organizer was asked: %q", got)
+	}
+
 	// Maybe asks nothing; the question comes in the user's language.
 	h.press(party, carol, card, "Maybe")
 	if len(h.Texts(carol.ID)) != 0 {
