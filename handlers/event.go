@@ -83,6 +83,7 @@ func (a *App) registerEvents() {
 		"where":       e.draftWhere,
 		"capacity":    e.draftCapacity,
 		"description": e.draftDescription,
+		"question":    e.draftQuestion,
 		"confirm":     e.draftConfirm,
 	}})
 	a.registerFlow(&flow{name: "event_edit", steps: map[string]stepFunc{"value": e.editAnswer}, guard: e.mayEditGuard})
@@ -92,6 +93,7 @@ func (a *App) registerEvents() {
 	a.deepLinks["evm"] = e.manageLink
 	a.deepLinks["evx"] = e.exportLink
 	e.registerInline() // inline.go
+	e.registerSignup()
 }
 
 // eventLine is a parsed one-line /event.
@@ -316,6 +318,8 @@ func (e *events) ask(ctx context.Context, c *convo, step string) string {
 		q = e.tr(lang, "event_ask_capacity", locales.Args{"Skip": e.Catalog.T(lang, "event_skip_word")})
 	case "description":
 		q = e.tr(lang, "event_ask_description", locales.Args{"Skip": e.Catalog.T(lang, "event_skip_word")})
+	case "question":
+		q = e.tr(lang, "signup_ask_question", locales.Args{"Skip": e.Catalog.T(lang, "event_skip_word")})
 	}
 	return q
 }
@@ -376,6 +380,19 @@ func (e *events) draftDescription(ctx context.Context, u *bot.Update, c *convo, 
 		}
 	}
 	c.Data["description"] = desc
+	return e.next(ctx, u, c, "question")
+}
+
+// draftQuestion is the optional sign-up question (signup.go).
+func (e *events) draftQuestion(ctx context.Context, u *bot.Update, c *convo, text string) (stepResult, error) {
+	question := ""
+	if !e.isQuestionOff(text) {
+		var ok bool
+		if question, ok = checkQuestion(text); !ok {
+			return stepResult{Next: "question", Reply: e.tr(c.lang, "signup_err_question", locales.Args{"Max": maxQuestionLen})}, nil
+		}
+	}
+	c.Data["question"] = question
 	delete(c.Data, "back")
 	return e.toConfirm(ctx, u, c)
 }
@@ -404,7 +421,11 @@ func (e *events) preview(ctx context.Context, u *bot.Update, c *convo) string {
 	} else if f := u.From(); f != nil {
 		d.organizer = store.User{ID: f.ID, FirstName: f.FirstName, LastName: f.LastName, Username: f.Username}
 	}
-	return e.tr(c.lang, "event_preview") + "\n\n" + e.renderCard(c.lang, d)
+	preview := e.tr(c.lang, "event_preview") + "\n\n" + e.renderCard(c.lang, d)
+	if q := c.Data["question"]; q != "" {
+		preview += "\n\n" + e.tr(c.lang, "signup_preview", locales.Args{"Question": q})
+	}
+	return preview
 }
 
 func (e *events) confirmKeyboard(lang string) *models.InlineKeyboardMarkup {
@@ -466,7 +487,7 @@ func (e *events) draftButton(ctx context.Context, u *bot.Update) error {
 		})
 	case "f":
 		switch field {
-		case "title", "when", "where", "capacity", "description":
+		case "title", "when", "where", "capacity", "description", "question":
 		default:
 			return stale()
 		}
@@ -514,6 +535,8 @@ func (e *events) currentDraftValue(lang string, c *convo, field string) string {
 		}
 	case "description":
 		return tgtext.Shorten(c.Data["description"], 100)
+	case "question":
+		return c.Data["question"]
 	}
 	return ""
 }
@@ -524,7 +547,7 @@ func (e *events) draftFieldsKeyboard(lang string) *models.InlineKeyboardMarkup {
 	}
 	return &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{
 		{b("manage_btn_title", "title"), b("manage_btn_when", "when"), b("manage_btn_where", "where")},
-		{b("manage_btn_capacity", "capacity"), b("manage_btn_description", "description")},
+		{b("manage_btn_capacity", "capacity"), b("manage_btn_description", "description"), b("signup_btn_question", "question")},
 	}}
 }
 
@@ -555,6 +578,9 @@ func (e *events) postDraft(ctx context.Context, u *bot.Update, c *convo) error {
 		}
 		id, err := store.CreateEvent(ctx, tx, ev, e.now(ctx))
 		if err != nil {
+			return err
+		}
+		if err := store.SetSignupQuestion(ctx, tx, id, c.Data["question"], e.now(ctx)); err != nil {
 			return err
 		}
 		if err := e.toast(ctx, tx, u, e.Catalog.T(c.lang, "event_posted"), false); err != nil {

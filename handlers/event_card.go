@@ -333,10 +333,14 @@ func (a *App) OnMigrated(ctx context.Context, tx *sql.Tx, from, to int64) error 
 //	                       message id and, if the event changed since it
 //	                       was rendered, queue the edit it missed.
 //	reminder               a private reminder (scheduler.ReminderFate).
+//	signup:<event id>      a private sign-up question (signupFate).
 //
 // Unknown references are ignored.
 func (a *App) OnFate(ctx context.Context, tx *sql.Tx, f outbox.Fate) error {
 	if err := scheduler.ReminderFate(ctx, tx, f); err != nil {
+		return err
+	}
+	if err := a.signupFate(ctx, tx, f); err != nil {
 		return err
 	}
 	if f.State == outbox.StateSent {

@@ -47,6 +47,8 @@ func editFieldOf(s string) (string, bool) {
 		return "description", true
 	case "deadline", "rsvp":
 		return "deadline", true
+	case "question", "q", "signup":
+		return "question", true
 	}
 	return "", false
 }
@@ -194,7 +196,7 @@ func (e *events) manageMenu(lang string, ev store.Event) (string, *models.Inline
 	kb := &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{
 		{b("manage_btn_title", "title"), b("manage_btn_when", "when"), b("manage_btn_where", "where")},
 		{b("manage_btn_capacity", "capacity"), b("manage_btn_description", "description"), b("manage_btn_deadline", "deadline")},
-		{b("manage_btn_export", "export")},
+		{b("signup_btn_question", "question"), b("manage_btn_export", "export")},
 		{b("manage_btn_newlink", "newlink"), b("manage_btn_cancel", "cancel")},
 	}}
 	text := "<b>" + e.tr(lang, "manage_header", locales.Args{"Title": ev.Title, "ID": ev.ID}) + "</b>\n" +
@@ -227,6 +229,9 @@ func (e *events) editQuestion(ctx context.Context, lang string, ev store.Event, 
 		if !ev.RSVPDeadline.IsZero() {
 			cur = e.Catalog.FormatDateTime(lang, ev.RSVPDeadline.In(ev.Zone()))
 		}
+	case "question":
+		q = e.tr(lang, "signup_ask_question", locales.Args{"Skip": skip})
+		cur, _ = store.SignupQuestion(ctx, e.DB.R, ev.ID)
 	}
 	if cur != "" {
 		q += "\n" + e.tr(lang, "event_current_value", locales.Args{"Value": cur})
@@ -238,6 +243,8 @@ func (e *events) editQuestion(ctx context.Context, lang string, ev store.Event, 
 type edit struct {
 	field string
 	apply func(ev *store.Event)
+	// question, if not nil, is the new sign-up question ("" removes it).
+	question *string
 }
 
 // parseEdit reads the new value of field for ev; the error message is
@@ -296,6 +303,16 @@ func (e *events) parseEdit(ctx context.Context, lang string, ev store.Event, fie
 			}
 		}
 		ed.apply = func(ev *store.Event) { ev.RSVPDeadline = deadline }
+	case "question":
+		question := ""
+		if !e.isQuestionOff(text) {
+			var ok bool
+			if question, ok = checkQuestion(text); !ok {
+				return ed, e.tr(lang, "signup_err_question", locales.Args{"Max": maxQuestionLen})
+			}
+		}
+		ed.apply = func(*store.Event) {}
+		ed.question = &question
 	default:
 		return ed, e.tr(lang, "editevent_usage", locales.Args{"Desc": e.Catalog.T(lang, "cmd_editevent_desc")})
 	}
@@ -324,6 +341,11 @@ func (e *events) applyEdit(ctx context.Context, tx *sql.Tx, id int64, ed edit, a
 	ed.apply(&ev)
 	if err := store.UpdateEventDetails(ctx, tx, ev, e.now(ctx)); err != nil {
 		return ev, false, err
+	}
+	if ed.question != nil {
+		if err := store.SetSignupQuestion(ctx, tx, id, *ed.question, e.now(ctx)); err != nil {
+			return ev, false, err
+		}
 	}
 	promoted, err := store.PromoteWaitlist(ctx, tx, id, e.now(ctx))
 	if err != nil {
@@ -478,7 +500,7 @@ func (e *events) editCommand(ctx context.Context, u *bot.Update) error {
 	switch {
 	case ev.Cancelled():
 		return replyText(e.tr(lang, "event_cancelled_toast"))
-	case strings.TrimSpace(value) == "" && (field == "title" || field == "when"):
+	case strings.TrimSpace(value) == "" && (field == "title" || field == "when" || field == "question"):
 		// "/editevent 5 title": ask for the new value, step by step.
 		data := map[string]string{"id": strconv.FormatInt(id, 10), "field": field}
 		return e.startConversation(ctx, u, "event_edit", "value", data, e.editQuestion(ctx, lang, ev, field), nil)

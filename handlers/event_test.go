@@ -222,6 +222,8 @@ func TestEventConversation(t *testing.T) {
 	mustContain(t, "bad capacity", h.LastText(chat.ID), "whole number above zero", "skip")
 	h.Send(chat, alice, "12")
 	h.Send(chat, alice, "skip")
+	mustContain(t, "ask question", h.LastText(chat.ID), "What will you bring?")
+	h.Send(chat, alice, "skip")
 	preview := h.Last(chat.ID)
 	mustContain(t, "preview", preview.Text, "Shall I post it", "Board games", "Cafe <Central>", "Going 0/12", "Sat, 5 Dec 2026, 19:00 CET")
 	if h.lastEventID() != 0 {
@@ -258,7 +260,7 @@ func TestEventConversation(t *testing.T) {
 func TestEventConversationCancel(t *testing.T) {
 	h := startEvents(t, handlerstest.Options{})
 	chat := bottest.PrivateChat(alice)
-	for _, s := range []string{"/event", "Picnic", "sat 12:00", "-", "-", "-"} {
+	for _, s := range []string{"/event", "Picnic", "sat 12:00", "-", "-", "-", "-"} {
 		h.Send(chat, alice, s)
 	}
 	preview := h.Last(chat.ID)

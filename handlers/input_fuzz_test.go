@@ -66,3 +66,20 @@ func FuzzParseLinkPayload(f *testing.F) {
 		}
 	})
 }
+
+// Sign-up questions as organizers type them: what is accepted is one
+// visible line within the limit.
+func FuzzCheckQuestion(f *testing.F) {
+	for _, s := range []string{"What will you bring?", "", "   ", "a\nb", "\u200b", strings.Repeat("x", 201), "off", "<b>x</b>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		q, ok := checkQuestion(s)
+		if !ok {
+			return
+		}
+		if invisible(q) || strings.ContainsAny(q, "\n\r\t") || len([]rune(q)) > maxQuestionLen || q != strings.TrimSpace(q) {
+			t.Fatalf("checkQuestion(%q) accepted %q", s, q)
+		}
+	})
+}

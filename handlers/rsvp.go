@@ -124,6 +124,9 @@ func (e *events) rsvpButton(ctx context.Context, u *bot.Update) error {
 		if err := e.RefreshEventCards(ctx, tx, id); err != nil {
 			return err
 		}
+		if err := e.askSignup(ctx, tx, u, ev, ch); err != nil {
+			return err
+		}
 		return e.notifyPromoted(ctx, tx, id, ch.Promoted)
 	})
 }
@@ -332,7 +335,7 @@ func (e *events) eventButton(ctx context.Context, u *bot.Update) error {
 	}
 	private := isPrivate(u)
 	if action == "who" {
-		who, err := e.whoText(ctx, e.DB.R, lang, ev)
+		who, err := e.whoTextFor(ctx, e.DB.R, lang, ev, u.UserID)
 		if err != nil {
 			return err
 		}
@@ -389,8 +392,19 @@ func plainText(s string) string {
 	return text
 }
 
-// whoText is the full list of answers, in lang.
-func (e *events) whoText(ctx context.Context, q store.Querier, lang string, ev store.Event) (string, error) {
+// whoTextFor is whoText as viewer sees it: with the answers to the
+// sign-up question if viewer may manage the event (signup.go).
+func (e *events) whoTextFor(ctx context.Context, q store.Querier, lang string, ev store.Event, viewer int64) (string, error) {
+	question, answers, err := e.signupAnswersFor(ctx, q, ev, viewer)
+	if err != nil {
+		return "", err
+	}
+	return e.whoText(ctx, q, lang, ev, question, answers)
+}
+
+// whoText is the full list of answers, in lang, with each person's answer
+// to question (nil answers: none shown).
+func (e *events) whoText(ctx context.Context, q store.Querier, lang string, ev store.Event, question string, answers map[int64]string) (string, error) {
 	all, err := store.ListAttendees(ctx, q, ev.ID)
 	if err != nil {
 		return "", err
@@ -401,6 +415,9 @@ func (e *events) whoText(ctx context.Context, q store.Querier, lang string, ev s
 	}{{store.RSVPGoing, "who_going"}, {store.RSVPWaitlist, "who_waitlist"}, {store.RSVPMaybe, "who_maybe"}, {store.RSVPDeclined, "who_declined"}}
 	var b strings.Builder
 	b.WriteString("<b>" + e.tr(lang, "who_title", locales.Args{"Title": ev.Title}) + "</b>")
+	if answers != nil {
+		b.WriteString("\n" + e.tr(lang, "signup_preview", locales.Args{"Question": question}))
+	}
 	listed := false
 	for _, g := range groups {
 		var lines []string
@@ -408,7 +425,11 @@ func (e *events) whoText(ctx context.Context, q store.Querier, lang string, ev s
 		for _, at := range all {
 			if at.Status == g.status {
 				seats += at.Seats()
-				lines = append(lines, strconv.Itoa(len(lines)+1)+". "+personName(at.User, at.Guests))
+				line := strconv.Itoa(len(lines)+1) + ". " + personName(at.User, at.Guests)
+				if ans, ok := answers[at.User.ID]; ok {
+					line += " — <i>" + esc(tgtext.Shorten(oneLine(ans), whoAnswerRunes)) + "</i>"
+				}
+				lines = append(lines, line)
 			}
 		}
 		if len(lines) == 0 {
@@ -492,7 +513,7 @@ func (e *events) replaceOldCards(ctx context.Context, tx *sql.Tx, eventID, chatI
 // whoLink is "evw_<code>": the answers, sent privately.
 func (e *events) whoLink(ctx context.Context, u *bot.Update, payload string) error {
 	return e.withLinkedEvent(ctx, u, payload, func(tx *sql.Tx, ev store.Event, lang string) error {
-		who, err := e.whoText(ctx, tx, lang, ev)
+		who, err := e.whoTextFor(ctx, tx, lang, ev, u.UserID)
 		if err != nil {
 			return err
 		}

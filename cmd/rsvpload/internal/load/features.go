@@ -228,7 +228,7 @@ func (d *driver) eventConversation(now time.Time) int {
 	start := now.Add(150*time.Second + time.Duration(d.rng.IntN(150))*time.Second).UTC()
 	ti := d.tr.newTag("event conversation", chat.ID, u.u.ID, false)
 	ti.unordered = true
-	answers := []string{fmt.Sprintf("Potluck {ev:%d}", ti.n), start.Format("2006-01-02 15:04"), "Community hall", "12", "Bring a dish to share"}
+	answers := []string{fmt.Sprintf("Potluck {ev:%d}", ti.n), start.Format("2006-01-02 15:04"), "Community hall", "12", "Bring a dish to share", "-"}
 	d.say(chat, u.u, "/event", nil)
 	var step func(i int) func(time.Time) int
 	step = func(i int) func(time.Time) int {
