@@ -349,6 +349,9 @@ func (e *events) draftWhere(ctx context.Context, u *bot.Update, c *convo, text s
 		setDraftPlace(c, mp.text, &mp)
 		return e.next(ctx, u, c, "capacity")
 	}
+	if badMapPlace(u.Msg()) {
+		return stepResult{Next: "where", Reply: e.tr(c.lang, "place_bad_point")}, nil
+	}
 	place := ""
 	if !e.isSkip(text) {
 		var err error

@@ -427,6 +427,8 @@ func (e *events) editAnswer(ctx context.Context, u *bot.Update, c *convo, text s
 	ed, msg := e.parseEdit(ctx, c.lang, ev, c.Data["field"], text)
 	if mp, ok := placeFromMessage(u.Msg()); ok && c.Data["field"] == "where" {
 		ed, msg = edit{field: "where", apply: func(ev *store.Event) { setEventPlace(ev, mp.text, &mp) }}, ""
+	} else if badMapPlace(u.Msg()) {
+		msg = e.tr(c.lang, "place_bad_point")
 	}
 	if msg != "" {
 		return stepResult{Next: "value", Reply: msg}, nil

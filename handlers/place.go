@@ -84,6 +84,14 @@ func placeFromMessage(m *models.Message) (mapPlace, bool) {
 	return mp, true
 }
 
+// badMapPlace reports whether m is a location or venue message that
+// placeFromMessage refused (impossible coordinates): it must not pass for
+// an empty answer.
+func badMapPlace(m *models.Message) bool {
+	_, ok := placeFromMessage(m)
+	return !ok && m != nil && (m.Location != nil || m.Venue != nil)
+}
+
 // coord is a coordinate as shown and linked: five decimals, about a metre.
 func coord(v float64) string { return strconv.FormatFloat(v, 'f', 5, 64) }
 

@@ -37,10 +37,10 @@ type Event struct {
 	Point        *Point
 	VenueTitle   string
 	VenueAddress string
-	StartsAt    time.Time
-	EndsAt      time.Time // zero: StartsAt + DefaultEventLength
-	Timezone    string    // IANA name; "" = UTC
-	Capacity    int       // places, guests included; 0 = no limit
+	StartsAt     time.Time
+	EndsAt       time.Time // zero: StartsAt + DefaultEventLength
+	Timezone     string    // IANA name; "" = UTC
+	Capacity     int       // places, guests included; 0 = no limit
 	// RSVPDeadline closes RSVPs before the start; zero: they close when
 	// the event starts.
 	RSVPDeadline time.Time
