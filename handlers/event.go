@@ -17,17 +17,18 @@ package handlers
 // rights, so a stale or forged button changes nothing:
 //
 //	rsvp:<event>:go|maybe|no|plus|minus   answer, bring one guest more or fewer
-//	ev:<event>:ics|who                    calendar file, everyone's answers
+//	ev:<event>:ics|who|venue              calendar file, everyone's answers, the
+//	                                      place as a venue (place.go)
 //	evm:<event>[:<action>]                manage menu; title|when|where|capacity|
-//	                                      description|deadline|newlink|cancel|cancelyes|keep
+//	                                      description|deadline|newlink|copy|cancel|cancelyes|keep
 //	evc:post|edit|cancel, evc:f:<field>   the presser's own draft in this chat
 //
 // Deep links (t.me/<bot>?start=...) carry the event's share code, never
 // its id: ev_<code> opens the card privately, evw_<code> sends the
-// answers, evi_<code> the calendar file, evm_<code> the manage menu; the
-// last three are where a button sends someone who has not started the bot
-// yet. Who may see an event, press its buttons or name it by number is
-// decided in visibility.go.
+// answers, evi_<code> the calendar file, evm_<code> the manage menu,
+// evp_<code> the place as a venue; the last four are where a button
+// sends someone who has not started the bot yet. Who may see an event,
+// press its buttons or name it by number is decided in visibility.go.
 
 import (
 	"context"
