@@ -226,10 +226,11 @@ func (e *events) venueLink(ctx context.Context, u *bot.Update, payload string) e
 }
 
 // copyArgs reads "/event copy <number>": ok is false when the arguments
-// are not a copy at all.
+// are not a copy at all. A line with fields ("/event Copy club | fri
+// 19:00") is an event titled so, not a copy.
 func copyArgs(args string) (rest string, ok bool) {
 	word, rest, _ := strings.Cut(strings.TrimSpace(args), " ")
-	if !strings.EqualFold(word, "copy") {
+	if !strings.EqualFold(word, "copy") || strings.Contains(rest, "|") {
 		return "", false
 	}
 	return strings.TrimSpace(rest), true

@@ -308,4 +308,9 @@ func TestCopyRefusesInvisibleEvent(t *testing.T) {
 	if h.lastEventID() != id {
 		t.Error("an event was created")
 	}
+	// An event titled "Copy ..." in one line is still an event.
+	h.Send(party, alice, "/event Copy club | sat 11:00")
+	if ev := h.event(h.lastEventID()); ev.ID == id || ev.Title != "Copy club" {
+		t.Errorf("one-line event titled Copy: %+v", ev)
+	}
 }
