@@ -39,6 +39,9 @@ func (a *App) calendarFile(ctx context.Context, ev store.Event) ([]byte, error) 
 	if ev.Place != "" {
 		ve.SetLocation(ev.Place)
 	}
+	if ev.Point != nil { // a place from the map (place.go)
+		ve.SetGeo(coord(ev.Point.Lat), coord(ev.Point.Lon))
+	}
 	if ev.Description != "" {
 		ve.SetDescription(ev.Description)
 	}
