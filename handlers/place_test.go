@@ -103,6 +103,12 @@ func TestVenueAsPlace(t *testing.T) {
 	if _, has := handlerstest.Buttons(card)["📍 Map"]; has || linkURL(card, "map") != "" {
 		t.Errorf("typed place still has a map link or 📍: %q %v", card.Text, handlerstest.Buttons(card))
 	}
+	// A 📍 press from before the change finds no point to send.
+	h.Click(chat, alice, card.ID, fmt.Sprintf("ev:%d:venue", ev.ID))
+	mustContain(t, "stale 📍", h.lastToast(), "not a point on the map")
+	if n := len(h.Fake.CallsTo("sendVenue")); n != 0 {
+		t.Errorf("%d venues sent", n)
+	}
 }
 
 func TestLocationAsPlace(t *testing.T) {
