@@ -27,6 +27,10 @@ func (stubWeather) Forecast(context.Context, string, weather.Date, string) (weat
 	return weather.Forecast{}, errors.New("stub")
 }
 
+func (stubWeather) ForecastAt(context.Context, float64, float64, string, weather.Date) (weather.Forecast, error) {
+	return weather.Forecast{}, errors.New("stub")
+}
+
 // Every seam of Config reaches the part it is for: the clock the handlers
 // read, the weather service, the handlers' dependencies (with the one
 // series runner), the ops listener, jobs left to RunJob; and the database

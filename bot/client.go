@@ -179,6 +179,9 @@ func (c *Client) dispatch(ctx context.Context, method string, raw json.RawMessag
 	case "pinChatMessage":
 		_, err := callAs(ctx, w.rest, func(p *tg.PinChatMessageParams) { p.ChatID = w.chatID }, c.tg.PinChatMessage)
 		return 0, err
+	case "sendVenue":
+		m, err := callAs(ctx, w.rest, func(p *tg.SendVenueParams) { p.ChatID, p.ReplyMarkup = w.chatID, markup }, c.tg.SendVenue)
+		return msgID(m), err
 	case "sendDocument":
 		if w.document == nil {
 			return 0, fmt.Errorf("%w: sendDocument without document", ErrBadParams)

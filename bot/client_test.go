@@ -92,6 +92,12 @@ func TestCallAdaptsEveryMethod(t *testing.T) {
 	if doc.MessageID == 0 {
 		t.Error("sendDocument: no message id")
 	}
+	venue := call("sendVenue", map[string]any{"chat_id": chat.ID, "latitude": 52.5244, "longitude": 13.4105,
+		"title": "Cafe Central", "address": "Hauptstr. 1", "reply_markup": keyboard})
+	if m, _ := fake.Message(chat.ID, venue.MessageID); venue.MessageID == 0 || m.Venue == nil || m.Venue.Title != "Cafe Central" ||
+		m.Venue.Location.Latitude != 52.5244 || m.ReplyMarkup == nil {
+		t.Errorf("sendVenue: id %d, message %+v", venue.MessageID, m)
+	}
 	call("deleteMessage", map[string]any{"chat_id": chat.ID, "message_id": id})
 	if _, found := fake.Message(chat.ID, id); found {
 		t.Error("deleteMessage left the message")

@@ -18,17 +18,19 @@ package handlers
 // rights, so a stale or forged button changes nothing:
 //
 //	rsvp:<event>:go|maybe|no|plus|minus   answer, bring one guest more or fewer
-//	ev:<event>:ics|who                    calendar file, everyone's answers
+//	ev:<event>:ics|who|venue              calendar file, everyone's answers, the
+//	                                      place as a venue (place.go)
 //	evm:<event>[:<action>]                manage menu; title|when|where|capacity|
-//	                                      description|deadline|newlink|export|cancel|cancelyes|keep
+//	                                      description|deadline|newlink|export|copy|cancel|cancelyes|keep
 //	evc:post|edit|cancel, evc:f:<field>   the presser's own draft in this chat
 //
 // Deep links (t.me/<bot>?start=...) carry the event's share code, never
 // its id: ev_<code> opens the card privately, evw_<code> sends the
 // answers, evi_<code> the calendar file, evm_<code> the manage menu,
-// evx_<code> the attendee export (export.go); the last four are where a
-// button sends someone who has not started the bot yet. Who may see an event, press its buttons or name it by number is
-// decided in visibility.go.
+// evx_<code> the attendee export (export.go), evp_<code> the place as a
+// venue (place.go); the last five are where a button sends someone who
+// has not started the bot yet. Who may see an event, press its buttons or
+// name it by number is decided in visibility.go.
 
 import (
 	"context"
@@ -94,6 +96,7 @@ func (a *App) registerEvents() {
 	a.deepLinks["evx"] = e.exportLink
 	e.registerInline() // inline.go
 	e.registerSignup()
+	a.deepLinks["evp"] = e.venueLink // place.go
 }
 
 // eventLine is a parsed one-line /event.
@@ -259,6 +262,9 @@ func (e *events) event(ctx context.Context, u *bot.Update) error {
 		return e.startConversation(ctx, u, "event_create", "title", map[string]string{},
 			e.tr(lang, "event_intro")+"\n\n"+e.tr(lang, "event_ask_title"), nil)
 	}
+	if args, ok := copyArgs(u.Args); ok {
+		return e.copyCommand(ctx, u, args) // place.go
+	}
 	line, err := parseEventLine(u.Args)
 	var start time.Time
 	if err == nil {
@@ -283,9 +289,10 @@ func (e *events) event(ctx context.Context, u *bot.Update) error {
 	})
 }
 
-// The conversation. Its data: title, start (Unix ms), tz, place,
+// The conversation. Its data: title, start (Unix ms), tz, place (with
+// lat, lon, venue_title, venue_address for a place from the map),
 // capacity, description, and back = "confirm" while changing one field
-// from the preview.
+// from the preview; a copy adds reminders, chat and copy_of (place.go).
 
 func (e *events) draftZone(c *convo) *time.Location {
 	if loc, err := time.LoadLocation(c.Data["tz"]); err == nil && c.Data["tz"] != "" {
@@ -313,7 +320,8 @@ func (e *events) ask(ctx context.Context, c *convo, step string) string {
 	case "when":
 		q = e.tr(lang, "event_ask_when", locales.Args{"Example": e.exampleWhen(ctx, e.draftZone(c)), "Zone": e.draftZone(c).String()})
 	case "where":
-		q = e.tr(lang, "event_ask_where", locales.Args{"Skip": e.Catalog.T(lang, "event_skip_word")})
+		q = e.tr(lang, "event_ask_where", locales.Args{"Skip": e.Catalog.T(lang, "event_skip_word")}) +
+			"\n" + e.tr(lang, "place_ask_map_hint")
 	case "capacity":
 		q = e.tr(lang, "event_ask_capacity", locales.Args{"Skip": e.Catalog.T(lang, "event_skip_word")})
 	case "description":
@@ -347,6 +355,13 @@ func (e *events) draftWhen(ctx context.Context, u *bot.Update, c *convo, text st
 }
 
 func (e *events) draftWhere(ctx context.Context, u *bot.Update, c *convo, text string) (stepResult, error) {
+	if mp, ok := placeFromMessage(u.Msg()); ok {
+		setDraftPlace(c, mp.text, &mp)
+		return e.next(ctx, u, c, "capacity")
+	}
+	if badMapPlace(u.Msg()) {
+		return stepResult{Next: "where", Reply: e.tr(c.lang, "place_bad_point")}, nil
+	}
 	place := ""
 	if !e.isSkip(text) {
 		var err error
@@ -354,7 +369,7 @@ func (e *events) draftWhere(ctx context.Context, u *bot.Update, c *convo, text s
 			return stepResult{Next: "where", Reply: e.fieldError(ctx, c.lang, err, time.UTC)}, nil
 		}
 	}
-	c.Data["place"] = place
+	setDraftPlace(c, place, nil)
 	return e.next(ctx, u, c, "capacity")
 }
 
@@ -401,9 +416,11 @@ func (e *events) draftQuestion(ctx context.Context, u *bot.Update, c *convo, tex
 func (e *events) draftEvent(u *bot.Update, c *convo) store.Event {
 	ms, _ := strconv.ParseInt(c.Data["start"], 10, 64)
 	capacity, _ := strconv.Atoi(c.Data["capacity"])
-	return store.Event{ChatID: u.ChatID, CreatorID: u.UserID, Title: c.Data["title"], Place: c.Data["place"],
+	ev := store.Event{ChatID: draftChat(u, c), CreatorID: u.UserID, Title: c.Data["title"],
 		Description: c.Data["description"], StartsAt: store.FromMillis(ms), Timezone: e.draftZone(c).String(),
-		Capacity: capacity, Status: store.EventActive}
+		Capacity: capacity, Status: store.EventActive, ReminderOffsets: c.Data["reminders"]}
+	draftPlace(c, &ev)
+	return ev
 }
 
 // toConfirm shows the card as it will look, with Post / Edit / Cancel.
@@ -569,6 +586,14 @@ func (e *events) postDraft(ctx context.Context, u *bot.Update, c *convo) error {
 		})
 	}
 	cardLang := e.chatLang(ctx, u)
+	if ev.ChatID != u.ChatID { // a copy, posted in its original's chat
+		if ok, err := e.mayPostCopy(ctx, u, c); err != nil {
+			return err
+		} else if !ok {
+			return e.answerToast(ctx, u, c.lang, "manage_not_allowed", true)
+		}
+		cardLang = e.chatLangOf(ctx, ev.ChatID, cardLang)
+	}
 	return e.commit(ctx, u, func(tx *sql.Tx) error {
 		// The conversation row is the draft: deleting it first makes a
 		// second press (or a redelivered update) find nothing to post.
@@ -586,7 +611,12 @@ func (e *events) postDraft(ctx context.Context, u *bot.Update, c *convo) error {
 		if err := e.toast(ctx, tx, u, e.Catalog.T(c.lang, "event_posted"), false); err != nil {
 			return err
 		}
-		return e.postCard(ctx, tx, id, u.ChatID, cardLang)
+		if ev.ChatID != u.ChatID {
+			if err := e.reply(ctx, tx, u, e.tr(c.lang, "event_copy_posted", locales.Args{"Title": ev.Title}), nil); err != nil {
+				return err
+			}
+		}
+		return e.postCard(ctx, tx, id, ev.ChatID, cardLang)
 	})
 }
 

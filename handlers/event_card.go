@@ -102,7 +102,7 @@ func (a *App) renderCard(lang string, d cardData) string {
 	}
 	b.WriteString(a.tr(lang, "event_card_when", locales.Args{"When": a.formatWhen(lang, ev)}) + "\n")
 	if ev.Place != "" {
-		b.WriteString(a.tr(lang, "event_card_where", locales.Args{"Place": ev.Place}) + "\n")
+		b.WriteString(a.placeLine(lang, ev) + "\n") // place.go
 	}
 	if line, ok := a.cardForecastLine(lang, ev.WeatherLine); ok && !ev.Cancelled() {
 		b.WriteString(line + "\n")
@@ -184,6 +184,9 @@ func (a *App) cardKeyboard(lang string, ev store.Event) *models.InlineKeyboardMa
 		{cb("event_btn_going", "rsvp:"+id+":go"), cb("event_btn_maybe", "rsvp:"+id+":maybe"), cb("event_btn_decline", "rsvp:"+id+":no")},
 		{cb("event_btn_plus", "rsvp:"+id+":plus"), cb("event_btn_minus", "rsvp:"+id+":minus")},
 		{cb("event_btn_calendar", "ev:"+id+":ics"), cb("event_btn_who", "ev:"+id+":who")},
+	}
+	if ev.Point != nil { // place.go
+		rows[2] = append(rows[2], cb("place_btn_venue", "ev:"+id+":venue"))
 	}
 	last := []models.InlineKeyboardButton{}
 	if link := a.deepLink(eventLink(ev)); link != "" {

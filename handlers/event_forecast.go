@@ -143,7 +143,7 @@ func (a *App) RefreshForecasts(ctx context.Context) (string, error) {
 func (a *App) lookupCardForecast(ctx context.Context, ev store.Event) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, forecastTimeout)
 	defer cancel()
-	fc, err := a.Weather.Forecast(ctx, ev.Place, weather.DateOf(ev.StartsAt.In(ev.Zone())), "en")
+	fc, err := a.eventForecast(ctx, ev, weather.DateOf(ev.StartsAt.In(ev.Zone())), "en")
 	switch {
 	case err == nil:
 		return encodeCardForecast(fc), nil

@@ -5,7 +5,8 @@ package handlers
 // deadline; cancel), and the same is possible with commands:
 //
 //	/editevent <number> <field> <new value>
-//	/editevent <number> title|when        asks for the new value
+//	/editevent <number> title|when|where  asks for the new value (a place
+//	                                      may be sent from the map, place.go)
 //	/cancelevent <number>
 //
 // "📋 Export (CSV)" sends the list of answers as a spreadsheet (export.go).
@@ -150,6 +151,8 @@ func (e *events) manageButton(ctx context.Context, u *bot.Update) error {
 		})
 	case "keep":
 		return toast("manage_kept")
+	case "copy":
+		return e.copyButton(ctx, u, lang, ev) // place.go
 	case "newlink":
 		return e.commit(ctx, u, func(tx *sql.Tx) error {
 			code, ok, err := store.RotateEventShareCode(ctx, tx, ev.ID, e.now(ctx))
@@ -197,7 +200,7 @@ func (e *events) manageMenu(lang string, ev store.Event) (string, *models.Inline
 		{b("manage_btn_title", "title"), b("manage_btn_when", "when"), b("manage_btn_where", "where")},
 		{b("manage_btn_capacity", "capacity"), b("manage_btn_description", "description"), b("manage_btn_deadline", "deadline")},
 		{b("signup_btn_question", "question"), b("manage_btn_export", "export")},
-		{b("manage_btn_newlink", "newlink"), b("manage_btn_cancel", "cancel")},
+		{b("manage_btn_newlink", "newlink"), b("place_btn_copy", "copy"), b("manage_btn_cancel", "cancel")},
 	}}
 	text := "<b>" + e.tr(lang, "manage_header", locales.Args{"Title": ev.Title, "ID": ev.ID}) + "</b>\n" +
 		esc(e.formatWhen(lang, ev)) + "\n\n" + e.tr(lang, "manage_choose") + "\n\n" +
@@ -216,7 +219,7 @@ func (e *events) editQuestion(ctx context.Context, lang string, ev store.Event, 
 		q = e.tr(lang, "event_ask_when", locales.Args{"Example": e.exampleWhen(ctx, ev.Zone()), "Zone": ev.Zone().String()})
 		cur = e.formatWhen(lang, ev)
 	case "where":
-		q, cur = e.tr(lang, "event_ask_where", locales.Args{"Skip": skip}), ev.Place
+		q, cur = e.tr(lang, "event_ask_where", locales.Args{"Skip": skip})+"\n"+e.tr(lang, "place_ask_map_hint"), ev.Place
 	case "capacity":
 		q = e.tr(lang, "event_ask_capacity", locales.Args{"Skip": skip})
 		if ev.Capacity > 0 {
@@ -278,7 +281,7 @@ func (e *events) parseEdit(ctx context.Context, lang string, ev store.Event, fie
 		if err != nil {
 			return ed, e.fieldError(ctx, lang, err, loc)
 		}
-		ed.apply = func(ev *store.Event) { ev.Place = place }
+		ed.apply = func(ev *store.Event) { setEventPlace(ev, place, nil) }
 	case "capacity":
 		capacity, err := unlessSkipped(e.isSkip(text), text, parseCapacity)
 		if err != nil {
@@ -449,6 +452,11 @@ func (e *events) editAnswer(ctx context.Context, u *bot.Update, c *convo, text s
 		return stepResult{Reply: e.tr(c.lang, "event_link_gone")}, nil
 	}
 	ed, msg := e.parseEdit(ctx, c.lang, ev, c.Data["field"], text)
+	if mp, ok := placeFromMessage(u.Msg()); ok && c.Data["field"] == "where" {
+		ed, msg = edit{field: "where", apply: func(ev *store.Event) { setEventPlace(ev, mp.text, &mp) }}, ""
+	} else if badMapPlace(u.Msg()) {
+		msg = e.tr(c.lang, "place_bad_point")
+	}
 	if msg != "" {
 		return stepResult{Next: "value", Reply: msg}, nil
 	}
@@ -500,8 +508,9 @@ func (e *events) editCommand(ctx context.Context, u *bot.Update) error {
 	switch {
 	case ev.Cancelled():
 		return replyText(e.tr(lang, "event_cancelled_toast"))
-	case strings.TrimSpace(value) == "" && (field == "title" || field == "when" || field == "question"):
-		// "/editevent 5 title": ask for the new value, step by step.
+	case strings.TrimSpace(value) == "" && (field == "title" || field == "when" || field == "where" || field == "question"):
+		// "/editevent 5 title": ask for the new value, step by step (a
+		// place may then be sent from the map).
 		data := map[string]string{"id": strconv.FormatInt(id, 10), "field": field}
 		return e.startConversation(ctx, u, "event_edit", "value", data, e.editQuestion(ctx, lang, ev, field), nil)
 	}

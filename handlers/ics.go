@@ -70,6 +70,9 @@ func (a *App) addVEvent(cal *ics.Calendar, ev store.Event, summary string, stamp
 	if ev.Place != "" {
 		ve.SetLocation(ev.Place)
 	}
+	if ev.Point != nil { // a place from the map (place.go)
+		ve.SetGeo(coord(ev.Point.Lat), coord(ev.Point.Lon))
+	}
 	desc := ev.Description
 	if link := a.deepLink(eventLink(ev)); link != "" {
 		ve.SetURL(link)

@@ -325,13 +325,16 @@ func (a *App) answerWithURL(ctx context.Context, tx *sql.Tx, u *bot.Update, url 
 // opens it.
 func (e *events) eventButton(ctx context.Context, u *bot.Update) error {
 	lang := e.userLang(ctx, u)
-	ev, action, ok, err := e.buttonEvent(ctx, u, lang, "event_gone", true, "ics", "who")
+	ev, action, ok, err := e.buttonEvent(ctx, u, lang, "event_gone", true, "ics", "who", "venue")
 	if err != nil || !ok {
 		return err
 	}
 	su, _, err := store.GetUser(ctx, e.DB.R, u.UserID)
 	if err != nil {
 		return err
+	}
+	if action == "venue" {
+		return e.venueButton(ctx, u, lang, ev, su) // place.go
 	}
 	private := isPrivate(u)
 	if action == "who" {

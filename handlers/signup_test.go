@@ -320,3 +320,21 @@ func TestSignupAnswersExported(t *testing.T) {
 		t.Fatalf("answers in the file: %q", answers)
 	}
 }
+
+// TestCopyKeepsTheSignupQuestion: a copy starts with the original's
+// question (place.go's copyDraft, saved on Post).
+func TestCopyKeepsTheSignupQuestion(t *testing.T) {
+	h := startEvents(t, handlerstest.Options{})
+	id, _ := signupEvent(t, h, "What will you bring?")
+	h.Send(party, alice, "/event copy "+itoa(id))
+	h.Send(party, alice, "2026-12-19 12:00")
+	h.press(party, alice, h.Last(party.ID), "Post")
+	copied := h.lastEventID()
+	if copied == id {
+		t.Fatal("no copy posted")
+	}
+	q, err := store.SignupQuestion(context.Background(), h.DB.R, copied)
+	if err != nil || q != "What will you bring?" {
+		t.Fatalf("copy's question %q, %v", q, err)
+	}
+}

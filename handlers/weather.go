@@ -19,6 +19,8 @@ import (
 // implements it); nil disables /weather and card forecasts.
 type Weather interface {
 	Forecast(ctx context.Context, query string, day weather.Date, lang string) (weather.Forecast, error)
+	// ForecastAt is the forecast at a point on the map, without geocoding.
+	ForecastAt(ctx context.Context, lat, lon float64, name string, day weather.Date) (weather.Forecast, error)
 }
 
 func (a *App) registerWeather() {
@@ -43,6 +45,7 @@ func (a *App) weather(ctx context.Context, u *bot.Update) error {
 		}
 		return a.answerText(ctx, u, lang, id)
 	}
+	var event *store.Event // the chat's next event, when no place was given
 	if place == "" {
 		ev, ok, err := a.nextEventWithPlace(ctx, u.ChatID, now)
 		if err != nil {
@@ -51,12 +54,17 @@ func (a *App) weather(ctx context.Context, u *bot.Update) error {
 		if !ok {
 			return a.answerText(ctx, u, lang, weather.MsgUsage)
 		}
-		place = ev.Place
+		place, event = ev.Place, &ev
 		if !hasDate {
 			day = ev.StartsAt.In(ev.Zone()) // the day where the event is
 		}
 	}
-	fc, err := a.Weather.Forecast(ctx, place, weather.DateOf(day), lang)
+	var fc weather.Forecast
+	if event != nil {
+		fc, err = a.eventForecast(ctx, *event, weather.DateOf(day), lang)
+	} else {
+		fc, err = a.Weather.Forecast(ctx, place, weather.DateOf(day), lang)
+	}
 	var text string
 	switch {
 	case err == nil:

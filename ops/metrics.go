@@ -288,7 +288,7 @@ func (o outboxObserver) Sent(method string, lane outbox.Lane, sinceEnqueue time.
 // create unbounded series.
 var (
 	methods = set("sendMessage", "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery",
-		"deleteMessage", "pinChatMessage", "sendDocument")
+		"deleteMessage", "pinChatMessage", "sendDocument", "sendVenue")
 	classes         = set(strs(outbox.Classes())...)
 	dropReasons     = set(outbox.DropChatInactive, string(outbox.ClassBlocked), string(outbox.ClassExpired))
 	lanes           = set(outbox.Interactive.String(), outbox.Edit.String(), outbox.Bulk.String())

@@ -31,10 +31,16 @@ type Event struct {
 	Title       string
 	Description string
 	Place       string
-	StartsAt    time.Time
-	EndsAt      time.Time // zero: StartsAt + DefaultEventLength
-	Timezone    string    // IANA name; "" = UTC
-	Capacity    int       // places, guests included; 0 = no limit
+	// Point is where Place is on the map, nil for a typed place (only
+	// text). VenueTitle and VenueAddress are a venue's own fields, empty
+	// for a bare location; Place is then "title, address".
+	Point        *Point
+	VenueTitle   string
+	VenueAddress string
+	StartsAt     time.Time
+	EndsAt       time.Time // zero: StartsAt + DefaultEventLength
+	Timezone     string    // IANA name; "" = UTC
+	Capacity     int       // places, guests included; 0 = no limit
 	// RSVPDeadline closes RSVPs before the start; zero: they close when
 	// the event starts.
 	RSVPDeadline time.Time
@@ -56,6 +62,28 @@ type Event struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	CancelledAt time.Time
+}
+
+// Point is a place on the map, in degrees (WGS 84).
+type Point struct{ Lat, Lon float64 }
+
+// Valid reports whether p is a point on Earth.
+func (p Point) Valid() bool {
+	return p.Lat >= -90 && p.Lat <= 90 && p.Lon >= -180 && p.Lon <= 180 // NaN fails every comparison
+}
+
+func (e Event) lat() any {
+	if e.Point == nil {
+		return nil
+	}
+	return e.Point.Lat
+}
+
+func (e Event) lon() any {
+	if e.Point == nil {
+		return nil
+	}
+	return e.Point.Lon
 }
 
 // End is when the event ends.
@@ -89,7 +117,8 @@ func (e Event) RSVPClosesAt() time.Time {
 }
 
 const eventColumns = `id, chat_id, creator_id, title, description, place, starts_at, ends_at, timezone,
-capacity, rsvp_deadline, status, series_id, reminder_offsets, weather_line, share_code, version, created_at, updated_at, cancelled_at`
+capacity, rsvp_deadline, status, series_id, reminder_offsets, weather_line, share_code, version, created_at, updated_at, cancelled_at,
+place_lat, place_lon, venue_title, venue_address`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -97,10 +126,15 @@ func scanEvent(s rowScanner) (Event, error) {
 	var e Event
 	var starts, created, updated int64
 	var ends, deadline, series, cancelled sql.NullInt64
+	var lat, lon sql.NullFloat64
 	err := s.Scan(&e.ID, &e.ChatID, &e.CreatorID, &e.Title, &e.Description, &e.Place, &starts, &ends, &e.Timezone,
-		&e.Capacity, &deadline, &e.Status, &series, &e.ReminderOffsets, &e.WeatherLine, &e.ShareCode, &e.Version, &created, &updated, &cancelled)
+		&e.Capacity, &deadline, &e.Status, &series, &e.ReminderOffsets, &e.WeatherLine, &e.ShareCode, &e.Version, &created, &updated, &cancelled,
+		&lat, &lon, &e.VenueTitle, &e.VenueAddress)
 	if err != nil {
 		return Event{}, err
+	}
+	if lat.Valid && lon.Valid {
+		e.Point = &Point{Lat: lat.Float64, Lon: lon.Float64}
 	}
 	e.StartsAt, e.CreatedAt, e.UpdatedAt = FromMillis(starts), FromMillis(created), FromMillis(updated)
 	e.EndsAt, e.RSVPDeadline, e.CancelledAt = fromNullMillis(ends), fromNullMillis(deadline), fromNullMillis(cancelled)
@@ -140,12 +174,13 @@ func CreateEvent(ctx context.Context, q Querier, e Event, now time.Time) (int64,
 		var id int64
 		err = q.QueryRowContext(ctx, `
 INSERT INTO events (chat_id, creator_id, title, description, place, starts_at, ends_at, timezone, capacity,
-                    rsvp_deadline, status, series_id, reminder_offsets, weather_line, share_code, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)
+                    rsvp_deadline, status, series_id, reminder_offsets, weather_line, share_code, created_at, updated_at,
+                    place_lat, place_lon, venue_title, venue_address)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 RETURNING id`,
 			e.ChatID, e.CreatorID, e.Title, e.Description, e.Place, Millis(e.StartsAt), nullMillis(e.EndsAt), e.Timezone,
 			e.Capacity, nullMillis(e.RSVPDeadline), nullID(e.SeriesID), e.ReminderOffsets, e.WeatherLine, code,
-			Millis(now), Millis(now)).Scan(&id)
+			Millis(now), Millis(now), e.lat(), e.lon(), e.VenueTitle, e.VenueAddress).Scan(&id)
 		if isUniqueViolation(err) {
 			continue // the code is taken: astronomically unlikely, draw again
 		}
@@ -170,20 +205,24 @@ func GetEvent(ctx context.Context, q Querier, id int64) (e Event, ok bool, err e
 }
 
 // UpdateEventDetails stores what an organizer may edit (title, description,
-// place, start, end, capacity, RSVP deadline) and bumps the version.
-// It does not promote anyone: after raising the capacity, call
-// PromoteWaitlist in the same transaction.
+// place with its point and venue, start, end, capacity, RSVP deadline) and
+// bumps the version. It does not promote anyone: after raising the
+// capacity, call PromoteWaitlist in the same transaction.
 func UpdateEventDetails(ctx context.Context, q Querier, e Event, now time.Time) error {
 	_, err := q.ExecContext(ctx, `
-UPDATE events SET title = ?, description = ?, place = ?, starts_at = ?, ends_at = ?, capacity = ?,
-                  rsvp_deadline = ?, version = version + 1, updated_at = ?,
-                  -- A new place or day makes the card's forecast wrong: drop
-                  -- it, and let the forecast job look it up again at once.
-                  weather_line = CASE WHEN place <> ?3 OR starts_at <> ?4 THEN '' ELSE weather_line END,
-                  weather_checked_at = CASE WHEN place <> ?3 OR starts_at <> ?4 THEN 0 ELSE weather_checked_at END
-WHERE id = ?`,
+UPDATE events SET title = ?1, description = ?2, place = ?3, starts_at = ?4, ends_at = ?5, capacity = ?6,
+                  rsvp_deadline = ?7, version = version + 1, updated_at = ?8,
+                  -- A new place, point or day makes the card's forecast
+                  -- wrong: drop it, and let the forecast job look it up
+                  -- again at once.
+                  weather_line = CASE WHEN place <> ?3 OR starts_at <> ?4 OR place_lat IS NOT ?10 OR place_lon IS NOT ?11
+                                      THEN '' ELSE weather_line END,
+                  weather_checked_at = CASE WHEN place <> ?3 OR starts_at <> ?4 OR place_lat IS NOT ?10 OR place_lon IS NOT ?11
+                                            THEN 0 ELSE weather_checked_at END,
+                  place_lat = ?10, place_lon = ?11, venue_title = ?12, venue_address = ?13
+WHERE id = ?9`,
 		e.Title, e.Description, e.Place, Millis(e.StartsAt), nullMillis(e.EndsAt), e.Capacity,
-		nullMillis(e.RSVPDeadline), Millis(now), e.ID)
+		nullMillis(e.RSVPDeadline), Millis(now), e.ID, e.lat(), e.lon(), e.VenueTitle, e.VenueAddress)
 	if err != nil {
 		return fmt.Errorf("updating event %d: %w", e.ID, err)
 	}
@@ -212,7 +251,8 @@ WHERE id = ? AND status = 'active'`, Millis(now), Millis(now), id)
 // cards, so an unchanged forecast costs no edit.
 func SetEventWeatherLine(ctx context.Context, q Querier, ev Event, line string, now time.Time) (changed bool, err error) {
 	res, err := q.ExecContext(ctx, `UPDATE events SET weather_line = ?, version = version + 1, updated_at = ?
-WHERE id = ? AND place = ? AND starts_at = ? AND weather_line <> ?`, line, Millis(now), ev.ID, ev.Place, Millis(ev.StartsAt), line)
+WHERE id = ? AND place = ? AND starts_at = ? AND place_lat IS ? AND place_lon IS ? AND weather_line <> ?`,
+		line, Millis(now), ev.ID, ev.Place, Millis(ev.StartsAt), ev.lat(), ev.lon(), line)
 	if err != nil {
 		return false, fmt.Errorf("setting the forecast of event %d: %w", ev.ID, err)
 	}
@@ -231,8 +271,9 @@ WHERE id = ? AND place = ? AND starts_at = ? AND weather_line <> ?`, line, Milli
 // place or start changed since it was read (the edit asked for a new
 // lookup at once).
 func MarkEventForecastChecked(ctx context.Context, q Querier, ev Event, at time.Time) error {
-	if _, err := q.ExecContext(ctx, `UPDATE events SET weather_checked_at = ? WHERE id = ? AND place = ? AND starts_at = ?`,
-		Millis(at), ev.ID, ev.Place, Millis(ev.StartsAt)); err != nil {
+	if _, err := q.ExecContext(ctx, `UPDATE events SET weather_checked_at = ?
+WHERE id = ? AND place = ? AND starts_at = ? AND place_lat IS ? AND place_lon IS ?`,
+		Millis(at), ev.ID, ev.Place, Millis(ev.StartsAt), ev.lat(), ev.lon()); err != nil {
 		return fmt.Errorf("marking the forecast of event %d checked: %w", ev.ID, err)
 	}
 	return nil

@@ -226,6 +226,13 @@ func (s *Service) Forecast(ctx context.Context, query string, day Date, lang str
 	return s.Daily(ctx, p, day)
 }
 
+// ForecastAt returns the forecast for day at a point on the map (a place
+// picked in Telegram): no geocoding, the coordinates go straight to the
+// forecast. name is what the forecast calls the place.
+func (s *Service) ForecastAt(ctx context.Context, lat, lon float64, name string, day Date) (Forecast, error) {
+	return s.Daily(ctx, Place{Name: name, Latitude: lat, Longitude: lon}, day)
+}
+
 // Geocode implements Provider with caching, coalescing, retries and the
 // breaker. An empty query is ErrPlaceNotFound without asking the service.
 func (s *Service) Geocode(ctx context.Context, name, lang string) (Place, error) {

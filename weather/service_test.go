@@ -598,3 +598,29 @@ func TestProviderPanicIsContained(t *testing.T) {
 		t.Errorf("Daily err = %v", err)
 	}
 }
+
+// A place picked on the map has coordinates: ForecastAt goes straight to
+// the forecast with them, and never asks the geocoder (which is down
+// here, so a stray lookup would also fail the forecast).
+func TestForecastAtSkipsGeocoding(t *testing.T) {
+	e := newEnv(t, nil)
+	e.srv.SetDown(weathertest.Geocoding, 500)
+	e.srv.SetForecast("Berlin", day(2).In(time.UTC), weathertest.Day{Code: 3, Min: -1, Max: 4, Precip: 10})
+
+	f, err := e.svc.ForecastAt(context.Background(), 52.5244, 13.4105, "Cafe Central", day(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Place.Name != "Cafe Central" || f.Code != 3 || f.MaxC != 4 {
+		t.Errorf("forecast = %+v", f)
+	}
+	wantOutcomes(t, e.takeOutcomes(), "forecast:ok")
+	e.wantRequests(t, 0, 1)
+	if q := e.srv.LastQuery(weathertest.Forecast); q.Get("latitude") != "52.5244" || q.Get("longitude") != "13.4105" {
+		t.Errorf("forecast query = %v", q)
+	}
+	if _, err := e.svc.ForecastAt(context.Background(), 91, 0, "Nowhere", day(2)); !errors.Is(err, weather.ErrPlaceNotFound) {
+		t.Errorf("latitude 91: err = %v", err)
+	}
+	e.wantRequests(t, 0, 1)
+}

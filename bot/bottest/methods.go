@@ -40,6 +40,8 @@ func lookupMethod(name string) (method, bool) {
 		return method{"sendMessage", true, (*Server).sendMessage}, true
 	case "senddocument":
 		return method{"sendDocument", true, (*Server).sendDocument}, true
+	case "sendvenue":
+		return method{"sendVenue", true, (*Server).sendVenue}, true
 	case "editmessagetext":
 		return method{"editMessageText", true, (*Server).editMessageText}, true
 	case "editmessagereplymarkup":
@@ -234,6 +236,55 @@ func (s *Server) sendDocument(c *Call) reply {
 	m := s.newMessage(cs, s.botUser)
 	m.Document, m.Caption, m.CaptionEntities, m.ReplyMarkup = &doc, caption, entities, markup
 	s.noteSent(cs, caption)
+	return sentReply(m)
+}
+
+// sendVenue checks the parameters as the Bot API spec gives them
+// (chat_id, latitude and longitude as Float, title and address as String,
+// all required) and posts a venue message: as Telegram does, the message
+// carries the venue and, for backward compatibility, its location.
+func (s *Server) sendVenue(c *Call) reply {
+	cs, rep := s.targetChat(c)
+	if cs == nil {
+		return rep
+	}
+	coord := func(name string, limit float64) (float64, error) {
+		raw := c.Params[name]
+		if raw == "" {
+			return 0, fmt.Errorf("%s is empty", name) // required by the spec
+		}
+		v, err := strconv.ParseFloat(raw, 64)
+		if err != nil || v < -limit || v > limit {
+			return 0, fmt.Errorf("wrong %s specified", name)
+		}
+		return v, nil
+	}
+	lat, err := coord("latitude", 90)
+	if err != nil {
+		return badRequest(err.Error())
+	}
+	lon, err := coord("longitude", 180)
+	if err != nil {
+		return badRequest(err.Error())
+	}
+	title, address := c.Params["title"], c.Params["address"]
+	if strings.TrimSpace(title) == "" {
+		return badRequest("venue title is empty")
+	}
+	if strings.TrimSpace(address) == "" {
+		return badRequest("venue address is empty")
+	}
+	markup, err := parseMarkup(c.Params["reply_markup"])
+	if err != nil {
+		return badRequest(err.Error())
+	}
+	loc := models.Location{Latitude: lat, Longitude: lon}
+	m := s.newMessage(cs, s.botUser)
+	m.Venue = &models.Venue{Location: loc, Title: title, Address: address,
+		FoursquareID: c.Params["foursquare_id"], FoursquareType: c.Params["foursquare_type"],
+		GooglePlaceID: c.Params["google_place_id"], GooglePlaceType: c.Params["google_place_type"]}
+	m.Location, m.ReplyMarkup = &loc, markup
+	s.noteSent(cs, title)
 	return sentReply(m)
 }
 

@@ -159,6 +159,34 @@ func (s *Server) PushMessage(chat models.Chat, from models.User, text string) mo
 	return s.enqueue(models.Update{Message: m})
 }
 
+// PushLocation queues a location message (the paperclip's "Location"),
+// shaped as Telegram sends it: Message.location {latitude, longitude}, no
+// text.
+func (s *Server) PushLocation(chat models.Chat, from models.User, lat, lon float64) models.Update {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.chatWith(chat)
+	s.noteUser(cs, from)
+	m := s.newMessage(cs, from)
+	m.Location = &models.Location{Latitude: lat, Longitude: lon}
+	return s.enqueue(models.Update{Message: m})
+}
+
+// PushVenue queues a venue message (a place picked from the map's list),
+// shaped as Telegram sends it: Message.venue {location, title, address,
+// ...} and, for backward compatibility, Message.location with the same
+// point; no text.
+func (s *Server) PushVenue(chat models.Chat, from models.User, v models.Venue) models.Update {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.chatWith(chat)
+	s.noteUser(cs, from)
+	m := s.newMessage(cs, from)
+	loc := v.Location
+	m.Venue, m.Location = &v, &loc
+	return s.enqueue(models.Update{Message: m})
+}
+
 // PushCommand is PushMessage for a command; a missing leading "/" is added.
 func (s *Server) PushCommand(chat models.Chat, from models.User, command string) models.Update {
 	if !strings.HasPrefix(command, "/") {

@@ -101,7 +101,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) { e.mux.Ser
 // refuses.
 func IsSending(method string) bool {
 	switch strings.ToLower(method) {
-	case "sendmessage", "senddocument", "editmessagetext", "editmessagereplymarkup", "pinchatmessage":
+	case "sendmessage", "senddocument", "sendvenue", "editmessagetext", "editmessagereplymarkup", "pinchatmessage":
 		return true
 	}
 	return false
