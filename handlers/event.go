@@ -88,6 +88,7 @@ func (a *App) registerEvents() {
 	a.deepLinks["evw"] = e.whoLink
 	a.deepLinks["evi"] = e.calendarLink
 	a.deepLinks["evm"] = e.manageLink
+	a.registerPolls(e) // poll.go
 }
 
 // eventLine is a parsed one-line /event.
