@@ -529,9 +529,7 @@ func (a *App) refreshPoll(ctx context.Context, tx *sql.Tx, id int64) error {
 		ParseMode: models.ParseModeHTML, LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()}}
 	if kb := a.pollKeyboard(lang, d); kb != nil {
 		params.ReplyMarkup = kb
-	} else {
-		params.ReplyMarkup = &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{}}
-	}
+	} // an edit without a keyboard removes it (a closed poll has none)
 	if _, err := outbox.Enqueue(ctx, tx, outbox.Message{ChatID: p.ChatID, Method: "editMessageText", Params: params,
 		Lane: outbox.Edit, CoalesceKey: fmt.Sprintf("poll:%d:%d", p.ChatID, p.MessageID)}); err != nil {
 		return err
