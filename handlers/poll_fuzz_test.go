@@ -2,9 +2,14 @@ package handlers
 
 import (
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/rsvpbot/rsvpbot/bot/tgtext"
+	"github.com/rsvpbot/rsvpbot/store"
 )
 
 // FuzzParsePollLine: any /poll line is refused or gives a poll a card can
@@ -42,4 +47,39 @@ func FuzzParsePollLine(f *testing.F) {
 			t.Fatalf("%q: deadline %v after the first date", s, l.Deadline)
 		}
 	})
+}
+
+// A poll card with many voters under every date lists a few names per
+// date and "and N more", and stays within a card's budget.
+func TestPollCardCollapsesNames(t *testing.T) {
+	a := testApp(t)
+	start := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
+	d := pollData{poll: store.Poll{ID: 1<<63 - 1, Title: strings.Repeat("T", maxTitleLen), Place: strings.Repeat("P", maxPlaceLen),
+		Timezone: "UTC", Status: store.PollOpen, Deadline: start.Add(-time.Hour)}, voters: map[int][]store.User{}}
+	for i := range maxPollOptions {
+		d.options = append(d.options, store.PollOption{Idx: i, StartsAt: start.Add(time.Duration(i) * 24 * time.Hour)})
+		for j := range 200 {
+			d.voters[i] = append(d.voters[i], store.User{ID: int64(j + 1), FirstName: strings.Repeat("N", 30) + strconv.Itoa(j)})
+		}
+	}
+	for _, lang := range []string{"en", "ru", "de", "es"} {
+		text := a.renderPoll(lang, d)
+		if n := tgtext.UTF16Len(text); n > cardBudget {
+			t.Errorf("%s: card of %d UTF-16 units, budget %d", lang, n, cardBudget)
+		}
+		if strings.Contains(text, "N199") {
+			t.Errorf("%s: every name listed", lang)
+		}
+	}
+	if text := a.renderPoll("en", d); !strings.Contains(text, "more") || !strings.Contains(text, "200 votes") {
+		t.Errorf("no \"and N more\" or count:\n%s", text)
+	}
+	kb := a.pollKeyboard("en", d)
+	for _, row := range kb.InlineKeyboard {
+		for _, b := range row {
+			if len(b.CallbackData) > 64 {
+				t.Errorf("callback data %q over 64 bytes", b.CallbackData)
+			}
+		}
+	}
 }
