@@ -637,7 +637,7 @@ func (e *events) pollClose(ctx context.Context, u *bot.Update, lang string, p st
 		return err
 	}
 	return e.commit(ctx, u, func(tx *sql.Tx) error {
-		outcome, err := e.settlePoll(ctx, tx, p.ID)
+		outcome, err := e.settlePoll(ctx, tx, p.ID, false) // the toast tells the presser
 		if err != nil {
 			return err
 		}
@@ -671,7 +671,8 @@ func (e *events) pollPick(ctx context.Context, u *bot.Update, lang string, p sto
 // settlePoll closes an open poll inside tx: the leading date wins, or the
 // poll waits for the organizer to pick among the tied ones. outcome is
 // "done", "tie", or "closed" (it was not open: nothing happened).
-func (a *App) settlePoll(ctx context.Context, tx *sql.Tx, id int64) (outcome string, err error) {
+// tellTie sends a tie to the organizer privately as well.
+func (a *App) settlePoll(ctx context.Context, tx *sql.Tx, id int64, tellTie bool) (outcome string, err error) {
 	d, ok, err := a.loadPoll(ctx, tx, id)
 	if err != nil || !ok || d.poll.Status != store.PollOpen {
 		return "closed", err
@@ -686,7 +687,7 @@ func (a *App) settlePoll(ctx context.Context, tx *sql.Tx, id int64) (outcome str
 	// The card asks the organizer; tell them privately too if possible.
 	if su, ok, err := store.GetUser(ctx, tx, d.poll.CreatorID); err != nil {
 		return "", err
-	} else if ok && reachable(su) && su.ID != d.poll.ChatID {
+	} else if ok && tellTie && reachable(su) && su.ID != d.poll.ChatID {
 		lang := a.userLangOf(su)
 		if err := a.sendBulk(ctx, tx, su.ID, a.tr(lang, "poll_tie_private", locales.Args{"Title": d.poll.Title}), nil); err != nil {
 			return "", err
@@ -765,7 +766,7 @@ func (a *App) ClosePollsDue(ctx context.Context) (string, error) {
 	n := 0
 	for _, id := range ids {
 		err := a.DB.Tx(ctx, func(tx *sql.Tx) error {
-			outcome, err := a.settlePoll(ctx, tx, id)
+			outcome, err := a.settlePoll(ctx, tx, id, true)
 			if outcome != "closed" {
 				n++
 			}

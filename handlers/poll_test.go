@@ -309,3 +309,30 @@ func TestPollRefusals(t *testing.T) {
 		t.Errorf("Spanish poll card:\n%s", card.Text)
 	}
 }
+
+// A deadline that finds a tie (here: nobody voted) leaves the pick to the
+// organizer, tells them privately once, and creates no event.
+func TestPollDeadlineTieTellsOrganizer(t *testing.T) {
+	h := startEvents(t, handlerstest.Options{})
+	h.startPrivately(alice)
+	h.Send(party, alice, "/poll Board games | sat 19:00 | sun 15:00 | until sat 12:00")
+	card := h.pollCard(party.ID)
+	h.setNow(time.Date(2026, 12, 5, 13, 0, 0, 0, berlin))
+	h.RunJob("poll-deadlines")
+	h.RunJob("poll-deadlines")
+	if h.lastEventID() != 0 {
+		t.Fatal("a tie created an event")
+	}
+	told := 0
+	for _, s := range h.Texts(alice.ID) {
+		if strings.Contains(s, "is tied") {
+			told++
+		}
+	}
+	if told != 1 {
+		t.Errorf("the organizer was told %d times: %q", told, h.Texts(alice.ID))
+	}
+	if b := handlerstest.Buttons(h.current(party.ID, card)); len(b) != 2 {
+		t.Errorf("tied card buttons %v", b)
+	}
+}
