@@ -359,6 +359,7 @@ type pollData struct {
 	options   []store.PollOption
 	voters    map[int][]store.User // by option
 	organizer store.User
+	now       time.Time // dates not after it can no longer win
 }
 
 func (a *App) loadPoll(ctx context.Context, q store.Querier, id int64) (pollData, bool, error) {
@@ -366,7 +367,7 @@ func (a *App) loadPoll(ctx context.Context, q store.Querier, id int64) (pollData
 	if err != nil || !ok {
 		return pollData{}, ok, err
 	}
-	d := pollData{poll: p, voters: map[int][]store.User{}}
+	d := pollData{poll: p, voters: map[int][]store.User{}, now: a.now(ctx)}
 	if d.options, err = store.PollOptions(ctx, q, id); err != nil {
 		return pollData{}, false, err
 	}
@@ -384,16 +385,18 @@ func (a *App) loadPoll(ctx context.Context, q store.Querier, id int64) (pollData
 	return d, true, nil
 }
 
-// leaders are the options with the most votes (all of them if nobody
-// voted).
+// leaders are the dates still ahead with the most votes (all of them if
+// nobody voted for any); none when every date has passed.
 func (d pollData) leaders() []int {
 	most := 0
 	for _, o := range d.options {
-		most = max(most, len(d.voters[o.Idx]))
+		if o.StartsAt.After(d.now) {
+			most = max(most, len(d.voters[o.Idx]))
+		}
 	}
 	var out []int
 	for _, o := range d.options {
-		if len(d.voters[o.Idx]) == most {
+		if o.StartsAt.After(d.now) && len(d.voters[o.Idx]) == most {
 			out = append(out, o.Idx)
 		}
 	}
@@ -445,6 +448,8 @@ func (a *App) renderPoll(lang string, d pollData) string {
 	case store.PollClosed:
 		if o, ok := d.option(p.Winner); ok {
 			tail = "\n" + a.tr(lang, "poll_card_closed", locales.Args{"When": a.pollWhen(lang, p, o.StartsAt)})
+		} else {
+			tail = "\n" + a.tr(lang, "poll_card_expired")
 		}
 	}
 	budget := (cardBudget - tgtext.UTF16Len(head) - tgtext.UTF16Len(tail)) / max(len(d.options), 1)
@@ -641,7 +646,7 @@ func (e *events) pollClose(ctx context.Context, u *bot.Update, lang string, p st
 		if err != nil {
 			return err
 		}
-		msg := map[string]string{"done": "poll_toast_done", "tie": "poll_toast_tie"}[outcome]
+		msg := map[string]string{"done": "poll_toast_done", "tie": "poll_toast_tie", "expired": "poll_card_expired"}[outcome]
 		if msg == "" {
 			msg = "poll_toast_closed"
 		}
@@ -670,7 +675,8 @@ func (e *events) pollPick(ctx context.Context, u *bot.Update, lang string, p sto
 
 // settlePoll closes an open poll inside tx: the leading date wins, or the
 // poll waits for the organizer to pick among the tied ones. outcome is
-// "done", "tie", or "closed" (it was not open: nothing happened).
+// "done", "tie", "expired" (every date has passed: closed without an
+// event), or "closed" (it was not open: nothing happened).
 // tellTie sends a tie to the organizer privately as well.
 func (a *App) settlePoll(ctx context.Context, tx *sql.Tx, id int64, tellTie bool) (outcome string, err error) {
 	d, ok, err := a.loadPoll(ctx, tx, id)
@@ -678,7 +684,13 @@ func (a *App) settlePoll(ctx context.Context, tx *sql.Tx, id int64, tellTie bool
 		return "closed", err
 	}
 	leaders := d.leaders()
-	if len(leaders) == 1 {
+	switch len(leaders) {
+	case 0: // every date has passed: closed without an event
+		if _, err := store.ClosePoll(ctx, tx, id, -1, 0); err != nil {
+			return "", err
+		}
+		return "expired", a.refreshPoll(ctx, tx, id)
+	case 1:
 		return "done", a.finishPoll(ctx, tx, d, leaders[0])
 	}
 	if tied, err := store.SetPollTie(ctx, tx, id); err != nil || !tied {

@@ -336,3 +336,34 @@ func TestPollDeadlineTieTellsOrganizer(t *testing.T) {
 		t.Errorf("tied card buttons %v", b)
 	}
 }
+
+// Closing after a date has passed: that date cannot win however many
+// votes it has; when every date has passed the poll closes without an
+// event.
+func TestPollPastDatesCannotWin(t *testing.T) {
+	h := startEvents(t, handlerstest.Options{})
+	h.Send(party, alice, "/poll Board games | sat 19:00 | mon 11:00")
+	card := h.pollCard(party.ID)
+	h.press(party, bob, card, "1. ")
+	h.press(party, carol, card, "1. ")
+	h.press(party, dave, card, "2. ")
+	h.Send(party, alice, "/poll Brunch | sat 10:00 | sat 11:00")
+	brunch := h.pollCard(party.ID)
+	h.setNow(time.Date(2026, 12, 6, 12, 0, 0, 0, berlin)) // Sunday noon
+	h.press(party, alice, card, "Close")
+	var starts int64
+	h.DB.R.QueryRow(`SELECT starts_at FROM events`).Scan(&starts)
+	if want := time.Date(2026, 12, 7, 11, 0, 0, 0, berlin); !store.FromMillis(starts).Equal(want) {
+		t.Errorf("event on %v, want the only date ahead, %v", store.FromMillis(starts), want)
+	}
+	h.press(party, alice, brunch, "Close")
+	if n := h.Count(`SELECT count(*) FROM events`); n != 1 {
+		t.Errorf("%d events; a poll whose dates all passed made one", n)
+	}
+	if got := h.current(party.ID, brunch); !strings.Contains(got.Text, "has passed") || len(handlerstest.Buttons(got)) != 0 {
+		t.Errorf("expired poll card:\n%s\n%v", got.Text, handlerstest.Buttons(got))
+	}
+	if n := h.Count(`SELECT count(*) FROM polls WHERE status = 'closed'`); n != 2 {
+		t.Errorf("%d polls closed, want 2", n)
+	}
+}

@@ -189,12 +189,20 @@ func SetPollTie(ctx context.Context, q Querier, pollID int64) (bool, error) {
 }
 
 // ClosePoll marks an open or tied poll closed with its winning option and
-// event. It reports whether it did: false means someone closed it first,
-// and the caller's effects must not happen.
+// event (winner < 0 and eventID 0: closed without one). It reports whether
+// it did: false means someone closed it first, and the caller's effects
+// must not happen.
 func ClosePoll(ctx context.Context, q Querier, pollID int64, winner int, eventID int64) (bool, error) {
+	var w, ev any
+	if winner >= 0 {
+		w = winner
+	}
+	if eventID > 0 {
+		ev = eventID
+	}
 	res, err := q.ExecContext(ctx, `
 UPDATE polls SET status = 'closed', winner = ?, event_id = ?, version = version + 1
-WHERE id = ? AND status IN ('open', 'tie')`, winner, eventID, pollID)
+WHERE id = ? AND status IN ('open', 'tie')`, w, ev, pollID)
 	if err != nil {
 		return false, err
 	}
