@@ -102,6 +102,12 @@ func TestPollVotesToggleAndCount(t *testing.T) {
 	if !strings.Contains(three, "0 votes") {
 		t.Errorf("option 3 should have none:\n%s", text)
 	}
+	// The same button data from elsewhere (a forged press in a private
+	// chat) acts on nothing: the poll belongs to its chat.
+	h.Click(bottest.PrivateChat(eve), eve, card.ID, h.Button(card, "3. "))
+	if got := h.lastToast(); !strings.Contains(got, "no longer exists") {
+		t.Errorf("a press from outside the poll's chat: toast %q", got)
+	}
 	if n := h.Count(`SELECT count(*) FROM poll_votes`); n != 2 {
 		t.Errorf("%d votes stored, want 2", n)
 	}
