@@ -135,7 +135,8 @@ func TestZeroConfigHasProductionJobs(t *testing.T) {
 	}
 	defer a.Close()
 	want := []app.JobInfo{{"expire-conversations", "@every 1m"}, {"purge-inbox", "@every 1h"}, {"purge-ledger", "@every 6h"},
-		{"card-forecasts", "@every 1m"}, {"reminders", "@every 10s"}, {"series", "@every 1m"}, {"purge-reminders", "@every 6h"}}
+		{"card-forecasts", "@every 1m"}, {"reminders", "@every 10s"}, {"series", "@every 1m"}, {"poll-deadlines", "@every 1m"},
+		{"purge-reminders", "@every 6h"}}
 	got := a.Jobs()
 	if len(got) != len(want) {
 		t.Fatalf("jobs %v, want %v", got, want)

@@ -109,6 +109,8 @@ func (a *App) addJobs() error {
 		// The first run also sends what fell due while the bot was down.
 		job{JobInfo{"reminders", "@every 10s"}, a.rem.Job()},
 		job{JobInfo{"series", "@every 1m"}, a.series.Job()},
+		// Date polls whose deadline passed: closed once each.
+		job{JobInfo{"poll-deadlines", "@every 1m"}, h.ClosePollsDue},
 		job{JobInfo{"purge-reminders", "@every 6h"}, purge("reminder(s) of events that ended over 90 days ago", func(ctx context.Context, tx *sql.Tx) (int64, error) {
 			return store.PurgeReminders(ctx, tx, now().Add(-ReminderRetention))
 		})},

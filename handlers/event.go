@@ -97,6 +97,7 @@ func (a *App) registerEvents() {
 	e.registerInline() // inline.go
 	e.registerSignup()
 	a.deepLinks["evp"] = e.venueLink // place.go
+	a.registerPolls(e)               // poll.go
 }
 
 // eventLine is a parsed one-line /event.

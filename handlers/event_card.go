@@ -337,6 +337,8 @@ func (a *App) OnMigrated(ctx context.Context, tx *sql.Tx, from, to int64) error 
 //	                       was rendered, queue the edit it missed.
 //	reminder               a private reminder (scheduler.ReminderFate).
 //	signup:<event id>      a private sign-up question (signupFate).
+//	poll:<polls.id>        a poll card, once sent: record its message id
+//	                       and queue the edit it missed (poll.go).
 //
 // Unknown references are ignored.
 func (a *App) OnFate(ctx context.Context, tx *sql.Tx, f outbox.Fate) error {
@@ -375,6 +377,8 @@ func (a *App) OnSent(ctx context.Context, tx *sql.Tx, ref string, chatID int64, 
 			return err
 		}
 		return a.editCard(ctx, tx, d, c, map[string]string{})
+	case "poll": // a poll card (poll.go)
+		return a.pollSent(ctx, tx, rest, messageID)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ var commands = [...]struct {
 	{"start", false},
 	{"help", false},
 	{"event", false},
+	{"poll", false},
 	{"events", false},
 	{"myevents", false},
 	{"editevent", false},
