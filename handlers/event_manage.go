@@ -427,17 +427,28 @@ func (e *events) cancelEvent(ctx context.Context, tx *sql.Tx, id, actor int64) (
 // before its step: the event is one the user may see, and manage.
 func (e *events) mayEditGuard(ctx context.Context, u *bot.Update, c *convo) (string, error) {
 	id, _ := strconv.ParseInt(c.Data["id"], 10, 64)
+	_, refusal, err := e.manageable(ctx, u, id)
+	return refusal, err
+}
+
+// manageable is event id for the requester of u if they may see it and
+// manage it; otherwise refusal is the catalog id of the answer: the
+// missing-event one for an event they may not see (no oracle),
+// "manage_not_allowed" for one they see but may not manage.
+func (e *events) manageable(ctx context.Context, u *bot.Update, id int64) (ev store.Event, refusal string, err error) {
 	ev, ok, err := e.visibleEvent(ctx, u, id)
 	switch {
 	case err != nil:
-		return "", err
+		return ev, "", err
 	case !ok:
-		return "event_link_gone", nil
+		return ev, "event_link_gone", nil
 	}
-	if ok, err := e.canManage(ctx, ev, u.UserID); err != nil || !ok {
-		return "manage_not_allowed", err
+	if ok, err := e.canManage(ctx, ev, u.UserID); err != nil {
+		return ev, "", err
+	} else if !ok {
+		return ev, "manage_not_allowed", nil
 	}
-	return "", nil
+	return ev, "", nil
 }
 
 // editAnswer is the "event_edit" conversation's one step: the new value.
@@ -493,17 +504,12 @@ func (e *events) editCommand(ctx context.Context, u *bot.Update) error {
 	if len(parts) == 3 {
 		value = parts[2]
 	}
-	ev, ok, err := e.visibleEvent(ctx, u, id)
+	ev, refusal, err := e.manageable(ctx, u, id)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return replyText(e.tr(lang, "event_link_gone"))
-	}
-	if ok, err := e.canManage(ctx, ev, u.UserID); err != nil {
-		return err
-	} else if !ok {
-		return replyText(e.tr(lang, "manage_not_allowed"))
+	if refusal != "" {
+		return replyText(e.tr(lang, refusal))
 	}
 	switch {
 	case ev.Cancelled():
@@ -543,17 +549,12 @@ func (e *events) cancelCommand(ctx context.Context, u *bot.Update) error {
 	if err != nil {
 		return replyText(e.tr(lang, "cancelevent_usage", locales.Args{"Desc": e.Catalog.T(lang, "cmd_cancelevent_desc")}))
 	}
-	ev, ok, err := e.visibleEvent(ctx, u, id)
+	ev, refusal, err := e.manageable(ctx, u, id)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return replyText(e.tr(lang, "event_link_gone"))
-	}
-	if ok, err := e.canManage(ctx, ev, u.UserID); err != nil {
-		return err
-	} else if !ok {
-		return replyText(e.tr(lang, "manage_not_allowed"))
+	if refusal != "" {
+		return replyText(e.tr(lang, refusal))
 	}
 	return e.commit(ctx, u, func(tx *sql.Tx) error {
 		done, err := e.cancelEvent(ctx, tx, id, u.UserID)

@@ -246,17 +246,12 @@ func (e *events) copyCommand(ctx context.Context, u *bot.Update, args string) er
 	if err != nil {
 		return replyText(e.tr(lang, "event_copy_usage"))
 	}
-	ev, ok, err := e.visibleEvent(ctx, u, id)
+	ev, refusal, err := e.manageable(ctx, u, id)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return replyText(e.tr(lang, "event_link_gone"))
-	}
-	if ok, err := e.canManage(ctx, ev, u.UserID); err != nil {
-		return err
-	} else if !ok {
-		return replyText(e.tr(lang, "manage_not_allowed"))
+	if refusal != "" {
+		return replyText(e.tr(lang, refusal))
 	}
 	c, ask := e.copyDraft(ctx, lang, ev)
 	return e.startConversation(ctx, u, "event_create", "when", c.Data, ask, nil)

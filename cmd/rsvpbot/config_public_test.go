@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -15,7 +13,6 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
-	"github.com/rsvpbot/rsvpbot/internal/logtest"
 )
 
 // RSVPBOT_PUBLIC_URL: unset means no feeds; a base URL is kept without its
@@ -69,33 +66,7 @@ func TestCalendarFeedServedByOpsServer(t *testing.T) {
 		"RSVPBOT_RATE_GLOBAL", "0", "RSVPBOT_RATE_CHAT", "0", "RSVPBOT_RATE_GROUP", "0",
 		"LOG_FORMAT", "json", "LOG_LEVEL", "info",
 	)
-	var logs logtest.Buffer
-	ctx, cancel := context.WithCancel(context.Background())
-	exited := make(chan int, 1)
-	go func() { exited <- run(ctx, nil, lookup, io.Discard, &logs) }()
-	defer func() {
-		cancel()
-		select {
-		case code := <-exited:
-			if code != 0 {
-				t.Errorf("exit code %d; log:\n%s", code, logs.String())
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("the bot did not stop")
-		}
-	}()
-	var base string
-	waitUntil(t, 20*time.Second, "the ops server", func() bool {
-		sc := bufio.NewScanner(strings.NewReader(logs.String()))
-		for sc.Scan() {
-			var l struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "ops server listening" {
-				base = "http://" + l.Addr
-				return true
-			}
-		}
-		return false
-	})
+	base, logs := startInProcess(t, lookup)
 
 	ann := models.User{ID: 77, FirstName: "Ann", LanguageCode: "en"}
 	fake.PushMessage(bottest.PrivateChat(ann), ann, "/calendar")

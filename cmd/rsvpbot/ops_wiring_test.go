@@ -36,34 +36,7 @@ func TestOpsServerWiring(t *testing.T) {
 		"RSVPBOT_RATE_GLOBAL", "0", "RSVPBOT_RATE_CHAT", "0", "RSVPBOT_RATE_GROUP", "0",
 		"LOG_FORMAT", "json", "LOG_LEVEL", "info",
 	)
-	var logs logtest.Buffer
-	ctx, cancel := context.WithCancel(context.Background())
-	exited := make(chan int, 1)
-	go func() { exited <- run(ctx, nil, lookup, io.Discard, &logs) }()
-	defer func() {
-		cancel()
-		select {
-		case code := <-exited:
-			if code != 0 {
-				t.Errorf("exit code %d; log:\n%s", code, logs.String())
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("the bot did not stop")
-		}
-	}()
-
-	var base string
-	waitUntil(t, 20*time.Second, "the ops server", func() bool {
-		sc := bufio.NewScanner(strings.NewReader(logs.String()))
-		for sc.Scan() {
-			var l struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "ops server listening" {
-				base = "http://" + l.Addr
-				return true
-			}
-		}
-		return false
-	})
+	base, logs := startInProcess(t, lookup)
 	get := func(path string, auth bool) (int, string) {
 		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
 		if auth {
@@ -147,4 +120,38 @@ func TestOpsServerWiring(t *testing.T) {
 	if strings.Contains(logs.String(), apiToken) {
 		t.Error("the API token leaked into the log")
 	}
+}
+
+// startInProcess runs the program (run) with lookup until the test ends,
+// and returns the ops server's base URL, read from its log, and the log.
+func startInProcess(t *testing.T, lookup func(string) (string, bool)) (string, *logtest.Buffer) {
+	t.Helper()
+	logs := &logtest.Buffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	exited := make(chan int, 1)
+	go func() { exited <- run(ctx, nil, lookup, io.Discard, logs) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-exited:
+			if code != 0 {
+				t.Errorf("exit code %d; log:\n%s", code, logs.String())
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("the bot did not stop")
+		}
+	})
+	var base string
+	waitUntil(t, 20*time.Second, "the ops server", func() bool {
+		sc := bufio.NewScanner(strings.NewReader(logs.String()))
+		for sc.Scan() {
+			var l struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "ops server listening" {
+				base = "http://" + l.Addr
+				return true
+			}
+		}
+		return false
+	})
+	return base, logs
 }
