@@ -41,9 +41,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/rsvpbot/rsvpbot/bot"
-	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/locales"
-	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
@@ -336,15 +334,6 @@ func (e *events) exportLink(ctx context.Context, u *bot.Update, payload string) 
 
 // sendExport sends the file to chatID (a private chat) with a caption.
 func (a *App) sendExport(ctx context.Context, tx *sql.Tx, chatID int64, lang string, ev store.Event, data []byte) error {
-	caption := a.tr(lang, "export_caption", locales.Args{"Title": tgtext.Shorten(ev.Title, 100)})
-	// As sendCalendar: the upload travels through the outbox as a
-	// bot.WireFile and leaves as multipart/form-data.
-	p := map[string]any{
-		"chat_id":    chatID,
-		"document":   bot.WireFile{Filename: "event-" + strconv.FormatInt(ev.ID, 10) + "-answers.csv", Data: data},
-		"caption":    caption,
-		"parse_mode": models.ParseModeHTML,
-	}
-	_, err := outbox.Enqueue(ctx, tx, outbox.Message{ChatID: chatID, Method: "sendDocument", Params: p, Lane: outbox.Interactive})
-	return err
+	return a.sendEventFile(ctx, tx, chatID, lang, "export_caption", ev,
+		"event-"+strconv.FormatInt(ev.ID, 10)+"-answers.csv", data)
 }

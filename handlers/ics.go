@@ -93,13 +93,19 @@ func (a *App) addVEvent(cal *ics.Calendar, ev store.Event, summary string, stamp
 
 // sendCalendar sends the file to chatID with a short caption.
 func (a *App) sendCalendar(ctx context.Context, tx *sql.Tx, chatID int64, lang string, ev store.Event, data []byte) error {
-	caption := a.tr(lang, "event_ics_caption", locales.Args{"Title": tgtext.Shorten(ev.Title, 100)})
-	// The library's SendDocumentParams cannot carry bytes through JSON;
-	// bot.WireFile is the outbox's form of an upload.
+	return a.sendEventFile(ctx, tx, chatID, lang, "event_ics_caption", ev,
+		"event-"+strconv.FormatInt(ev.ID, 10)+".ics", data)
+}
+
+// sendEventFile sends an event's file (the .ics, the export) to chatID,
+// with the caption captionID names the event in. The library's
+// SendDocumentParams cannot carry bytes through JSON; bot.WireFile is the
+// outbox's form of an upload, sent as multipart/form-data.
+func (a *App) sendEventFile(ctx context.Context, tx *sql.Tx, chatID int64, lang, captionID string, ev store.Event, name string, data []byte) error {
 	p := map[string]any{
 		"chat_id":    chatID,
-		"document":   bot.WireFile{Filename: "event-" + strconv.FormatInt(ev.ID, 10) + ".ics", Data: data},
-		"caption":    caption,
+		"document":   bot.WireFile{Filename: name, Data: data},
+		"caption":    a.tr(lang, captionID, locales.Args{"Title": tgtext.Shorten(ev.Title, 100)}),
 		"parse_mode": models.ParseModeHTML,
 	}
 	_, err := outbox.Enqueue(ctx, tx, outbox.Message{ChatID: chatID, Method: "sendDocument", Params: p, Lane: outbox.Interactive})
