@@ -73,6 +73,21 @@ func (p page) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// click presses the element sel finds. The page re-renders a chat when
+// an update arrives (SSE), which can replace a node between finding and
+// clicking it; a press on a replaced node is tried again on the new one.
+func (p page) click(what, sel string) {
+	p.t.Helper()
+	var err error
+	for range 5 {
+		if err = chromedp.Do(p.ctx, chromedp.Click(chromedp.CSS(sel))); err == nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	p.t.Fatalf("%s: %v", what, err)
+}
+
 // until waits for a JavaScript condition on the page.
 func (p page) until(what, js string) {
 	p.t.Helper()
@@ -107,7 +122,7 @@ func (p page) actAs(id int64) {
 
 func (p page) openChat(id int64) {
 	p.t.Helper()
-	p.do("opening a chat", chromedp.Click(chromedp.CSS(fmt.Sprintf(`.chat-item[data-chat="%d"]`, id))))
+	p.click("opening a chat", fmt.Sprintf(`.chat-item[data-chat="%d"]`, id))
 	p.until("the chat to open", fmt.Sprintf(`document.querySelector('.chat-item[data-chat="%d"]').getAttribute("aria-current") === "true"`, id))
 }
 
@@ -137,7 +152,7 @@ func TestBrowserFlow(t *testing.T) {
 	// Boris presses Going; the bot's answer shows as a toast and the
 	// card's count changes without a reload.
 	p.actAs(boris.ID)
-	p.do("pressing Going", chromedp.Click(chromedp.CSS(`#messages .msg.bot button[data-data$=":go"]`)))
+	p.click("pressing Going", `#messages .msg.bot button[data-data$=":go"]`)
 	p.until("the answer to the press", `!document.getElementById("toast").hidden && document.getElementById("toast").textContent.length > 0`)
 	p.until("the card counting Boris", `[...document.querySelectorAll("#messages .msg.bot")].some(m => m.innerText.includes("Picnic") && m.innerText.includes("Boris") && m.innerText.includes("edited"))`)
 	if p.eval(`window.notReloaded ? "yes" : "no"`) != "yes" {
@@ -148,14 +163,14 @@ func TestBrowserFlow(t *testing.T) {
 	p.openChat(boris.ID)
 	p.send("/help")
 	p.until("/help in Russian", lastBotText+`.includes("Вот что я умею")`)
-	p.do("opening the command menu", chromedp.Click(chromedp.CSS("#menu-button")))
+	p.click("opening the command menu", "#menu-button")
 	p.until("the Russian command menu", `document.getElementById("menu").innerText.includes("Создать событие")`)
 	p.eval(`document.getElementById("menu").hidden = true, ""`)
 
 	// kill -9: the panel shows the bot down; a command typed meanwhile is
 	// answered after the restart.
 	s.waitOutboxIdle()
-	p.do("pressing kill -9", chromedp.Click(chromedp.CSS("#chaos-kill")))
+	p.click("pressing kill -9", "#chaos-kill")
 	p.until("the bot down", `document.getElementById("bot-state").textContent === "down"`)
 	p.send("/myevents")
 	p.until("the restarted bot", `document.getElementById("bot-state").textContent === "running" && document.getElementById("bot-detail").textContent.includes("restarts 1")`)
@@ -165,12 +180,12 @@ func TestBrowserFlow(t *testing.T) {
 	// with the bot and sends /start with the payload.
 	p.openChat(-4001)
 	p.actAs(ann.ID)
-	p.do("pressing Share", chromedp.Click(chromedp.CSS(`#messages .msg.bot .kb .row:last-child button:first-child`)))
+	p.click("pressing Share", `#messages .msg.bot .kb .row:last-child button:first-child`)
 	p.until("the private chat with /start ev_", `document.querySelector('.chat-item[data-chat="1001"]').getAttribute("aria-current") === "true" && [...document.querySelectorAll("#messages .msg.mine")].some(m => m.innerText.startsWith("/start ev_"))`)
 	p.until("the event opened privately", `[...document.querySelectorAll("#messages .msg.bot")].some(m => m.innerText.includes("Picnic") && m.querySelector(".kb"))`)
 
 	// The .ics: the calendar button sends a file, which downloads.
-	p.do("pressing the calendar button", chromedp.Click(chromedp.CSS(`#messages .msg.bot button[data-data$=":ics"]`)))
+	p.click("pressing the calendar button", `#messages .msg.bot button[data-data$=":ics"]`)
 	p.until("the calendar file", `document.querySelectorAll("#messages a.doc").length >= 1`)
 	ics := p.evalAwait(`fetch(document.querySelector("#messages a.doc").href).then(r => r.text())`)
 	if !strings.Contains(ics, "BEGIN:VCALENDAR") || !strings.Contains(ics, "Picnic") {
