@@ -43,6 +43,20 @@ type botProcess struct {
 	logs *os.File
 }
 
+// killableBot is the setup of a test that kills the real binary: the
+// fake Bot API (closed when the test ends), a database path, and a bot
+// process on them, not started. It skips under -short.
+func killableBot(t *testing.T) (*bottest.Server, string, *botProcess) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and kills the real binary")
+	}
+	fake := bottest.NewServer()
+	t.Cleanup(fake.Close)
+	dbPath := filepath.Join(t.TempDir(), "rsvpbot.db")
+	return fake, dbPath, newBotProcess(t, fake, dbPath)
+}
+
 func newBotProcess(t *testing.T, fake *bottest.Server, dbPath string, extra ...string) *botProcess {
 	bin, err := buildOnce()
 	if err != nil {

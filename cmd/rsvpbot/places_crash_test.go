@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,13 +17,7 @@ import (
 // the venue's point, title and address are in the conversation row, and
 // the event posted after the restart has them.
 func TestMapPlaceDraftSurvivesSIGKILL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills the real binary")
-	}
-	fake := bottest.NewServer()
-	defer fake.Close()
-	dbPath := filepath.Join(t.TempDir(), "places.db")
-	p := newBotProcess(t, fake, dbPath)
+	fake, dbPath, p := killableBot(t)
 	p.start()
 	defer p.stop()
 

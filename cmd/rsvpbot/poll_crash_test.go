@@ -1,7 +1,6 @@
 package main
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,12 +14,7 @@ import (
 // so the real binary killed with SIGKILL and started again keeps counting
 // on the same card, and closing it then creates the event once.
 func TestPollSurvivesSIGKILL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills the real binary")
-	}
-	fake := bottest.NewServer()
-	defer fake.Close()
-	dbPath := filepath.Join(t.TempDir(), "poll.db")
+	fake, dbPath, p := killableBot(t)
 	group := bottest.Group(-7100, "Friends")
 	user := func(id int64, name string) models.User {
 		return models.User{ID: id, FirstName: name, Username: strings.ToLower(name), LanguageCode: "en"}
@@ -40,7 +34,6 @@ func TestPollSurvivesSIGKILL(t *testing.T) {
 		return func() bool { m, ok := card(); return ok && strings.Contains(m.Text, s) }
 	}
 
-	p := newBotProcess(t, fake, dbPath)
 	p.start()
 	fake.PushMessage(group, ann, "/poll Board games | "+day(10)+" | "+day(11)+" | Cafe")
 	waitUntil(t, 20*time.Second, "the poll card", cardSays("0 votes"))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,12 +14,7 @@ import (
 // pressed Going waits in the database, so the real binary killed with
 // SIGKILL and started again takes their private answer as the answer.
 func TestSignupQuestionSurvivesSIGKILL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills the real binary")
-	}
-	fake := bottest.NewServer()
-	defer fake.Close()
-	dbPath := filepath.Join(t.TempDir(), "signup.db")
+	fake, dbPath, p := killableBot(t)
 	group := bottest.Group(-7200, "Friends")
 	ann := models.User{ID: 7201, FirstName: "Ann", Username: "ann", LanguageCode: "en"}
 	bob := models.User{ID: 7202, FirstName: "Bob", Username: "bob", LanguageCode: "en"}
@@ -28,7 +22,6 @@ func TestSignupQuestionSurvivesSIGKILL(t *testing.T) {
 		return func() bool { return strings.Contains(strings.Join(textsOf(fake, chat), "\n"), s) }
 	}
 
-	p := newBotProcess(t, fake, dbPath)
 	p.start()
 	fake.PushMessage(bottest.PrivateChat(bob), bob, "/start")
 	waitUntil(t, 20*time.Second, "Bob greeted", func() bool { return len(textsOf(fake, bob.ID)) > 0 })
