@@ -172,11 +172,8 @@ func (e *events) attendeesCSV(ctx context.Context, q store.Querier, lang string,
 // chat, so a stranger's guess cannot tell an event from none by an error
 // (permissions.go: a failed admin lookup is an error, the apology).
 func (e *events) exportable(ctx context.Context, u *bot.Update, id int64) (store.Event, bool, error) {
-	ev, ok, err := e.visibleEvent(ctx, u, id)
-	if err != nil || !ok {
-		return store.Event{}, false, err
-	}
-	if ok, err = e.canManage(ctx, ev, u.UserID); err != nil || !ok {
+	ev, refusal, err := e.manageable(ctx, u, id)
+	if err != nil || refusal != "" {
 		return store.Event{}, false, err
 	}
 	return ev, true, nil

@@ -253,14 +253,20 @@ func (e *events) copyCommand(ctx context.Context, u *bot.Update, args string) er
 	if refusal != "" {
 		return replyText(e.tr(lang, refusal))
 	}
-	c, ask := e.copyDraft(ctx, lang, ev)
+	c, ask, err := e.copyDraft(ctx, lang, ev)
+	if err != nil {
+		return err
+	}
 	return e.startConversation(ctx, u, "event_create", "when", c.Data, ask, nil)
 }
 
 // copyButton is the Manage menu's "Duplicate"; manageButton has checked
 // the rights.
 func (e *events) copyButton(ctx context.Context, u *bot.Update, lang string, ev store.Event) error {
-	c, ask := e.copyDraft(ctx, lang, ev)
+	c, ask, err := e.copyDraft(ctx, lang, ev)
+	if err != nil {
+		return err
+	}
 	return e.commit(ctx, u, func(tx *sql.Tx) error {
 		if err := e.saveConvo(ctx, tx, u, "event_create", "when", c.Data); err != nil {
 			return err
@@ -274,7 +280,7 @@ func (e *events) copyButton(ctx context.Context, u *bot.Update, lang string, ev 
 
 // copyDraft is the conversation data of a copy of ev and the question for
 // its date. After the date the conversation goes straight to the preview.
-func (e *events) copyDraft(ctx context.Context, lang string, ev store.Event) (*convo, string) {
+func (e *events) copyDraft(ctx context.Context, lang string, ev store.Event) (*convo, string, error) {
 	c := &convo{Step: "when", lang: lang, Data: map[string]string{
 		"title":       ev.Title,
 		"tz":          ev.Zone().String(),
@@ -287,11 +293,15 @@ func (e *events) copyDraft(ctx context.Context, lang string, ev store.Event) (*c
 	}}
 	setDraftFromEvent(c, ev)
 	// The sign-up question comes along (postDraft saves it, signup.go).
-	if q, err := store.SignupQuestion(ctx, e.DB.R, ev.ID); err == nil && q != "" {
+	q, err := store.SignupQuestion(ctx, e.DB.R, ev.ID)
+	if err != nil {
+		return nil, "", err
+	}
+	if q != "" {
 		c.Data["question"] = q
 	}
 	ask := e.tr(lang, "event_copy_intro", locales.Args{"Title": ev.Title}) + "\n\n" + e.ask(ctx, c, "when")
-	return c, ask
+	return c, ask, nil
 }
 
 // draftChat is the chat a draft's event belongs to: the original's chat

@@ -775,18 +775,26 @@ func (a *App) ClosePollsDue(ctx context.Context) (string, error) {
 	if err != nil || len(ids) == 0 {
 		return "", err
 	}
-	n := 0
+	// A poll that fails is logged and left for the next run; the others go
+	// on. Only a committed close counts (a retried transaction runs its
+	// function again).
+	closed, ties := 0, 0
+	var errs []error
 	for _, id := range ids {
-		err := a.DB.Tx(ctx, func(tx *sql.Tx) error {
-			outcome, err := a.settlePoll(ctx, tx, id, true)
-			if outcome != "closed" {
-				n++
-			}
+		var outcome string
+		err := a.DB.Tx(ctx, func(tx *sql.Tx) (err error) {
+			outcome, err = a.settlePoll(ctx, tx, id, true)
 			return err
 		})
-		if err != nil {
-			return fmt.Sprintf("closed %d poll(s)", n), err
+		switch {
+		case err != nil:
+			a.Logger.Error("poll could not be closed; retrying at the next run", "poll", id, "err", err)
+			errs = append(errs, fmt.Errorf("poll %d: %w", id, err))
+		case outcome == "done" || outcome == "expired":
+			closed++
+		case outcome == "tie":
+			ties++
 		}
 	}
-	return fmt.Sprintf("closed %d poll(s)", n), nil
+	return fmt.Sprintf("closed %d poll(s), %d tie(s) waiting for their organizer", closed, ties), errors.Join(errs...)
 }

@@ -513,15 +513,19 @@ func (e *events) replaceOldCards(ctx context.Context, tx *sql.Tx, eventID, chatI
 	return err
 }
 
-// whoLink is "evw_<code>": the answers, sent privately.
+// whoLink is "evw_<code>": the answers, sent privately. The list is read
+// before the transaction: whether the viewer sees sign-up answers may ask
+// Telegram for the chat's admins, never inside a write transaction.
 func (e *events) whoLink(ctx context.Context, u *bot.Update, payload string) error {
-	return e.withLinkedEvent(ctx, u, payload, func(tx *sql.Tx, ev store.Event, lang string) error {
-		who, err := e.whoTextFor(ctx, tx, lang, ev, u.UserID)
-		if err != nil {
-			return err
-		}
-		return e.sendChunks(ctx, tx, u.ChatID, who)
-	})
+	ev, ok, err := e.linkedEvent(ctx, u, payload)
+	if err != nil || !ok {
+		return err
+	}
+	who, err := e.whoTextFor(ctx, e.DB.R, e.userLang(ctx, u), ev, u.UserID)
+	if err != nil {
+		return err
+	}
+	return e.commit(ctx, u, func(tx *sql.Tx) error { return e.sendChunks(ctx, tx, u.ChatID, who) })
 }
 
 // calendarLink is "evi_<code>": the calendar file, sent privately.

@@ -23,9 +23,6 @@ func States() []State {
 // Queued reports whether the row is still on its way (pending or sending).
 func (s State) Queued() bool { return s == StatePending || s == StateSending }
 
-// Final reports whether the row reached its fate (anything but queued).
-func (s State) Final() bool { return !s.Queued() }
-
 // Delivered reports whether the row's call took effect at Telegram.
 func (s State) Delivered() bool { return s == StateSent }
 

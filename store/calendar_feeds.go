@@ -58,8 +58,7 @@ func CalendarFeedFor(ctx context.Context, q Querier, userID, chatID, by int64, r
 		if !errors.Is(err, sql.ErrNoRows) {
 			return "", fmt.Errorf("reading calendar feed: %w", err)
 		}
-	}
-	if _, err := q.ExecContext(ctx, `DELETE FROM calendar_feeds WHERE user_id = ? AND chat_id = ?`, userID, chatID); err != nil {
+	} else if _, err := q.ExecContext(ctx, `DELETE FROM calendar_feeds WHERE user_id = ? AND chat_id = ?`, userID, chatID); err != nil {
 		return "", fmt.Errorf("replacing calendar feed: %w", err)
 	}
 	for range 3 {
