@@ -192,6 +192,30 @@ func TestBrowserFlow(t *testing.T) {
 		t.Fatalf("the downloaded file is not the event's calendar file:\n%s", ics)
 	}
 
+	// Admin commands only for admins: Ann (the bot admin) sees /stats in
+	// her menu, Boris (above) did not.
+	p.click("opening Ann's command menu", "#menu-button")
+	p.until("Ann's menu with /stats", `document.getElementById("menu").innerText.includes("/stats")`)
+	p.eval(`document.getElementById("menu").hidden = true, ""`)
+
+	// Adding a person opens their private chat; the bot answers them in
+	// their language. Adding a group opens it.
+	p.eval(`document.getElementById("person-name").value = "Zoe", document.getElementById("person-lang").value = "es", document.getElementById("add-person").requestSubmit(), ""`)
+	p.until("Zoe's private chat", `document.getElementById("chat-title").textContent.includes("Zoe")`)
+	p.send("/help")
+	p.until("/help in Spanish", lastBotText+`.includes("Esto es lo que puedo hacer")`)
+	p.eval(`document.getElementById("group-title").value = "Board gamers", document.getElementById("add-group").requestSubmit(), ""`)
+	p.until("the new group", `document.getElementById("chat-title").textContent.includes("Board gamers")`)
+
+	// A chaos control: Telegram 5xx on one send in five; the bot still
+	// answers, and the control shows it is on until pressed again.
+	p.click("switching 5xx on", "#chaos-errors")
+	p.until("5xx on", `document.getElementById("chaos-errors").getAttribute("aria-pressed") === "true"`)
+	p.send("/help")
+	p.until("an answer despite the 5xx", lastBotText+`.includes("/event")`)
+	p.click("switching 5xx off", "#chaos-errors")
+	p.until("5xx off", `document.getElementById("chaos-errors").getAttribute("aria-pressed") === "false"`)
+
 	// The screenshot for the README: the group mid-conversation, the panel
 	// after the restart.
 	if path := os.Getenv("RSVPBOT_SCREENSHOT"); path != "" {
