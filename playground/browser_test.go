@@ -3,6 +3,7 @@ package playground
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // The browser tests drive Debian's Chromium (headless) through chromedp
@@ -91,10 +93,16 @@ func (p page) click(what, sel string) {
 // until waits for a JavaScript condition on the page.
 func (p page) until(what, js string) {
 	p.t.Helper()
-	if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(60*time.Second),
+	p.untilWithin(60*time.Second, what, js)
+}
+
+func (p page) untilWithin(d time.Duration, what, js string) {
+	p.t.Helper()
+	if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(d),
 		chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
 		text, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.getElementById("messages").innerText`))
-		p.t.Fatalf("waiting for %s: %v\nthe chat shows:\n%s", what, err, text)
+		panel, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.querySelector(".panel").innerText`))
+		p.t.Fatalf("waiting for %s: %v\nthe chat shows:\n%s\nthe panel shows:\n%s", what, err, text, panel)
 	}
 }
 
@@ -159,6 +167,13 @@ func TestBrowserFlow(t *testing.T) {
 		t.Fatal("the page reloaded")
 	}
 
+	// Boris has no private chat with the bot yet: "Who's coming" answers
+	// him with an alert, which OK (or Escape) closes.
+	p.click("pressing Who's coming", `#messages .msg.bot button[data-data$=":who"]`)
+	p.until("the list as an alert", `!document.getElementById("alert").hidden && document.getElementById("alert-text").textContent.includes("Boris")`)
+	p.click("closing the alert", "#alert-ok")
+	p.until("the alert closed", `document.getElementById("alert").hidden`)
+
 	// The Russian person's /help is in Russian, and so is their menu.
 	p.openChat(boris.ID)
 	p.send("/help")
@@ -183,6 +198,15 @@ func TestBrowserFlow(t *testing.T) {
 	p.click("pressing Share", `#messages .msg.bot .kb .row:last-child button:first-child`)
 	p.until("the private chat with /start ev_", `document.querySelector('.chat-item[data-chat="1001"]').getAttribute("aria-current") === "true" && [...document.querySelectorAll("#messages .msg.mine")].some(m => m.innerText.startsWith("/start ev_"))`)
 	p.until("the event opened privately", `[...document.querySelectorAll("#messages .msg.bot")].some(m => m.innerText.includes("Picnic") && m.querySelector(".kb"))`)
+
+	// Opening the link again replaces the private copy: the bot deletes
+	// the old card, and the page removes it.
+	first := p.eval(`document.querySelector("#messages .msg.bot .kb").closest(".msg").dataset.id`)
+	p.openChat(-4001)
+	p.click("pressing Share again", `#messages .msg.bot .kb .row:last-child button:first-child`)
+	p.until("a new private card, the old one gone", `document.querySelector('.chat-item[data-chat="1001"]').getAttribute("aria-current") === "true" && `+
+		`document.querySelectorAll("#messages .msg.mine").length >= 2 && document.querySelectorAll("#messages .msg.bot .kb").length === 1 && `+
+		`document.querySelector("#messages .msg.bot .kb").closest(".msg").dataset.id !== "`+first+`" && !document.querySelector('#messages .msg[data-id="`+first+`"]')`)
 
 	// The .ics: the calendar button sends a file, which downloads.
 	p.click("pressing the calendar button", `#messages .msg.bot button[data-data$=":ics"]`)
@@ -248,6 +272,131 @@ func TestBrowserFlow(t *testing.T) {
 	// Phone-sized: nothing wider than the screen, the composer reachable.
 	p.do("a phone-sized window", chromedp.EmulateViewport(390, 844))
 	p.until("a page as wide as the phone", `document.documentElement.scrollWidth <= window.innerWidth && document.getElementById("composer-input").getBoundingClientRect().width > 200`)
+}
+
+// counter is the JavaScript for the panel's counter named label, as a
+// number (NaN while the bot's metrics are unknown).
+func counter(label string) string {
+	return `(() => { const dt = [...document.querySelectorAll("#counters dt")].find(d => d.textContent === "` + label +
+		`"); return dt ? Number(dt.nextElementSibling.textContent) : NaN; })()`
+}
+
+// botAfter is the JavaScript for the texts of the bot's messages after
+// the last message of the user's that contains mine, in order.
+func botAfter(mine string) string {
+	return `(() => { const m = [...document.querySelectorAll("#messages .msg")]; let i = m.length - 1; ` +
+		`while (i >= 0 && !(m[i].classList.contains("mine") && m[i].innerText.includes(` + strconv.Quote(mine) + `))) i--; ` +
+		`return i < 0 ? [] : m.slice(i + 1).filter(x => x.classList.contains("bot")).map(x => x.innerText); })()`
+}
+
+// answered waits until the bot answered the user's last message that
+// contains mine with a message containing want.
+func (p page) answered(mine, want string) {
+	p.t.Helper()
+	p.until("the answer to "+mine, botAfter(mine)+`.some(t => t.includes(`+strconv.Quote(want)+`))`)
+}
+
+// TestBrowserPanelChaosAndReminder: the pipeline panel, each chaos control
+// with what the bot is then expected to do, the weather source, a script
+// driving the page's session through /_emu/push, keyboard-only use, and
+// the reminder demo's reminder arriving.
+func TestBrowserPanelChaosAndReminder(t *testing.T) {
+	ctx := browser(t)
+	s := startPlayground(t, func(c *Config) { c.DemoLead = 150 * time.Second })
+	p := page{t: t, ctx: ctx}
+	p.do("opening the page", chromedp.Navigate(s.url))
+	p.until("the page", `document.querySelectorAll(".chat-item").length >= 5`)
+	p.openChat(ann.ID)
+
+	// The reminder demo, first: its reminder arrives at the end. The demo
+	// creates the event in the open chat and marks Ann going.
+	p.click("pressing the reminder demo", "#demo-reminder")
+	p.until("the demo's answer", `document.getElementById("toast").textContent.includes("its reminder arrives")`)
+	p.until("the demo's card, Ann going", `[...document.querySelectorAll("#messages .msg.bot")].some(m => m.innerText.includes("Reminder demo") && m.innerText.includes("Ann") && m.querySelector(".kb"))`)
+
+	// Keyboard only: "/he", the menu opens; ArrowDown, Enter picks /help;
+	// Enter sends it.
+	p.do("focusing the composer", chromedp.Focus(chromedp.CSS("#composer-input")))
+	p.do("typing /he", chromedp.SendKeys(chromedp.CSS("#composer-input"), "/he"))
+	p.until("the filtered menu", `!document.getElementById("menu").hidden && document.getElementById("menu").innerText.includes("/help")`)
+	p.do("choosing with the keyboard", chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.Enter))
+	p.until("the command picked", `document.getElementById("composer-input").value === "/help " && document.activeElement.id === "composer-input"`)
+	p.do("sending with Enter", chromedp.KeyEvent(kb.Enter))
+	p.answered("/help", "/event")
+
+	// The panel: the process, three lanes, sends against the limit on the
+	// chart, the counters and the ledger.
+	p.until("the panel", `document.getElementById("bot-state").textContent === "running" && document.querySelectorAll("#outbox tr").length === 3 && `+
+		counter("sent (since bot start)")+` >= 2 && document.querySelectorAll("#ledger li").length >= 2`)
+	p.until("the chart with the limit and a send", `document.querySelector("#chart line") && document.getElementById("rate-now").textContent.includes("limit 30/s") && `+
+		`document.querySelector("#chart polyline").getAttribute("points").split(" ").some(pt => Number(pt.split(",")[1]) < 59)`)
+
+	// Weather: the source is named; "down" makes /weather apologise.
+	p.until("the weather source", `document.getElementById("weather").textContent.includes("built-in fake forecast (--offline)")`)
+	p.click("switching the weather service off", "#chaos-weather")
+	p.until("weather down", `document.getElementById("chaos-weather").getAttribute("aria-pressed") === "true" && document.getElementById("weather").textContent.includes("down")`)
+	p.send("/weather Berlin")
+	p.answered("/weather Berlin", "isn't answering")
+	p.click("switching the weather service on", "#chaos-weather")
+	p.until("weather up", `document.getElementById("chaos-weather").getAttribute("aria-pressed") === "false" && !document.getElementById("weather").textContent.includes("down")`)
+	p.send("/weather Berlin")
+	p.answered("/weather Berlin", "Berlin")
+
+	// Every control says what the bot is expected to do.
+	for _, key := range []string{"kill", "storm", "errors", "slow", "away", "weather"} {
+		if why := p.eval(`document.getElementById("chaos-` + key + `").nextElementSibling.textContent`); len(why) < 40 {
+			t.Errorf("control %s explains only %q", key, why)
+		}
+	}
+
+	// A 429 storm: the sends are refused and counted; the bot waits as
+	// told and answers when it ends (here: switched off early).
+	p.click("starting a 429 storm", "#chaos-storm")
+	p.until("the storm on", `document.getElementById("chaos-storm").getAttribute("aria-pressed") === "true"`)
+	p.send("/help")
+	p.until("429s counted", counter("429s Telegram gave")+` >= 1 && `+counter("429s waited out (bot)")+` >= 1`)
+	p.click("ending the storm", "#chaos-storm")
+	p.until("the storm off", `document.getElementById("chaos-storm").getAttribute("aria-pressed") === "false"`)
+	p.answered("/help", "/event")
+
+	// A slow network: the answer lags but comes.
+	p.click("slowing the network", "#chaos-slow")
+	p.until("slow on", `document.getElementById("chaos-slow").getAttribute("aria-pressed") === "true"`)
+	p.send("/myevents")
+	p.answered("/myevents", "Reminder demo")
+	p.click("speeding the network up", "#chaos-slow")
+	p.until("slow off", `document.getElementById("chaos-slow").getAttribute("aria-pressed") === "false"`)
+
+	// Telegram away: nothing is answered while it is; what was typed is
+	// answered, in order, when it is back.
+	p.click("sending Telegram away", "#chaos-away")
+	p.until("away on", `document.getElementById("chaos-away").getAttribute("aria-pressed") === "true"`)
+	p.send("/help")
+	p.send("/myevents")
+	p.until("both typed", botAfter("/help")+".length === 0 && "+botAfter("/myevents")+".length === 0")
+	time.Sleep(2 * time.Second)
+	if n := p.eval(`String(` + botAfter("/help") + `.length)`); n != "0" {
+		t.Fatalf("the bot answered %s message(s) while Telegram was away", n)
+	}
+	p.click("bringing Telegram back", "#chaos-away")
+	p.until("away off", `document.getElementById("chaos-away").getAttribute("aria-pressed") === "false"`)
+	p.until("both answered, in order", `(() => { const a = `+botAfter("/help")+`; const i = a.findIndex(t => t.includes("/event")); `+
+		`return i >= 0 && a.slice(i + 1).some(t => t.includes("Reminder demo") && !t.includes("Reminder:")); })()`)
+
+	// A script drives the same session the page shows: the emulator's
+	// control API on the page's address.
+	resp, err := http.Post(s.url+"/_emu/push", "application/json", strings.NewReader(`{"from":{"id":1001,"first_name":"Ann"},"text":"/start"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /_emu/push: %s", resp.Status)
+	}
+	p.until("the script's /start on the page, answered", botAfter("/start")+".length >= 1")
+
+	// The demo's reminder arrives in Ann's chat.
+	p.untilWithin(150*time.Second, "the reminder", `[...document.querySelectorAll("#messages .msg.bot")].some(m => m.innerText.includes("Reminder: Reminder demo"))`)
 }
 
 func (p page) evalAwait(js string) string {

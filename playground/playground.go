@@ -78,6 +78,9 @@ type Config struct {
 	// RestartDelay is the pause before the bot is started again after it
 	// died (default 1s).
 	RestartDelay time.Duration
+	// DemoLead is how far ahead the reminder demo's event starts (default
+	// 4 minutes; its one-minute reminder arrives a minute before).
+	DemoLead time.Duration
 	// Ready, if set, is called with the page's URL once it is served.
 	Ready func(url string)
 	// OpenMeteoGeocodingURL and OpenMeteoForecastURL are the real
@@ -137,6 +140,9 @@ func run(ctx context.Context, cfg Config, started func(*Playground)) error {
 	}
 	if cfg.RestartDelay <= 0 {
 		cfg.RestartDelay = time.Second
+	}
+	if cfg.DemoLead <= 0 {
+		cfg.DemoLead = 4 * time.Minute
 	}
 	if cfg.OpenMeteoGeocodingURL == "" {
 		cfg.OpenMeteoGeocodingURL = "https://geocoding-api.open-meteo.com/v1/search"

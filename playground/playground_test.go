@@ -489,7 +489,8 @@ func TestRestartKeepsChats(t *testing.T) {
 }
 
 // TestReminderDemo: the demo creates an event four minutes ahead in the
-// chat and gives it a one-minute reminder, through the bot's own commands.
+// chat, gives it a one-minute reminder and marks the visitor going, through
+// the bot's own commands and buttons.
 func TestReminderDemo(t *testing.T) {
 	s := startPlayground(t, nil)
 	resp, err := http.Post(s.url+"/api/demo/reminder", "application/json", strings.NewReader(`{"chat":-4001,"user":1001}`))
@@ -512,11 +513,16 @@ func TestReminderDemo(t *testing.T) {
 			_ = db.R.QueryRow(`SELECT reminder_offsets FROM events WHERE id = ?`, got.Event).Scan(&offsets)
 			db.Close()
 		}
-		if offsets == "1m" || offsets == "60s" || offsets == "1m0s" {
+		var going int
+		if db, err := store.OpenReadOnly(context.Background(), s.db, store.Options{}); err == nil {
+			_ = db.R.QueryRow(`SELECT count(*) FROM rsvps WHERE event_id = ? AND user_id = ? AND status = 'going'`, got.Event, ann.ID).Scan(&going)
+			db.Close()
+		}
+		if (offsets == "1m" || offsets == "60s" || offsets == "1m0s") && going == 1 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("event %d has reminders %q, want one minute before", got.Event, offsets)
+			t.Fatalf("event %d has reminders %q and Ann going %d time(s), want one minute before and Ann going", got.Event, offsets, going)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -211,7 +211,7 @@ func (p *Playground) handleReminderDemo(w http.ResponseWriter, r *http.Request) 
 		}
 	}
 	loc := p.chatZone(r.Context(), chat.ID)
-	start := time.Now().In(loc).Add(4 * time.Minute).Truncate(time.Minute)
+	start := time.Now().In(loc).Add(p.cfg.DemoLead).Truncate(time.Minute)
 	title := "Reminder demo " + start.Format("15:04")
 	e := p.emulator()
 	e.Fake.PushMessage(chat, pe.user(), "/event "+title+" | "+start.Format("2006-01-02 15:04")+" | Playground")
@@ -223,7 +223,39 @@ func (p *Playground) handleReminderDemo(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	e.Fake.PushMessage(chat, pe.user(), "/remind "+strconv.FormatInt(id, 10)+" 1m")
+	// Reminders are for the people going: the demo presses Going on the
+	// card for the visitor, as they would.
+	going := "rsvp:" + strconv.FormatInt(id, 10) + ":go"
+	card, err := waitCard(ctx, e.Fake, chat.ID, going)
+	if err != nil {
+		writeJSON(w, http.StatusGatewayTimeout, map[string]string{"error": "the bot did not post the event's card in time (is it running?)"})
+		return
+	}
+	e.Fake.PushCallback(chat, pe.user(), card, going)
 	writeJSON(w, http.StatusOK, map[string]any{"event": id, "starts": start.Format(time.RFC3339)})
+}
+
+// waitCard waits for a message of the bot in chatID with a button whose
+// callback data is data, and returns its id.
+func waitCard(ctx context.Context, f *bottest.Server, chatID int64, data string) (int, error) {
+	for {
+		for _, m := range f.Messages(chatID) {
+			if m.From != nil && m.From.IsBot && m.ReplyMarkup != nil {
+				for _, row := range m.ReplyMarkup.InlineKeyboard {
+					for _, b := range row {
+						if b.CallbackData == data {
+							return m.ID, nil
+						}
+					}
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // waitEvent waits for the bot to store an event titled title and returns

@@ -317,7 +317,8 @@ function renderPanel(p) {
   $("rate-now").textContent = `now ${v[v.length - 1]}/s · limit ${p.limit_per_second}/s (dashed)`;
   const rows = [
     ["429s Telegram gave", p.too_many_requests], ["5xx / dropped given", p.server_errors],
-    ["retries (bot)", m ? m.retries : "–"], ["dead letters (bot)", m ? m.dead_letters : "–"],
+    ["429s waited out (bot)", m ? m.rate_limited : "–"], ["retries after failures (bot)", m ? m.retries : "–"],
+    ["dead letters (bot)", m ? m.dead_letters : "–"],
     ["sent (since bot start)", m ? m.sent : "–"], ["updates waiting in inbox", m ? m.inbox_pending : "–"],
     ["Telegram reachable", m ? (m.telegram_reachable ? "yes" : `no, paused ${Math.round(m.sender_paused_seconds)}s`) : "–"],
   ];
