@@ -188,12 +188,20 @@ func (a *App) chatLang(ctx context.Context, u *bot.Update) string {
 	return a.userLang(ctx, u)
 }
 
+// chatLangOr is the language a message in chatID is shown in: the chat's
+// choice if it made one (/lang in a group), else fallback (the language a
+// card or poll was posted in, or the person's).
+func (a *App) chatLangOr(ctx context.Context, q store.Querier, chatID int64, fallback string) string {
+	if sc, ok, _ := store.GetChat(ctx, q, chatID); ok && sc.Language != "" {
+		return a.Catalog.Resolve(sc.Language)
+	}
+	return a.Catalog.Resolve(fallback)
+}
+
 // chatTZ is the chat's time zone, or the bot's default.
 func (a *App) chatTZ(ctx context.Context, q store.Querier, chatID int64) *time.Location {
-	if sc, ok, _ := store.GetChat(ctx, q, chatID); ok && sc.Timezone != "" {
-		if loc, err := time.LoadLocation(sc.Timezone); err == nil {
-			return loc
-		}
+	if sc, ok, _ := store.GetChat(ctx, q, chatID); ok {
+		return store.ZoneOr(sc.Timezone, a.DefaultTZ)
 	}
 	return a.DefaultTZ
 }
@@ -206,25 +214,27 @@ func (a *App) send(ctx context.Context, tx *sql.Tx, chatID int64, text string, m
 
 // sendOn enqueues an HTML message on lane.
 func (a *App) sendOn(ctx context.Context, tx *sql.Tx, lane outbox.Lane, chatID int64, text string, markup *models.InlineKeyboardMarkup) error {
+	_, err := outbox.Enqueue(ctx, tx, outbox.Message{ChatID: chatID, Method: "sendMessage", Params: htmlMessage(chatID, text, markup), Lane: lane})
+	return err
+}
+
+// htmlMessage is a sendMessage as the bot sends every message: HTML
+// (text escaped where it holds user input), no link previews.
+func htmlMessage(chatID int64, text string, markup *models.InlineKeyboardMarkup) *tg.SendMessageParams {
 	p := &tg.SendMessageParams{ChatID: chatID, Text: text, ParseMode: models.ParseModeHTML,
 		LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()}}
-	if markup != nil {
+	if markup != nil { // a nil *InlineKeyboardMarkup in the interface would encode as null
 		p.ReplyMarkup = markup
 	}
-	_, err := outbox.Enqueue(ctx, tx, outbox.Message{ChatID: chatID, Method: "sendMessage", Params: p, Lane: lane})
-	return err
+	return p
 }
 
 // reply answers in the chat of u, as a reply to its message in groups so
 // the answer is findable in a busy chat.
 func (a *App) reply(ctx context.Context, tx *sql.Tx, u *bot.Update, text string, markup *models.InlineKeyboardMarkup) error {
-	p := &tg.SendMessageParams{ChatID: u.ChatID, Text: text, ParseMode: models.ParseModeHTML,
-		LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()}}
+	p := htmlMessage(u.ChatID, text, markup)
 	if m := u.Msg(); m != nil && m.Chat.Type != models.ChatTypePrivate {
 		p.ReplyParameters = &models.ReplyParameters{MessageID: m.ID, AllowSendingWithoutReply: true}
-	}
-	if markup != nil {
-		p.ReplyMarkup = markup
 	}
 	_, err := outbox.Enqueue(ctx, tx, outbox.Message{ChatID: u.ChatID, Method: "sendMessage", Params: p, Lane: outbox.Interactive})
 	return err

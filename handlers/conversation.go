@@ -86,6 +86,12 @@ func (a *App) startConversation(ctx context.Context, u *bot.Update, f, step stri
 }
 
 func (a *App) saveConvo(ctx context.Context, tx *sql.Tx, u *bot.Update, f, step string, data map[string]string) error {
+	return a.saveConvoIn(ctx, tx, u.ChatID, u.UserID, f, step, data)
+}
+
+// saveConvoIn is saveConvo for a conversation the bot opens itself, in a
+// chat other than the update's (a question asked privately).
+func (a *App) saveConvoIn(ctx context.Context, tx *sql.Tx, chatID, userID int64, f, step string, data map[string]string) error {
 	if data == nil {
 		// A nil map marshals to "null", which a later step would read back
 		// as a nil map and panic writing into: store an empty object.
@@ -96,7 +102,7 @@ func (a *App) saveConvo(ctx context.Context, tx *sql.Tx, u *bot.Update, f, step 
 		return err
 	}
 	now := a.now(ctx)
-	return store.SaveConversation(ctx, tx, store.Conversation{ChatID: u.ChatID, UserID: u.UserID, Flow: f, Step: step,
+	return store.SaveConversation(ctx, tx, store.Conversation{ChatID: chatID, UserID: userID, Flow: f, Step: step,
 		Data: string(raw), UpdatedAt: now, ExpiresAt: now.Add(a.ConversationTTL)})
 }
 

@@ -296,10 +296,7 @@ func (e *events) event(ctx context.Context, u *bot.Update) error {
 // from the preview; a copy adds reminders, chat and copy_of (place.go).
 
 func (e *events) draftZone(c *convo) *time.Location {
-	if loc, err := time.LoadLocation(c.Data["tz"]); err == nil && c.Data["tz"] != "" {
-		return loc
-	}
-	return time.UTC
+	return store.ZoneOr(c.Data["tz"], time.UTC)
 }
 
 // next moves to step, or back to the preview when editing one field.
@@ -593,7 +590,7 @@ func (e *events) postDraft(ctx context.Context, u *bot.Update, c *convo) error {
 		} else if !ok {
 			return e.answerToast(ctx, u, c.lang, "manage_not_allowed", true)
 		}
-		cardLang = e.chatLangOf(ctx, ev.ChatID, cardLang)
+		cardLang = e.chatLangOr(ctx, e.DB.R, ev.ChatID, cardLang)
 	}
 	return e.commit(ctx, u, func(tx *sql.Tx) error {
 		// The conversation row is the draft: deleting it first makes a

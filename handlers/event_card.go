@@ -198,15 +198,6 @@ func (a *App) cardKeyboard(lang string, ev store.Event) *models.InlineKeyboardMa
 	return &models.InlineKeyboardMarkup{InlineKeyboard: rows}
 }
 
-// cardLang is the language a card copy is shown in: its chat's choice if
-// the chat has one (groups), else the language it was posted in.
-func (a *App) cardLang(ctx context.Context, q store.Querier, c store.EventCard) string {
-	if sc, ok, _ := store.GetChat(ctx, q, c.ChatID); ok && sc.Language != "" {
-		return a.Catalog.Resolve(sc.Language)
-	}
-	return a.Catalog.Resolve(c.Lang)
-}
-
 // postCard posts a new copy of an event's card in chatID, in lang.
 func (a *App) postCard(ctx context.Context, tx *sql.Tx, eventID, chatID int64, lang string) error {
 	return a.postCardKeyed(ctx, tx, eventID, chatID, lang, "")
@@ -224,11 +215,7 @@ func (a *App) postCardKeyed(ctx context.Context, tx *sql.Tx, eventID, chatID int
 	if err != nil {
 		return err
 	}
-	p := &tg.SendMessageParams{ChatID: chatID, Text: a.renderCard(lang, d), ParseMode: models.ParseModeHTML,
-		LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()}}
-	if kb := a.cardKeyboard(lang, d.ev); kb != nil {
-		p.ReplyMarkup = kb
-	}
+	p := htmlMessage(chatID, a.renderCard(lang, d), a.cardKeyboard(lang, d.ev))
 	_, err = outbox.Enqueue(ctx, tx, outbox.Message{ChatID: chatID, Method: "sendMessage", Params: p, Lane: outbox.Interactive,
 		Ref: "card:" + strconv.FormatInt(cardID, 10), DedupKey: dedupKey})
 	return err
@@ -261,7 +248,7 @@ func (a *App) editCard(ctx context.Context, tx *sql.Tx, d cardData, c store.Even
 	if c.MessageID == 0 || c.Version >= d.ev.Version {
 		return nil // not posted yet (OnFate catches up), or up to date
 	}
-	lang := a.cardLang(ctx, tx, c)
+	lang := a.chatLangOr(ctx, tx, c.ChatID, c.Lang)
 	text, ok := rendered[lang]
 	if !ok {
 		text = a.renderCard(lang, d)
@@ -317,7 +304,7 @@ func (a *App) OnMigrated(ctx context.Context, tx *sql.Tx, from, to int64) error 
 		if pending {
 			continue
 		}
-		if err := a.postCardKeyed(ctx, tx, c.EventID, to, a.cardLang(ctx, tx, c), key); err != nil {
+		if err := a.postCardKeyed(ctx, tx, c.EventID, to, a.chatLangOr(ctx, tx, c.ChatID, c.Lang), key); err != nil {
 			return err
 		}
 		posted[c.EventID] = true

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 	"golang.org/x/time/rate"
 
@@ -328,7 +327,7 @@ func (f *Flood) drop(ctx context.Context, u *bot.Update, v floodVerdict) error {
 	}
 	return u.Commit(ctx, func(tx *sql.Tx) error {
 		to := u.ChatID
-		p := &tg.SendMessageParams{ChatID: to, Text: text, ParseMode: models.ParseModeHTML}
+		p := htmlMessage(to, text, nil)
 		switch m := u.Msg(); {
 		case v.private:
 			to, p.ChatID = u.UserID, u.UserID

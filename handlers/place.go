@@ -326,12 +326,3 @@ func (e *events) mayPostCopy(ctx context.Context, u *bot.Update, c *convo) (bool
 	}
 	return e.canManage(ctx, orig, u.UserID)
 }
-
-// chatLangOf is the language a card posted in chatID is shown in: the
-// chat's choice, else fallback.
-func (a *App) chatLangOf(ctx context.Context, chatID int64, fallback string) string {
-	if sc, ok, _ := store.GetChat(ctx, a.DB.R, chatID); ok && sc.Language != "" {
-		return a.Catalog.Resolve(sc.Language)
-	}
-	return fallback
-}

@@ -239,12 +239,8 @@ func (a *App) createPoll(ctx context.Context, tx *sql.Tx, p store.Poll, options 
 	if err != nil || !ok {
 		return err
 	}
-	lang := a.pollLang(ctx, tx, d.poll)
-	params := &tg.SendMessageParams{ChatID: p.ChatID, Text: a.renderPoll(lang, d), ParseMode: models.ParseModeHTML,
-		LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()}}
-	if kb := a.pollKeyboard(lang, d); kb != nil {
-		params.ReplyMarkup = kb
-	}
+	lang := a.chatLangOr(ctx, tx, d.poll.ChatID, d.poll.Lang)
+	params := htmlMessage(p.ChatID, a.renderPoll(lang, d), a.pollKeyboard(lang, d))
 	if err := store.SetPollCardVersion(ctx, tx, id, d.poll.Version); err != nil {
 		return err
 	}
@@ -412,15 +408,6 @@ func (d pollData) option(idx int) (store.PollOption, bool) {
 	return store.PollOption{}, false
 }
 
-// pollLang is the language of a poll's card: its chat's choice, else the
-// language it was created in.
-func (a *App) pollLang(ctx context.Context, q store.Querier, p store.Poll) string {
-	if sc, ok, _ := store.GetChat(ctx, q, p.ChatID); ok && sc.Language != "" {
-		return a.Catalog.Resolve(sc.Language)
-	}
-	return a.Catalog.Resolve(p.Lang)
-}
-
 func (a *App) pollWhen(lang string, p store.Poll, t time.Time) string {
 	return a.Catalog.FormatDateTime(lang, t.In(p.Zone()))
 }
@@ -529,7 +516,7 @@ func (a *App) refreshPoll(ctx context.Context, tx *sql.Tx, id int64) error {
 	if p.MessageID == 0 || p.CardVersion >= p.Version {
 		return nil // not sent yet (OnSent catches up), or up to date
 	}
-	lang := a.pollLang(ctx, tx, p)
+	lang := a.chatLangOr(ctx, tx, p.ChatID, p.Lang)
 	params := &tg.EditMessageTextParams{ChatID: p.ChatID, MessageID: p.MessageID, Text: a.renderPoll(lang, d),
 		ParseMode: models.ParseModeHTML, LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()}}
 	if kb := a.pollKeyboard(lang, d); kb != nil {
@@ -728,7 +715,7 @@ func (a *App) finishPoll(ctx context.Context, tx *sql.Tx, d pollData, idx int) e
 	} else if !closed {
 		return fmt.Errorf("poll %d closed meanwhile", p.ID) // rolls the event back
 	}
-	lang := a.pollLang(ctx, tx, p)
+	lang := a.chatLangOr(ctx, tx, p.ChatID, p.Lang)
 	if err := a.postCard(ctx, tx, eventID, p.ChatID, lang); err != nil {
 		return err
 	}

@@ -28,7 +28,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
 	"github.com/rsvpbot/rsvpbot/bot"
@@ -122,20 +121,12 @@ func (e *events) putQuestion(ctx context.Context, tx *sql.Tx, su store.User, ev 
 	if busy && cur.Flow != "signup" && !e.now(ctx).After(cur.ExpiresAt) {
 		text = e.tr(lang, "signup_ask_later", locales.Args{"Title": ev.Title, "Question": question})
 	} else {
-		now := e.now(ctx)
-		if err := store.SaveConversation(ctx, tx, store.Conversation{ChatID: su.ID, UserID: su.ID, Flow: "signup",
-			Step: "answer", Data: `{"event":"` + strconv.FormatInt(ev.ID, 10) + `"}`, UpdatedAt: now,
-			ExpiresAt: now.Add(e.ConversationTTL)}); err != nil {
+		if err := e.saveConvoIn(ctx, tx, su.ID, su.ID, "signup", "answer", map[string]string{"event": strconv.FormatInt(ev.ID, 10)}); err != nil {
 			return err
 		}
 		text += "\n" + e.tr(lang, "signup_ask_hint")
 	}
-	p := &tg.SendMessageParams{ChatID: su.ID, Text: text, ParseMode: models.ParseModeHTML,
-		LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()}}
-	if markup != nil {
-		p.ReplyMarkup = markup
-	}
-	_, err = outbox.Enqueue(ctx, tx, outbox.Message{ChatID: su.ID, Method: "sendMessage", Params: p,
+	_, err = outbox.Enqueue(ctx, tx, outbox.Message{ChatID: su.ID, Method: "sendMessage", Params: htmlMessage(su.ID, text, markup),
 		Lane: outbox.Interactive, Ref: signupRef + strconv.FormatInt(ev.ID, 10)})
 	return err
 }

@@ -62,6 +62,17 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// openPage starts a playground (mutate adjusts its Config) and opens its
+// page in a browser tab.
+func openPage(t *testing.T, mutate func(*Config)) (page, *session) {
+	t.Helper()
+	ctx := browser(t)
+	s := startPlayground(t, mutate)
+	p := page{t: t, ctx: ctx}
+	p.do("opening the page", chromedp.Navigate(s.url))
+	return p, s
+}
+
 // page wraps a tab on the playground with the few gestures the tests need.
 type page struct {
 	t   *testing.T
@@ -142,10 +153,7 @@ const lastBotText = `(() => { const m = [...document.querySelectorAll("#messages
 // the group, an RSVP by someone else seen live, /help in Russian, a kill
 // -9 with a message typed while the bot is down, a deep link, the .ics.
 func TestBrowserFlow(t *testing.T) {
-	ctx := browser(t)
-	s := startPlayground(t, func(c *Config) { c.RestartDelay = 2 * time.Second })
-	p := page{t: t, ctx: ctx}
-	p.do("opening the page", chromedp.Navigate(s.url))
+	p, s := openPage(t, func(c *Config) { c.RestartDelay = 2 * time.Second })
 	p.until("the group and the bot's welcome", `document.querySelectorAll("#messages .msg.bot").length >= 1`)
 	if got := p.eval(`document.body.innerText.includes("nothing leaves this machine") ? "yes" : "no"`); got != "yes" {
 		t.Fatal(`the page does not say "nothing leaves this machine"`)
@@ -246,7 +254,7 @@ func TestBrowserFlow(t *testing.T) {
 		p.openChat(-4001)
 		p.until("the card", `document.querySelectorAll("#messages .msg.bot .kb").length >= 1`)
 		p.until("the panel", `document.querySelectorAll("#ledger li").length >= 1`)
-		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		shot, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -301,10 +309,7 @@ func (p page) answered(mine, want string) {
 // driving the page's session through /_emu/push, keyboard-only use, and
 // the reminder demo's reminder arriving.
 func TestBrowserPanelChaosAndReminder(t *testing.T) {
-	ctx := browser(t)
-	s := startPlayground(t, func(c *Config) { c.DemoLead = 150 * time.Second })
-	p := page{t: t, ctx: ctx}
-	p.do("opening the page", chromedp.Navigate(s.url))
+	p, s := openPage(t, func(c *Config) { c.DemoLead = 150 * time.Second })
 	p.until("the page", `document.querySelectorAll(".chat-item").length >= 5`)
 	p.openChat(ann.ID)
 

@@ -294,10 +294,7 @@ func (p *Playground) chatZone(ctx context.Context, chatID int64) *time.Location 
 		}
 		db.Close()
 	}
-	if loc, err := time.LoadLocation(tz); err == nil && tz != "" {
-		return loc
-	}
-	return time.UTC
+	return store.ZoneOr(tz, time.UTC)
 }
 
 func lookupEnv(env []string, key string) string {

@@ -95,14 +95,7 @@ func (e Event) End() time.Time {
 }
 
 // Zone is the event's time zone (UTC if unknown).
-func (e Event) Zone() *time.Location {
-	if e.Timezone != "" {
-		if loc, err := time.LoadLocation(e.Timezone); err == nil {
-			return loc
-		}
-	}
-	return time.UTC
-}
+func (e Event) Zone() *time.Location { return ZoneOr(e.Timezone, time.UTC) }
 
 // Cancelled reports whether the event was called off.
 func (e Event) Cancelled() bool { return e.Status == EventCancelled }

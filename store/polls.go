@@ -39,12 +39,7 @@ type Poll struct {
 }
 
 // Zone is the poll's time zone (UTC if unknown).
-func (p Poll) Zone() *time.Location {
-	if loc, err := time.LoadLocation(p.Timezone); err == nil {
-		return loc
-	}
-	return time.UTC
-}
+func (p Poll) Zone() *time.Location { return ZoneOr(p.Timezone, time.UTC) }
 
 // PollOption is one candidate start time.
 type PollOption struct {

@@ -48,14 +48,7 @@ type Series struct {
 }
 
 // Zone is the series' time zone (UTC if unknown).
-func (s Series) Zone() *time.Location {
-	if s.Timezone != "" {
-		if loc, err := time.LoadLocation(s.Timezone); err == nil {
-			return loc
-		}
-	}
-	return time.UTC
-}
+func (s Series) Zone() *time.Location { return ZoneOr(s.Timezone, time.UTC) }
 
 // OccurrenceLength is how long each occurrence lasts.
 func (s Series) OccurrenceLength() time.Duration {
