@@ -56,11 +56,32 @@ func (b *Backups) Done(err error) {
 	b.runs.WithLabelValues("ok").Inc()
 }
 
+// Seed records a success from before watching began (the newest backup
+// file a previous run left), so the age survives restarts.
+func (b *Backups) Seed(at time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if at.After(b.lastOK) {
+		b.lastOK = at
+	}
+}
+
 // LastSuccess is when a backup last succeeded (zero if none has).
 func (b *Backups) LastSuccess() time.Time {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.lastOK
+}
+
+// LastFailure is when the latest backup failed, zero if it succeeded (or
+// none has run).
+func (b *Backups) LastFailure() time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.lastErr == "" {
+		return time.Time{}
+	}
+	return b.errAt
 }
 
 // Stale reports whether the last success is older than twice the period,

@@ -236,7 +236,9 @@ const backupStamp = "20060102T150405Z"
 // (BackupPrefix, then the UTC time, then .db), and then removes the
 // oldest such files beyond the newest keep (keep < 1 keeps them all).
 // Only files of that exact name pattern are ever removed; a failed backup
-// removes nothing. It returns the new backup and the files removed.
+// removes nothing. It returns the new backup and the files removed; an
+// error with a result whose Size is set means the backup was written and
+// only removing an old one failed.
 func BackupToDir(ctx context.Context, src, dir string, at time.Time, keep int, opts Options) (BackupResult, []string, error) {
 	name := filepath.Join(dir, BackupPrefix+at.UTC().Format(backupStamp)+".db")
 	res, err := Backup(ctx, src, name, opts)
@@ -259,6 +261,18 @@ func BackupToDir(ctx context.Context, src, dir string, at time.Time, keep int, o
 	return res, removed, errors.Join(errs...)
 }
 
+// BackupTime is the time in the name of a file BackupToDir wrote; ok is
+// false for any other name.
+func BackupTime(path string) (at time.Time, ok bool) {
+	stamp, ok := strings.CutPrefix(filepath.Base(path), BackupPrefix)
+	if !ok {
+		return time.Time{}, false
+	}
+	stamp, ok = strings.CutSuffix(stamp, ".db")
+	at, err := time.Parse(backupStamp, stamp)
+	return at, ok && err == nil
+}
+
 // BackupsIn lists the files BackupToDir wrote in dir, oldest first.
 func BackupsIn(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
@@ -268,12 +282,7 @@ func BackupsIn(dir string) ([]string, error) {
 	var out []string
 	for _, e := range entries {
 		name := e.Name()
-		stamp, ok := strings.CutPrefix(name, BackupPrefix)
-		if !ok || !e.Type().IsRegular() {
-			continue
-		}
-		stamp, ok = strings.CutSuffix(stamp, ".db")
-		if _, err := time.Parse(backupStamp, stamp); !ok || err != nil {
+		if _, ok := BackupTime(name); !ok || !e.Type().IsRegular() {
 			continue
 		}
 		out = append(out, filepath.Join(dir, name))
