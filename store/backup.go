@@ -44,6 +44,9 @@ var ErrBackupExists = errors.New("backup file already exists")
 // compete for the CPU and the disk. Checkpoints cannot pass the snapshot,
 // so the -wal file grows during the copy and is checkpointed after it.
 //
+// The copy runs at the lowest CPU and I/O priority (on Linux, for its
+// thread alone), so it takes what the bot leaves free.
+//
 // dst is written under a hidden temporary name beside it
 // (.NAME.*.partial), synced, opened and checked (quick_check, and the
 // same schema version as the source), and only then linked to dst, which
@@ -141,7 +144,10 @@ func vacuumInto(ctx context.Context, src, tmp string, opts Options) (int64, erro
 	if err != nil {
 		return 0, err
 	}
-	if _, err := conn.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
+	// The copy yields to the bot: lowest CPU and I/O priority.
+	var err2 error
+	inBackground(func() { _, err2 = conn.ExecContext(ctx, `VACUUM INTO ?`, tmp) })
+	if err := err2; err != nil {
 		if ctx.Err() != nil {
 			return 0, fmt.Errorf("backup of %s stopped: %w", src, ctx.Err())
 		}
