@@ -145,9 +145,8 @@ func vacuumInto(ctx context.Context, src, tmp string, opts Options) (int64, erro
 		return 0, err
 	}
 	// The copy yields to the bot: lowest CPU and I/O priority.
-	var err2 error
-	inBackground(func() { _, err2 = conn.ExecContext(ctx, `VACUUM INTO ?`, tmp) })
-	if err := err2; err != nil {
+	inBackground(func() { _, err = conn.ExecContext(ctx, `VACUUM INTO ?`, tmp) })
+	if err != nil {
 		if ctx.Err() != nil {
 			return 0, fmt.Errorf("backup of %s stopped: %w", src, ctx.Err())
 		}
