@@ -69,6 +69,12 @@ type Config struct {
 	// DefaultLedgerRetention; negative: forever, no purge job).
 	LedgerRetention time.Duration
 
+	// BackupDir, if set, receives a backup of the database every
+	// BackupEvery (RSVPBOT_BACKUP_DIR, RSVPBOT_BACKUP_EVERY; the "backup"
+	// job, backup.go); the newest BackupKeep are kept.
+	BackupDir   string
+	BackupEvery time.Duration
+
 	// GeocodingURL and ForecastURL are Open-Meteo's endpoints; with both
 	// empty (and Weather nil) there is no weather.
 	GeocodingURL, ForecastURL string
@@ -142,6 +148,7 @@ type App struct {
 	metrics  *ops.Metrics
 	server   *ops.Server
 	ln       net.Listener
+	backups  *ops.Backups // nil without scheduled backups
 	rem      *scheduler.Reminders
 	series   *scheduler.Series
 	jobs     []job
@@ -210,9 +217,13 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	// the bot is idle, so that readiness stays honest without traffic.
 	opsLog := log.With("component", "ops")
 	probe := func(ctx context.Context) error { _, err := client.Bot().GetMe(ctx); return err }
-	a.health = ops.NewHealth(ops.HealthConfig{DB: db, Probe: probe, Logger: opsLog})
+	a.backups = a.newBackups()
+	a.health = ops.NewHealth(ops.HealthConfig{DB: db, Probe: probe, Logger: opsLog, Backups: a.backups})
 	a.health.TelegramCall(nil)
 	a.metrics = ops.NewMetrics(ops.MetricsConfig{DB: db, Version: cfg.Version, Started: cfg.Started, Health: a.health, Logger: opsLog})
+	if a.backups != nil {
+		a.metrics.Registry().MustRegister(a.backups.Collectors()...)
+	}
 
 	wx := cfg.Weather
 	if wx == nil && (cfg.GeocodingURL != "" || cfg.ForecastURL != "") {

@@ -120,7 +120,7 @@ func (a *App) addJobs() error {
 			return err
 		}
 	}
-	return nil
+	return a.addBackupJob() // backup.go
 }
 
 // lateHandlers lets the scheduler's reminders and series, which the

@@ -55,6 +55,11 @@
 //     breaker, see the outbox package doc): while it is, the check reads
 //     "Telegram unreachable for 40s (outbox sending paused, probing)".
 //
+// With scheduled backups (RSVPBOT_BACKUP_DIR), /readyz also has a
+// "backup" line (Backups): "ok" with the last success's age, or "WARN"
+// once it is older than twice RSVPBOT_BACKUP_EVERY. A warning never makes
+// the bot unready: it serves its users as well without a fresh backup.
+//
 // # Metrics
 //
 // All names start with rsvpbot_ (plus the standard go_ and process_
@@ -81,6 +86,7 @@
 //	rsvpbot_weather_calls_total{op,outcome}            weather lookups by outcome
 //	rsvpbot_api_requests_total{route,code}             message API requests
 //	rsvpbot_api_messages_total{result}                 POST /v1/messages: enqueued or replayed
+//	rsvpbot_backups_total{result}                      scheduled backups, ok or error
 //
 // Histograms (seconds):
 //
@@ -105,6 +111,8 @@
 //	rsvpbot_weather_breaker_state{state}               1 for the weather circuit breaker's current state
 //	rsvpbot_telegram_reachable                         0 while the outbox sender is paused because Telegram is unreachable
 //	rsvpbot_sender_paused_seconds                      how long it has been paused (0 while it sends)
+//	rsvpbot_backup_last_success_timestamp_seconds      last scheduled backup written and checked (0: none yet)
+//	rsvpbot_backup_warning                             1 while that is older than twice RSVPBOT_BACKUP_EVERY
 //	rsvpbot_build_info{version,goversion}              always 1
 //	rsvpbot_start_time_seconds                         when the process started
 //

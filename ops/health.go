@@ -20,6 +20,9 @@ import (
 type HealthConfig struct {
 	// DB is checked for writability and migrations.
 	DB *store.DB
+	// Backups, if set, adds a "backup" line to /readyz: a warning while
+	// the last scheduled backup is too old, never a failure.
+	Backups *Backups
 	// Probe makes a cheap Telegram call (getMe). Run calls it when no call
 	// has succeeded for ProbeIdle; nil disables probing (and readiness then
 	// depends on the traffic alone).
@@ -181,8 +184,11 @@ func (h *Health) Run(ctx context.Context) error {
 
 // Check is the result of one readiness check.
 type Check struct {
-	Name   string // database, migrations, telegram
-	OK     bool
+	Name string // database, migrations, telegram, polling, backup
+	OK   bool
+	// Warn marks a check that passes but wants an operator's attention
+	// (a stale backup); it does not make the bot unready.
+	Warn   bool
 	Detail string
 }
 
@@ -191,6 +197,9 @@ func (h *Health) Ready(ctx context.Context) (ok bool, checks []Check) {
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.CheckTimeout)
 	defer cancel()
 	checks = []Check{h.checkDatabase(ctx), h.checkMigrations(ctx), h.checkTelegram(), h.checkPolling()}
+	if h.cfg.Backups != nil {
+		checks = append(checks, h.cfg.Backups.check())
+	}
 	ok = true
 	for _, c := range checks {
 		ok = ok && c.OK

@@ -82,8 +82,11 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, c := range checks {
 		state := "ok"
-		if !c.OK {
+		switch {
+		case !c.OK:
 			state = "FAIL"
+		case c.Warn:
+			state = "WARN"
 		}
 		fmt.Fprintf(&b, "%s: %s: %s\n", c.Name, state, c.Detail)
 	}

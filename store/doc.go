@@ -31,6 +31,16 @@
 // as under the outbox's ambiguity rule), never lost. Code that needs FULL (a different
 // deployment, a test of the trade-off) sets Options.Synchronous.
 //
+// # Backups
+//
+// Backup copies a database with VACUUM INTO on a connection of its own,
+// beside a running bot and without its lock: one read snapshot, so the
+// writer never waits for it (updates only share the CPU and the disk
+// with it; docs/benchmarks.md, "Backups"). The copy is checked
+// (quick_check, schema version) under a temporary name and then linked
+// to its name, never over an existing file. BackupToDir names copies by
+// time and keeps the newest N (the scheduled backups of package app).
+//
 // # Times
 //
 // Every timestamp column holds Unix milliseconds (INTEGER) in UTC: compact,

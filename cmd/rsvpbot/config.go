@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rsvpbot/rsvpbot/app"
 	"github.com/rsvpbot/rsvpbot/scheduler"
 )
 
@@ -45,6 +47,10 @@ type Config struct {
 	// PublicURL is the public base URL of the ops server (no trailing
 	// slash); set, it enables calendar feeds at PublicURL/cal/<token>.ics.
 	PublicURL string
+	// BackupDir, if set, receives a backup every BackupEvery (scheduled
+	// backups); "" disables them.
+	BackupDir   string
+	BackupEvery time.Duration
 }
 
 // envVar documents one variable for --help and the README.
@@ -72,6 +78,8 @@ var envVars = []envVar{
 	{"RSVPBOT_LEDGER_RETENTION", "90d", "how long the outbox ledger keeps each attempt (e.g. 30d, 720h; off keeps everything)"},
 	{"RSVPBOT_FLOOD_USER", "20/min", "commands one user may send a minute before the bot stops answering them (told once when to try again; 0 or off disables)"},
 	{"RSVPBOT_FLOOD_CHAT", "20/min", "commands answered in one group a minute, quiet members first (0 or off disables); at most RSVPBOT_RATE_GROUP makes sense"},
+	{"RSVPBOT_BACKUP_DIR", "", "directory for scheduled backups (rsvpbot-<UTC time>.db, the newest 7 kept); empty disables them"},
+	{"RSVPBOT_BACKUP_EVERY", "(24h with RSVPBOT_BACKUP_DIR)", "how often a scheduled backup is taken (e.g. 6h, 1d; at least 1m)"},
 	{"LOG_FORMAT", "auto", "text (coloured, for terminals) or json; auto picks text on a terminal"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 }
@@ -222,6 +230,10 @@ func LoadConfig(lookupEnv func(string) (string, bool), requireToken bool) (*Conf
 		return nil, bad("RSVPBOT_LEDGER_RETENTION", "%v; use days like 90d, hours like 720h, or off", err)
 	}
 
+	if c.BackupDir, c.BackupEvery, err = backupConfig(get("RSVPBOT_BACKUP_DIR"), get("RSVPBOT_BACKUP_EVERY"), requireToken); err != nil {
+		return nil, err
+	}
+
 	tz := get("RSVPBOT_TIMEZONE")
 	if c.Timezone, err = time.LoadLocation(tz); err != nil || strings.EqualFold(tz, "local") {
 		return nil, bad("RSVPBOT_TIMEZONE", "%q is not a known IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)", tz)
@@ -326,4 +338,44 @@ func parseFlood(s string) (float64, error) {
 		return 0, fmt.Errorf("%q is less than one command an hour", s)
 	}
 	return v, nil
+}
+
+// backupConfig checks the scheduled backups' settings: a period needs a
+// directory; the period is at least a minute. When the bot is to run
+// (checkDir), the directory is created if missing and must take a file,
+// so that a wrong one stops the bot at start rather than at the first
+// backup, hours later.
+func backupConfig(dir, every string, checkDir bool) (string, time.Duration, error) {
+	bad := func(name, format string, args ...any) error {
+		return &ConfigError{Var: name, Problem: fmt.Sprintf(format, args...)}
+	}
+	if dir == "" {
+		if every != "" {
+			return "", 0, bad("RSVPBOT_BACKUP_EVERY", "is set but RSVPBOT_BACKUP_DIR is empty; set the directory the backups go to")
+		}
+		return "", 0, nil
+	}
+	d := app.DefaultBackupEvery
+	if every != "" {
+		var err error
+		d, err = scheduler.ParseDuration(every)
+		if err != nil || d < time.Minute || d > 366*24*time.Hour {
+			return "", 0, bad("RSVPBOT_BACKUP_EVERY", "%q is not a period from 1m to 366d; use e.g. 6h or 1d", every)
+		}
+	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return "", 0, bad("RSVPBOT_BACKUP_DIR", "%q is not a directory", dir)
+	}
+	if checkDir {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return "", 0, bad("RSVPBOT_BACKUP_DIR", "cannot create %q: %v", dir, errors.Unwrap(err))
+		}
+		f, err := os.CreateTemp(dir, ".rsvpbot-write-probe-*")
+		if err != nil {
+			return "", 0, bad("RSVPBOT_BACKUP_DIR", "cannot write in %q: %v", dir, errors.Unwrap(err))
+		}
+		f.Close()
+		os.Remove(f.Name())
+	}
+	return dir, d, nil
 }

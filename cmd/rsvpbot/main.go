@@ -1,5 +1,5 @@
 // Command rsvpbot runs the Telegram bot, and offers subcommands that work on
-// its database (migrate, outbox). It reads the environment, sets up
+// its database (migrate, outbox, backup). It reads the environment, sets up
 // logging and signals; package app assembles the bot, and the behaviour
 // lives in bot, handlers, outbox, scheduler, store and weather.
 package main
@@ -45,6 +45,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		return runMigrate(ctx, lookupEnv, stdout, stderr)
 	case "outbox":
 		return runOutbox(ctx, args, lookupEnv, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args, lookupEnv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "rsvpbot", version)
 		return 0
@@ -67,6 +69,7 @@ Usage:
   rsvpbot outbox dead              list dead letters
   rsvpbot outbox show ID           show an outbox message and its delivery attempts
   rsvpbot outbox requeue ID|--all  send dead letters again
+  rsvpbot backup FILE              copy the database, while the bot runs, into the new file FILE (checked)
   rsvpbot version                  print the version
 
 Configuration (environment variables):

@@ -70,6 +70,8 @@ func (c *Config) app(started time.Time, log *slog.Logger) app.Config {
 		Flood:           handlers.FloodConfig{UserPerMinute: c.FloodUser, ChatPerMinute: c.FloodChat},
 		Reminders:       c.Reminders,
 		LedgerRetention: ledger,
+		BackupDir:       c.BackupDir,
+		BackupEvery:     c.BackupEvery,
 		GeocodingURL:    c.GeocodingURL,
 		ForecastURL:     c.ForecastURL,
 		HTTPAddr:        c.HTTPAddr,
