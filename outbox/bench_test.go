@@ -301,6 +301,7 @@ func memSend(ctx context.Context, db *store.DB, log *slog.Logger, cfg Config) (m
 
 // writeHeapProfile writes the heap profile (live and allocated since start).
 func writeHeapProfile(path string) error {
+	runtime.GC() // the profile is as of the last collection
 	f, err := os.Create(path)
 	if err != nil {
 		return err
