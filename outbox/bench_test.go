@@ -4,16 +4,23 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rsvpbot/rsvpbot/bot"
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
+	"github.com/rsvpbot/rsvpbot/store"
 )
 
 // BenchmarkEnqueue is the cost Enqueue adds to a handler's transaction:
@@ -114,59 +121,196 @@ func BenchmarkGlobalLimitAccuracy(b *testing.B) {
 	}
 }
 
-// BenchmarkMemory100kPending measures the process with 100,000 messages
+// BenchmarkMemory100kPending measures a process with 100,000 messages
 // queued (to 10,000 chats) while the sender runs at Telegram's default
 // limits: the queue lives in SQLite, so memory should not grow with it.
+//
+// Each phase runs in a fresh child process (this test binary re-executed,
+// see memChild), so its peak RSS (VmHWM) is its own and not that of
+// whatever ran earlier in the benchmark process. "seed" enqueues the
+// 100,000 rows in 20 transactions of 5,000 (as an announcement would);
+// "send" opens the file and sends for 3 s at the default limits (the
+// issue's figure: rssMB, rssMB-peak, heapMB-*); "flat-out" then sends for
+// 3 s with the limits off and 32 workers, the busiest the claim and record
+// paths get (flat-*). The fake Bot API runs here in the parent: Telegram's
+// memory is not the bot's. With OUTBOX_MEM_PROFILE=DIR each child also
+// writes DIR/PHASE.heap.pprof (go tool pprof -sample_index=alloc_space).
 func BenchmarkMemory100kPending(b *testing.B) {
 	for range b.N {
-		db := openDB(b)
-		ctx := context.Background()
-		const n, chats = 100_000, 10_000
-		for i := 0; i < n; i += 5000 {
-			err := db.Tx(ctx, func(tx *sql.Tx) error {
-				for k := range 5000 {
-					c := int64((i+k)%chats + 1)
-					if c%2 == 0 {
-						c = -c
-					}
-					if _, err := Enqueue(ctx, tx, textMsg(c, Bulk, "reminder: board games tonight at 19:00")); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-		runtime.GC()
-		var before runtime.MemStats
-		runtime.ReadMemStats(&before)
-
+		path := filepath.Join(b.TempDir(), "rsvpbot.db")
 		fake := newFake(b)
-		s := NewSender(db, newClient(b, fake), Config{Logger: slog.New(slog.DiscardHandler)})
-		stop := startSender(b, s)
-		deadline := time.Now().Add(3 * time.Second)
-		var peakHeap uint64
-		for time.Now().Before(deadline) {
-			var m runtime.MemStats
-			runtime.ReadMemStats(&m)
-			peakHeap = max(peakHeap, m.HeapInuse)
-			time.Sleep(100 * time.Millisecond)
+		seed := runMemChild(b, "seed", path, fake)
+		send := runMemChild(b, "send", path, fake)
+		sent := fake.Summary().Calls
+		flat := runMemChild(b, "flat-out", path, fake)
+		b.ReportMetric(seed["rssMB-peak"], "seed-rssMB-peak")
+		for _, k := range []string{"heapMB-before", "heapMB-peak", "rssMB", "rssMB-peak", "rssFileMB", "rssAnonMB", "goMB", "pending"} {
+			b.ReportMetric(send[k], k)
 		}
-		st, err := ReadQueue(ctx, db.R, time.Now(), time.Hour)
-		if err != nil {
-			b.Fatal(err)
-		}
-		stop()
-		b.ReportMetric(float64(before.HeapInuse)/(1<<20), "heapMB-before")
-		b.ReportMetric(float64(peakHeap)/(1<<20), "heapMB-peak")
-		b.ReportMetric(float64(procStatus("VmRSS"))/(1<<10), "rssMB")
-		b.ReportMetric(float64(procStatus("VmHWM"))/(1<<10), "rssMB-peak")
-		b.ReportMetric(float64(st.PendingTotal()), "pending")
-		b.ReportMetric(float64(fake.Summary().Calls), "sent")
+		b.ReportMetric(float64(sent), "sent")
+		b.ReportMetric(flat["rssMB-peak"], "flat-rssMB-peak")
+		b.ReportMetric(flat["heapMB-peak"], "flat-heapMB-peak")
+		b.ReportMetric(float64(fake.Summary().Calls-sent)/flat["seconds"], "flat-msg/s")
 	}
 }
+
+// The memory benchmark's child process: which phase, and where.
+const (
+	memChildEnv   = "OUTBOX_MEM_CHILD"
+	memChildDB    = "OUTBOX_MEM_DB"
+	memChildAPI   = "OUTBOX_MEM_API"
+	memChildToken = "OUTBOX_MEM_TOKEN"
+	memProfileDir = "OUTBOX_MEM_PROFILE"
+)
+
+// runMemChild runs one phase of the memory benchmark in a child process and
+// returns the figures it printed (one JSON object on stdout).
+func runMemChild(b *testing.B, phase, path string, fake *bottest.Server) map[string]float64 {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), memChildEnv+"="+phase, memChildDB+"="+path,
+		memChildAPI+"="+fake.URL, memChildToken+"="+fake.Token)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("memory child %s: %v\n%s", phase, err, stderr.String())
+	}
+	var m map[string]float64
+	if err := json.Unmarshal(out, &m); err != nil {
+		b.Fatalf("memory child %s printed %q: %v\n%s", phase, out, err, stderr.String())
+	}
+	return m
+}
+
+// memChild is the memory benchmark child's main (TestMain runs it when
+// memChildEnv is set): it runs one phase and prints its figures as JSON.
+func memChild() int {
+	profDir := os.Getenv(memProfileDir)
+	if profDir != "" {
+		runtime.MemProfileRate = 16 << 10 // the heap is a few MB: sample finely
+	}
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	db, err := store.Open(ctx, os.Getenv(memChildDB), WithSchema(store.Options{}))
+	if err != nil {
+		log.Error("memory child: open", "err", err)
+		return 2
+	}
+	defer db.Close()
+	var m map[string]float64
+	phase := os.Getenv(memChildEnv)
+	switch phase {
+	case "seed":
+		m, err = memSeed(ctx, db)
+	case "send":
+		m, err = memSend(ctx, db, log, Config{Logger: log})
+	case "flat-out":
+		m, err = memSend(ctx, db, log, Config{Logger: log, Workers: 32, Limits: &Limits{}})
+	default:
+		err = fmt.Errorf("unknown phase %q", phase)
+	}
+	if err == nil && profDir != "" {
+		err = writeHeapProfile(filepath.Join(profDir, phase+".heap.pprof"))
+	}
+	if err != nil {
+		log.Error("memory child", "err", err)
+		return 1
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(m); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// memSeed enqueues 100,000 messages to 10,000 chats (half of them groups)
+// in transactions of 5,000.
+func memSeed(ctx context.Context, db *store.DB) (map[string]float64, error) {
+	const n, chats, perTx = 100_000, 10_000, 5000
+	for i := 0; i < n; i += perTx {
+		err := db.Tx(ctx, func(tx *sql.Tx) error {
+			for k := range perTx {
+				c := int64((i+k)%chats + 1)
+				if c%2 == 0 {
+					c = -c
+				}
+				if _, err := Enqueue(ctx, tx, textMsg(c, Bulk, "reminder: board games tonight at 19:00")); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return map[string]float64{"rssMB-peak": procMB("VmHWM"), "rssMB": procMB("VmRSS")}, nil
+}
+
+// memSend runs a sender with cfg for 3 s, sampling the Go heap every 50 ms.
+// Beside the RSS it reports its parts at the end: rssFileMB is the
+// binary's code (file-backed, shared, reclaimable), goMB what the Go
+// runtime holds from the OS (heap, stacks, metadata; an upper bound of its
+// anonymous RSS); the rest of the anonymous RSS is SQLite's (page caches,
+// statements, schema) in modernc's allocator.
+func memSend(ctx context.Context, db *store.DB, log *slog.Logger, cfg Config) (map[string]float64, error) {
+	client, err := bot.NewClient(os.Getenv(memChildToken), os.Getenv(memChildAPI), bot.ClientOptions{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	s := NewSender(db, client, cfg)
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(rctx) }()
+	var peakHeap uint64
+	start := time.Now()
+	for deadline := start.Add(3 * time.Second); time.Now().Before(deadline); {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		peakHeap = max(peakHeap, m.HeapInuse)
+		time.Sleep(50 * time.Millisecond)
+	}
+	st, err := ReadQueue(ctx, db.R, time.Now(), time.Hour)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	rss, file, anon := procMB("VmRSS"), procMB("RssFile"), procMB("RssAnon")
+	var end runtime.MemStats
+	runtime.ReadMemStats(&end)
+	cancel()
+	if err := <-done; err != nil {
+		return nil, err
+	}
+	elapsed := time.Since(start)
+	return map[string]float64{
+		"heapMB-before": float64(before.HeapInuse) / (1 << 20),
+		"heapMB-peak":   float64(peakHeap) / (1 << 20),
+		"rssMB":         rss,
+		"rssMB-peak":    procMB("VmHWM"),
+		"rssFileMB":     file,
+		"rssAnonMB":     anon,
+		"goMB":          float64(end.Sys-end.HeapReleased) / (1 << 20),
+		"pending":       float64(st.PendingTotal()),
+		"seconds":       elapsed.Seconds(),
+	}, nil
+}
+
+// writeHeapProfile writes the heap profile (live and allocated since start).
+func writeHeapProfile(path string) error {
+	runtime.GC() // the profile is as of the last collection
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	return errors.Join(pprof.WriteHeapProfile(f), f.Close())
+}
+
+// procMB reads a kB field of /proc/self/status in MiB.
+func procMB(field string) float64 { return float64(procStatus(field)) / (1 << 10) }
 
 // procStatus reads a kB field of /proc/self/status (0 where unavailable).
 func procStatus(field string) int64 {

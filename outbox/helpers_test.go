@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		os.Exit(sigkillChild())
 	}
+	if os.Getenv(memChildEnv) != "" {
+		os.Exit(memChild())
+	}
 	os.Exit(m.Run())
 }
 

@@ -134,6 +134,15 @@ func OpenNoMigrate(ctx context.Context, path string, opts Options) (*DB, error) 
 	return db, nil
 }
 
+// readerCacheKiB bounds each reader's page cache (PRAGMA cache_size, in
+// KiB; SQLite's default is 2000). A reader's cache is emptied whenever
+// another connection has committed since its last read (WAL), and the
+// writer commits all the time, so a bigger one rarely serves a second
+// query; yet each cached page (4 KiB and its header) takes an 8 KiB slot
+// of modernc's allocator, so four full default caches hold about 15 MB of
+// RSS. The writer's cache survives its own commits and keeps the default.
+const readerCacheKiB = 512
+
 // dsn builds a modernc.org/sqlite DSN. Pragmas are applied to every new
 // connection of the pool, so they hold even after a connection is recycled.
 func dsn(path string, o Options, readOnly bool) string {
@@ -145,6 +154,7 @@ func dsn(path string, o Options, readOnly bool) string {
 		// query_only keeps a reader from writing by accident; WAL mode is a
 		// property of the file, set once by the writer.
 		q.Add("_pragma", "query_only(1)")
+		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", readerCacheKiB))
 		q.Set("_txlock", "deferred")
 	} else {
 		q.Add("_pragma", "journal_mode(WAL)")
