@@ -394,11 +394,11 @@ func (s *Sender) step(ctx context.Context, now time.Time) time.Time {
 		s.probe(ctx, probe)
 	}
 	if limit == 0 {
-		return until               // paused: Telegram is unreachable
+		return until // paused: Telegram is unreachable
 	}
 	free := s.cfg.Workers - s.inflight
 	if free <= 0 {
-		return time.Time{}       // a result will wake us
+		return time.Time{} // a result will wake us
 	}
 	budget := free
 	if limit > 0 {
