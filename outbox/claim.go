@@ -126,7 +126,7 @@ func (s *Sender) cycle(ctx context.Context, now time.Time, budget int) (int, tim
 // nextDue is the earliest time a skipped or not yet due head becomes
 // callable (zero if none is known; busy chats wake us when they finish).
 func (s *Sender) scan(ctx context.Context, lane Lane, now time.Time, limit int, taken map[int64]bool) (out []candidate, nextDue time.Time, err error) {
-	rows, err := s.db.R.QueryContext(ctx, sqlScan, int(lane), scanLimit)
+	rows, err := s.db.R.QueryContext(ctx, sqlScan(lane), scanLimit)
 	if err != nil {
 		return nil, time.Time{}, err
 	}

@@ -174,7 +174,9 @@ type Sender struct {
 	fair       fairness
 	inflight   int
 	lastCycle  time.Time
-	lastSweep  time.Time
+	// lastClaimed is how many rows the latest cycle claimed.
+	lastClaimed int
+	lastSweep   time.Time
 }
 
 // chatState is the in-memory pacing of one chat. It exists only while it
@@ -407,14 +409,18 @@ func (s *Sender) step(ctx context.Context, now time.Time) time.Time {
 		if tokens < 1 {
 			return now.Add(tokenWait(s.global, tokens))
 		}
-		if int(tokens) < min(free, s.global.Burst()) && now.Sub(s.lastCycle) < minCycle {
-			// Let tokens accumulate a little so claims are batched.
+		if int(tokens) < min(free, s.global.Burst()) && now.Sub(s.lastCycle) < minCycle && s.lastClaimed > 0 {
+			// Let tokens accumulate a little so claims are batched. Only
+			// while rows keep coming: after a cycle that claimed nothing
+			// there is no batch to wait for, and the row a user is
+			// waiting for goes at once.
 			return s.lastCycle.Add(minCycle)
 		}
 		budget = min(budget, int(tokens))
 	}
 	s.lastCycle = now
 	n, next, err := s.cycle(ctx, now, budget)
+	s.lastClaimed = n
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Error("outbox: claiming rows", "err", err)

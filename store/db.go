@@ -161,6 +161,9 @@ func dsn(path string, o Options, readOnly bool) string {
 		// Group commit runs each caller in a savepoint, whose undo pages go
 		// to a sub-journal: keep it in memory rather than a temp file.
 		q.Add("_pragma", "temp_store(MEMORY)")
+		// Checkpoints run in the background (groupcommit.go); this is the
+		// writer's safety net.
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walSafetyNet))
 		q.Set("_txlock", "immediate")
 	}
 	return "file:" + path + "?" + q.Encode()
@@ -215,6 +218,7 @@ func (db *DB) Path() string { return db.path }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stopCheckpoints()
 	return errors.Join(db.R.Close(), db.W.Close())
 }
 

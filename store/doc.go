@@ -31,6 +31,10 @@
 // as under the outbox's ambiguity rule), never lost. Code that needs FULL (a different
 // deployment, a test of the trade-off) sets Options.Synchronous.
 //
+// Checkpoints, the fsyncs, run in the background rather than inside a
+// COMMIT (groupcommit.go, "Checkpoints off the commit path"), so no
+// transaction waits for the disk's sync.
+//
 // # Backups
 //
 // Backup copies a database with VACUUM INTO on a connection of its own,

@@ -31,6 +31,12 @@ type groupCommit struct {
 	mu      sync.Mutex
 	queue   []*txRequest
 	leading bool
+
+	// Background checkpoints (noteCommit).
+	sinceCheckpoint int  // commits since the last checkpoint began
+	checkpointing   bool // one is running
+	closed          bool // Close began: start no more
+	checkpoints     sync.WaitGroup
 }
 
 type txRequest struct {
@@ -206,6 +212,7 @@ func (db *DB) runGroup(batch []*txRequest) {
 		for _, f := range hooks {
 			f()
 		}
+		db.noteCommit()
 	}
 }
 
@@ -241,4 +248,68 @@ func endMember(tx *sql.Tx, failed bool) error {
 	}
 	_, err := tx.ExecContext(context.Background(), "RELEASE member")
 	return err
+}
+
+// Checkpoints off the commit path.
+//
+// In WAL mode a commit appends pages to the -wal file; a checkpoint copies
+// them back into the database file and fsyncs both (with
+// synchronous=NORMAL, the only fsyncs there are). By default SQLite runs
+// that checkpoint inside the COMMIT that takes the log past 1,000 pages,
+// so about one handled update in forty waited for two fsyncs: 5–40 ms on a
+// shared disk, the bulk of the reply path's p99 (docs/benchmarks.md, "The
+// reply path against a plain go-telegram/bot handler").
+//
+// So every checkpointEvery commits a PASSIVE checkpoint runs in the
+// background on a reader connection (query_only forbids changes, not
+// checkpoints). A passive checkpoint never blocks the writer, which goes on
+// appending meanwhile, and the log restarts from its beginning at the
+// first write after a checkpoint that caught up. The writer's own
+// automatic checkpoint stays as a safety net at walSafetyNet pages (dsn),
+// for a log that grows faster than the background keeps up (a long
+// burst). Durability is unchanged: the same fsyncs, at least as often, and
+// a commit is exactly as durable as before.
+const (
+	checkpointEvery = 100
+	walSafetyNet    = 4000
+)
+
+// noteCommit counts a commit and starts a background checkpoint when one
+// is due and none is running. Called by the leader after a COMMIT.
+func (db *DB) noteCommit() {
+	g := &db.group
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.sinceCheckpoint++
+	if g.sinceCheckpoint < checkpointEvery || g.checkpointing || g.closed {
+		return
+	}
+	g.sinceCheckpoint = 0
+	g.checkpointing = true
+	g.checkpoints.Add(1)
+	go func() {
+		defer g.checkpoints.Done()
+		// A failure (the file is busy with a backup, the disk is full) is
+		// left to the next checkpoint, or the writer's safety net.
+		_ = db.checkpoint(context.Background())
+		g.mu.Lock()
+		g.checkpointing = false
+		g.mu.Unlock()
+	}()
+}
+
+// checkpoint runs a PASSIVE checkpoint on a reader connection.
+func (db *DB) checkpoint(ctx context.Context) error {
+	var busy, log, done int
+	return db.R.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
+}
+
+// stopCheckpoints waits for a background checkpoint in progress and
+// starts no more (Close).
+func (db *DB) stopCheckpoints() {
+	g := &db.group
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+	g.checkpoints.Wait()
 }
