@@ -47,13 +47,18 @@ const (
 
 // Fixture sizes: present at every scale.
 const (
-	HotChatMembers  = 600 // members of the hot group
-	HotAttendees    = 500 // going to the big event
-	HotUpcoming     = 30  // upcoming events of the hot group (the busy user goes to all)
-	HotPast         = 100 // past events of the hot group
-	DueMinutes      = 10  // minutes after Now in which reminders fall due
-	DuePerMinute    = 20  // events whose 1h reminder falls due in each of those minutes
-	DueAttendees    = 10  // going to each of those events
+	HotChatMembers = 600 // members of the hot group
+	HotAttendees   = 500 // going to the big event
+	HotUpcoming    = 30  // upcoming events of the hot group (the busy user goes to all)
+	HotPast        = 100 // past events of the hot group
+	DueMinutes     = 10  // minutes after Now in which reminders fall due
+	DuePerMinute   = 20  // events whose 1h reminder falls due in each of those minutes
+	DueAttendees   = 10  // going to each of those events
+	// FixtureEvents and FixtureUsers are the fixtures' events and people
+	// (the hot chat's members, then the due reminders' attendees); the
+	// crowd's events come after them, and the crowd's people include them.
+	FixtureEvents   = HotPast + HotUpcoming + DueMinutes*DuePerMinute
+	FixtureUsers    = HotChatMembers + DueMinutes*DuePerMinute*DueAttendees
 	FirstUserID     = 1_000_000
 	FirstGroupID    = -1_001_000_000_000
 	ReminderOffsets = "86400000,3600000" // store.OffsetsKey of scheduler.DefaultOffsets
@@ -262,7 +267,7 @@ func pick[T any](r *rand.Rand, s []T) T { return s[r.IntN(len(s))] }
 func userID(i int) int64 { return int64(FirstUserID + i) }
 
 func (s *seeder) writeUsers() error {
-	n := max(scaled(FullUsers, s.cfg.Scale), HotChatMembers+DueMinutes*DuePerMinute*DueAttendees)
+	n := max(scaled(FullUsers, s.cfg.Scale), FixtureUsers)
 	s.users = n
 	s.started = make([]bool, n)
 	st, err := s.w.prep(`INSERT INTO users (id, username, first_name, last_name, language, chosen_lang, started, blocked, first_seen, last_seen)
@@ -277,7 +282,7 @@ VALUES (?, 'private', '', ?, '', ?, ?, ?, ?)`)
 	}
 	for i := range n {
 		// The fixtures' people (the hot chat and the due reminders' attendees) all started the bot.
-		fixture := i < HotChatMembers+DueMinutes*DuePerMinute*DueAttendees
+		fixture := i < FixtureUsers
 		started := fixture || s.rng.Float64() < 0.7
 		blocked := !fixture && started && s.rng.Float64() < 0.04
 		s.started[i] = started && !blocked
@@ -330,7 +335,9 @@ VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?)`)
 	// all at one end of the id range.
 	sizes := make([]int, n-1)
 	for r := range sizes {
-		sizes[r] = min(s.users, 8+int(3000*math.Pow(float64(r+1), -0.7)))
+		// The rank is taken at full scale, so a smaller seed has the
+		// same mix of sizes, only fewer groups.
+		sizes[r] = min(s.users, 15+int(3000*math.Pow(float64(r+1)/s.cfg.Scale, -0.7)))
 	}
 	s.rng.Shuffle(len(sizes), func(i, j int) { sizes[i], sizes[j] = sizes[j], sizes[i] })
 	s.groups = make([]int64, n)
@@ -583,6 +590,10 @@ func (s *seeder) fixtureEvents() error {
 	if err != nil {
 		return err
 	}
+	mem, err := s.w.prep(`INSERT INTO chat_members (chat_id, user_id, first_seen, last_seen) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
 	next := HotChatMembers
 	from := store.Millis(s.fx.DueFrom)
 	for m := range DueMinutes {
@@ -596,6 +607,10 @@ func (s *seeder) fixtureEvents() error {
 				startsAt: from + int64(m)*minute + hour + int64(k)*1000}
 			for range DueAttendees {
 				ev.going = append(ev.going, userID(next))
+				if err := s.w.exec(mem, chat, userID(next), s.now-30*day, s.now-day); err != nil {
+					return fmt.Errorf("chat members: %w", err)
+				}
+				s.counts.ChatMembers++
 				next++
 			}
 			if _, _, err := s.write(ew, ev); err != nil {
@@ -654,10 +669,10 @@ VALUES (?, ?, ?, ?, ?, 'Europe/Berlin', ?, NULL, 0, ?, ?, ?)`)
 		i, _ := slices.BinarySearch(s.weights, x)
 		return 1 + min(i, len(s.weights)-1)
 	}
-	// Attendees per event: log-normal, median 6, mean about 10, a long
+	// Attendees per event: log-normal, median 9, mean about 10, a long
 	// tail, bounded by the group's size.
 	people := func(g int) (going, others []int64) {
-		n := int(math.Exp(1.95 + 0.9*s.rng.NormFloat64()))
+		n := int(math.Exp(2.2 + 0.9*s.rng.NormFloat64()))
 		who := sample(s.rng, s.members[g], n)
 		cut := int(float64(len(who)) * 0.7)
 		return who[:cut], who[cut:]
@@ -751,7 +766,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	// Calls for rows already purged come first (the oldest), then one
 	// or more per kept outbox row.
 	extra := max(nLedger-nOut*11/10, 0)
-	step := float64(histMs) / float64(max(extra+nOut, 1))
+	// Up to a minute before Now, so that retries and done times stay in the past.
+	step := float64(histMs-minute) / float64(max(extra+nOut, 1))
 	t := float64(s.now - histMs)
 	for i := range extra {
 		t += step
@@ -808,6 +824,14 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 			s.counts.Ledger++
 			ledgerLeft--
 		}
+	}
+	// Fewer retries than guessed: the rest are calls of purged rows too.
+	for i := range ledgerLeft {
+		at := s.now - histMs + s.rng.Int64N(histMs-minute)
+		if err := s.w.exec(lg, int64(-1-extra-i), chatOf(), pick(s.rng, methods), 1, "ok", 200, 0, "", 0, s.rng.IntN(1_000_000), 40+s.rng.IntN(200), at); err != nil {
+			return fmt.Errorf("ledger: %w", err)
+		}
+		s.counts.Ledger++
 	}
 	return nil
 }
