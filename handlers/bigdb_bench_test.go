@@ -3,8 +3,6 @@ package handlers
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
@@ -30,32 +28,24 @@ import (
 
 // seedAt is the instant the benchmark databases are seeded around; the
 // handlers' clock starts there.
-var seedAt = time.Date(2026, 6, 1, 12, 0, 30, 0, time.UTC)
+var seedAt = seed.BenchConfig(0).Now
 
 func benchScale(b *testing.B) float64 {
-	s := os.Getenv("RSVPBOT_BENCH_SCALE")
-	if s == "" {
-		return 1
+	s, err := seed.BenchScale()
+	if err != nil {
+		b.Fatal(err)
 	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v < 0 {
-		b.Fatalf("RSVPBOT_BENCH_SCALE=%q: want a scale, e.g. 1 or 0.05", s)
-	}
-	return v
+	return s
 }
 
 // seededCopy returns a private copy of the cached database seeded at scale.
 func seededCopy(b *testing.B, scale float64) string {
 	b.Helper()
-	src, err := seed.Cached(context.Background(), os.TempDir(), seed.Config{Scale: scale, Seed: 1, Now: seedAt})
+	path, err := seed.BenchCopy(context.Background(), scale, b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
-	dst := filepath.Join(b.TempDir(), "bench.db")
-	if err := seed.Copy(src, dst); err != nil {
-		b.Fatal(err)
-	}
-	return dst
+	return path
 }
 
 // benchDB is one database with the intake, the dispatcher and the
@@ -71,10 +61,9 @@ type benchDB struct {
 	stopped chan struct{}
 }
 
-func openBenchDB(b *testing.B, scale float64) *benchDB {
+func openBenchDB(b testing.TB, path string) *benchDB {
 	b.Helper()
 	ctx := context.Background()
-	path := seededCopy(b, scale)
 	db, err := seed.Open(ctx, path)
 	if err != nil {
 		b.Fatal(err)
@@ -112,7 +101,7 @@ func (e *benchDB) close() {
 // handle stores one update as the intake does and waits until the
 // dispatcher has handled it (its effects and replies committed); it
 // returns the time from before the store to then.
-func (e *benchDB) handle(b *testing.B, up models.Update) time.Duration {
+func (e *benchDB) handle(b testing.TB, up models.Update) time.Duration {
 	up.ID = e.nextID
 	e.nextID++
 	raw, err := json.Marshal(up)
@@ -212,7 +201,7 @@ func BenchmarkLargeDB(b *testing.B) {
 		name  string
 		scale float64
 	}{{"empty", 0}, {"large", benchScale(b)}} {
-		e := openBenchDB(b, kind.scale)
+		e := openBenchDB(b, seededCopy(b, kind.scale))
 		for _, op := range benchOps {
 			b.Run(op.name+"/db="+kind.name, func(b *testing.B) {
 				// Warm the path (statement cache, pages) before timing it.

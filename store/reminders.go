@@ -211,7 +211,10 @@ ORDER BY e.starts_at LIMIT ?`, Millis(now), defaultKey, limit)
 // DueReminders lists pending reminders due at or before now with an id
 // above after, in id order (so a caller can page through them).
 func DueReminders(ctx context.Context, q Querier, now time.Time, after int64, limit int) ([]Reminder, error) {
-	return queryReminders(ctx, q, `SELECT `+reminderColumns+` FROM reminders
+	// INDEXED BY: the due rows through reminders_due, then sorted; left
+	// to itself the planner walks the table in id order from after,
+	// every reminder ever planned (see TestHotQueriesUseIndexes).
+	return queryReminders(ctx, q, `SELECT `+reminderColumns+` FROM reminders INDEXED BY reminders_due
 WHERE sent_at IS NULL AND due_at <= ? AND id > ? ORDER BY id LIMIT ?`, Millis(now), after, limit)
 }
 

@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
@@ -124,4 +126,39 @@ func Copy(src, dst string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// ScaleEnv names the environment variable that sets the scale of the
+// large database in benchmarks (default 1; e.g. 0.05 for a quick look).
+const ScaleEnv = "RSVPBOT_BENCH_SCALE"
+
+// BenchScale reads ScaleEnv.
+func BenchScale() (float64, error) {
+	s := os.Getenv(ScaleEnv)
+	if s == "" {
+		return 1, nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("%s=%q: want a scale, e.g. 1 or 0.05", ScaleEnv, s)
+	}
+	return v, nil
+}
+
+// BenchConfig is what benchmarks seed: one instant and seed for all of
+// them, so that they share the cached files.
+func BenchConfig(scale float64) Config {
+	return Config{Scale: scale, Seed: 1, Now: time.Date(2026, 6, 1, 12, 0, 30, 0, time.UTC)}
+}
+
+// BenchCopy copies the cached database seeded with BenchConfig(scale)
+// (seeding it in os.TempDir first if needed) into dir, for a benchmark to
+// change as it likes.
+func BenchCopy(ctx context.Context, scale float64, dir string) (string, error) {
+	src, err := Cached(ctx, os.TempDir(), BenchConfig(scale))
+	if err != nil {
+		return "", err
+	}
+	dst := filepath.Join(dir, "bench.db")
+	return dst, Copy(src, dst)
 }
