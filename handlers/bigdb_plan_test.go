@@ -159,7 +159,6 @@ func tableOf(q, name string) string {
 
 func sqlLine(q string) string { return strings.Join(strings.Fields(q), " ") }
 
-
 var paramRe = regexp.MustCompile(`\?(\d*)`)
 
 // numParams counts q's parameters ("?" and "?N"), to bind NULL to each:
