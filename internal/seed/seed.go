@@ -190,6 +190,11 @@ func Run(ctx context.Context, db *store.DB, cfg Config) (Result, error) {
 	if err := s.w.commit(); err != nil {
 		return Result{}, err
 	}
+	// Every seeded event has its current plan: nothing for the reminder
+	// job's replan queue, as after a running bot's ticks.
+	if _, err := conn.ExecContext(ctx, `DELETE FROM reminder_replan`); err != nil {
+		return Result{}, err
+	}
 	began := time.Now()
 	for _, ddl := range indexes {
 		if _, err := conn.ExecContext(ctx, ddl); err != nil {

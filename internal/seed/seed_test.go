@@ -105,6 +105,17 @@ func TestSeedCountsAndInvariants(t *testing.T) {
 		{"unfinished outbox rows", `SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending') OR done_at IS NULL`},
 		{"ledger rows outside the history", `SELECT count(*) FROM ledger WHERE created_at < ? - 121 * 86400000 OR created_at > ?`},
 		{"pending updates", `SELECT count(*) FROM inbox WHERE done_at IS NULL`},
+		{"events queued for replanning", `SELECT count(*) FROM reminder_replan`},
+		{"community counts that differ from the rows", `SELECT count(*) FROM community_counts c WHERE n <> CASE name
+			WHEN 'users' THEN (SELECT count(*) FROM users)
+			WHEN 'rsvps' THEN (SELECT count(*) FROM rsvps)
+			WHEN 'rsvps_going' THEN (SELECT count(*) FROM rsvps WHERE status = 'going')
+			WHEN 'events_active' THEN (SELECT count(*) FROM events WHERE status = 'active')
+			WHEN 'events_cancelled' THEN (SELECT count(*) FROM events WHERE status = 'cancelled')
+			WHEN 'chats_private_active' THEN (SELECT count(*) FROM chats WHERE type = 'private' AND active = 1)
+			WHEN 'chats_group_active' THEN (SELECT count(*) FROM chats WHERE type <> 'private' AND active = 1)
+			WHEN 'chats_private_inactive' THEN (SELECT count(*) FROM chats WHERE type = 'private' AND active = 0)
+			WHEN 'chats_group_inactive' THEN (SELECT count(*) FROM chats WHERE type <> 'private' AND active = 0) END`},
 	}
 	now := store.Millis(t0)
 	for _, ch := range checks {

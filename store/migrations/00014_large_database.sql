@@ -104,7 +104,29 @@ WHEN (OLD.status = 'going') IS NOT (NEW.status = 'going') BEGIN
 END;
 -- +goose StatementEnd
 
+-- The reminder job's queue of events to look at again: an event created,
+-- or its start, offsets or status changed. The job plans from a full pass
+-- over the upcoming events once per start (that pass also catches a
+-- changed default, RSVPBOT_REMINDERS), then from this queue each tick, so
+-- a tick does not read every upcoming event (store.TakeReplans).
+CREATE TABLE reminder_replan (
+    event_id INTEGER PRIMARY KEY
+);
+-- +goose StatementBegin
+CREATE TRIGGER reminder_replan_insert AFTER INSERT ON events BEGIN
+    INSERT OR IGNORE INTO reminder_replan (event_id) VALUES (NEW.id);
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER reminder_replan_update AFTER UPDATE OF starts_at, reminder_offsets, status ON events BEGIN
+    INSERT OR IGNORE INTO reminder_replan (event_id) VALUES (NEW.id);
+END;
+-- +goose StatementEnd
+
 -- +goose Down
+DROP TRIGGER reminder_replan_update;
+DROP TRIGGER reminder_replan_insert;
+DROP TABLE reminder_replan;
 DROP TRIGGER community_rsvps_update;
 DROP TRIGGER community_rsvps_delete;
 DROP TRIGGER community_rsvps_insert;
