@@ -55,6 +55,14 @@ func hotQueryPlans(t *testing.T) (queries []string, plans map[string][]string) {
 	if res, err := r.Tick(ctx); err != nil || res.Sent != seed.DuePerMinute {
 		t.Fatalf("reminder tick: %+v %v", res, err)
 	}
+	// The next ticks plan from the replan queue (the first one read every
+	// upcoming event): an event moved meanwhile is planned again.
+	if _, err := e.db.W.ExecContext(ctx, `UPDATE events SET starts_at = starts_at + 60000 WHERE id = ?`, e.fx.BigEvent); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := r.Tick(ctx); err != nil || res.Planned != 1 {
+		t.Fatalf("second reminder tick: %+v %v", res, err)
+	}
 	queries, err = e.db.CachedQueries(ctx)
 	if err != nil {
 		t.Fatal(err)
