@@ -9,7 +9,9 @@ package scheduler
 //  1. Plan: events whose plan is missing or stale (new events, a moved
 //     start, changed offsets, a changed default) get their rows
 //     (re)computed. So reminders follow edits even if the code that edits
-//     events never calls store.RescheduleReminders.
+//     events never calls store.RescheduleReminders. The first tick looks
+//     at every upcoming event; later ones only at the events that database
+//     triggers queued since (created, moved, offsets or status changed).
 //  2. Follow up: a private reminder the sender had to drop (403 "bot
 //     can't initiate conversation with a user", blocked) is followed by a
 //     mention in the event's group, if the event has not begun. The sender
