@@ -48,11 +48,24 @@ func count(t *testing.T, db *store.DB, q string, args ...any) int {
 	return n
 }
 
-// TestSeedCountsAndInvariants seeds at 1% and checks that the tables hold
-// what Run says it wrote, in the proportions of the full scale, and that
-// the data is consistent the way the bot keeps it.
-func TestSeedCountsAndInvariants(t *testing.T) {
+// TestSeed seeds once at 1% and runs the checks on copies.
+func TestSeed(t *testing.T) {
 	path, res := seeded(t, 0.01)
+	copyOf := func(t *testing.T) string {
+		dst := filepath.Join(t.TempDir(), "copy.db")
+		if err := seed.Copy(path, dst); err != nil {
+			t.Fatal(err)
+		}
+		return dst
+	}
+	t.Run("counts and invariants", func(t *testing.T) { countsAndInvariants(t, copyOf(t), res) })
+	t.Run("the bot runs on it", func(t *testing.T) { botRuns(t, copyOf(t), res) })
+}
+
+// countsAndInvariants checks that the tables hold what Run says it
+// wrote, in the proportions of the full scale, and that the data is
+// consistent the way the bot keeps it.
+func countsAndInvariants(t *testing.T, path string, res seed.Result) {
 	ctx := context.Background()
 	db, err := seed.Open(ctx, path)
 	if err != nil {
@@ -165,11 +178,10 @@ func TestSeedCountsAndInvariants(t *testing.T) {
 	}
 }
 
-// TestSeededDatabaseRunsTheBot starts the whole bot on a seeded file and
-// uses it: the lists, an RSVP press on the big event's card, and the
-// reminders falling due in the first minute.
-func TestSeededDatabaseRunsTheBot(t *testing.T) {
-	path, res := seeded(t, 0.01)
+// botRuns starts the whole bot on a seeded file and uses it: the lists,
+// an RSVP press on the big event's card, and the reminders falling due in
+// the first minute.
+func botRuns(t *testing.T, path string, res seed.Result) {
 	fx := res.Fixtures
 	ctx := context.Background()
 	db, err := seed.Open(ctx, path)
