@@ -9,7 +9,9 @@ package scheduler
 //  1. Plan: events whose plan is missing or stale (new events, a moved
 //     start, changed offsets, a changed default) get their rows
 //     (re)computed. So reminders follow edits even if the code that edits
-//     events never calls store.RescheduleReminders.
+//     events never calls store.RescheduleReminders. The first tick looks
+//     at every upcoming event; later ones only at the events that database
+//     triggers queued since (created, moved, offsets or status changed).
 //  2. Follow up: a private reminder the sender had to drop (403 "bot
 //     can't initiate conversation with a user", blocked) is followed by a
 //     mention in the event's group, if the event has not begun. The sender
@@ -108,6 +110,9 @@ type Reminders struct {
 	cfg        ReminderConfig
 	log        *slog.Logger
 	defaultKey string
+	// fullPlanDone: the first tick's pass over every upcoming event is
+	// done; later ticks plan from the replan queue.
+	fullPlanDone bool
 }
 
 // NewReminders makes a Reminders.
@@ -269,8 +274,47 @@ func (r *Reminders) Plan(ctx context.Context, tx *sql.Tx, eventID int64, now tim
 	return store.RescheduleReminders(ctx, tx, ev.ID, ev.StartsAt, r.offsets(ev), now)
 }
 
+// plan plans the events that need it: on the first tick, every upcoming
+// event is looked at (EventsToPlan: that pass also catches a changed
+// default and databases written before the replan queue); after that,
+// only the events queued since (TakeReplans), so a tick does not read
+// every upcoming event.
 func (r *Reminders) plan(ctx context.Context, now time.Time, res *TickResult) error {
 	const page = 500
+	if !r.fullPlanDone {
+		if err := r.planAll(ctx, now, res, page); err != nil {
+			return err
+		}
+		r.fullPlanDone = true
+		return nil
+	}
+	for range 1000 { // a bound, not a limit anyone reaches: 500k events per tick
+		var planned, taken int
+		err := r.cfg.DB.Tx(ctx, func(tx *sql.Tx) error {
+			cands, n, err := store.TakeReplans(ctx, tx, now, r.defaultKey, page)
+			if err != nil {
+				return err
+			}
+			for _, c := range cands {
+				if err := r.Plan(ctx, tx, c.EventID, now); err != nil {
+					return err
+				}
+			}
+			planned, taken = len(cands), n
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		res.Planned += planned
+		if taken < page {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (r *Reminders) planAll(ctx context.Context, now time.Time, res *TickResult, page int) error {
 	for range 1000 { // a bound, not a limit anyone reaches: 500k events per tick
 		cands, err := store.EventsToPlan(ctx, r.cfg.DB.R, now, r.defaultKey, page)
 		if err != nil || len(cands) == 0 {

@@ -180,16 +180,25 @@ type PlanCandidate struct {
 	Spec     string // events.reminder_offsets
 }
 
+// planNeeded is the condition, on events e LEFT JOIN reminder_plans p,
+// of an event whose reminders must be (re)planned: active, upcoming, and
+// its plan missing or made for another start or other offsets, or, for an
+// event on the default offsets, another default (the second parameter:
+// OffsetsKey of it; the first is now).
+const planNeeded = `e.status = 'active' AND e.starts_at > ?
+  AND (p.event_id IS NULL OR p.starts_at <> e.starts_at OR p.spec <> e.reminder_offsets
+       OR (e.reminder_offsets = '' AND p.offsets <> ?))`
+
 // EventsToPlan lists active events starting after now whose reminder plan
 // is missing or out of date: another start, other offsets, or, for events
 // that use the default, another default (defaultKey is OffsetsKey of it).
+// It reads every upcoming event: the reminder job runs it once per start,
+// and TakeReplans after that.
 func EventsToPlan(ctx context.Context, q Querier, now time.Time, defaultKey string, limit int) ([]PlanCandidate, error) {
 	rows, err := q.QueryContext(ctx, `
 SELECT e.id, e.starts_at, e.reminder_offsets FROM events e
 LEFT JOIN reminder_plans p ON p.event_id = e.id
-WHERE e.status = 'active' AND e.starts_at > ?
-  AND (p.event_id IS NULL OR p.starts_at <> e.starts_at OR p.spec <> e.reminder_offsets
-       OR (e.reminder_offsets = '' AND p.offsets <> ?))
+WHERE `+planNeeded+`
 ORDER BY e.starts_at LIMIT ?`, Millis(now), defaultKey, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing events to plan reminders for: %w", err)
@@ -208,10 +217,58 @@ ORDER BY e.starts_at LIMIT ?`, Millis(now), defaultKey, limit)
 	return out, rows.Err()
 }
 
+// TakeReplans takes up to limit events off the replan queue (which
+// triggers fill when an event is created or its start, offsets or status
+// change: migration 00014) and returns those of them whose plan is
+// needed, as EventsToPlan decides, and how many it took. Call it in the
+// transaction that plans them: a change committed meanwhile queues its
+// event again.
+func TakeReplans(ctx context.Context, tx *sql.Tx, now time.Time, defaultKey string, limit int) (cands []PlanCandidate, taken int, err error) {
+	rows, err := tx.QueryContext(ctx, `
+DELETE FROM reminder_replan WHERE event_id IN (SELECT event_id FROM reminder_replan ORDER BY event_id LIMIT ?)
+RETURNING event_id`, limit)
+	if err != nil {
+		return nil, 0, fmt.Errorf("taking events to replan: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	for _, id := range ids {
+		var c PlanCandidate
+		var starts int64
+		err := tx.QueryRowContext(ctx, `
+SELECT e.id, e.starts_at, e.reminder_offsets FROM events e
+LEFT JOIN reminder_plans p ON p.event_id = e.id
+WHERE e.id = ? AND `+planNeeded, id, Millis(now), defaultKey).Scan(&c.EventID, &starts, &c.Spec)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("event %d to replan: %w", id, err)
+		}
+		c.StartsAt = FromMillis(starts)
+		cands = append(cands, c)
+	}
+	return cands, len(ids), nil
+}
+
 // DueReminders lists pending reminders due at or before now with an id
 // above after, in id order (so a caller can page through them).
 func DueReminders(ctx context.Context, q Querier, now time.Time, after int64, limit int) ([]Reminder, error) {
-	return queryReminders(ctx, q, `SELECT `+reminderColumns+` FROM reminders
+	// INDEXED BY: the due rows through reminders_due, then sorted; left
+	// to itself the planner walks the table in id order from after,
+	// every reminder ever planned (see TestHotQueriesUseIndexes).
+	return queryReminders(ctx, q, `SELECT `+reminderColumns+` FROM reminders INDEXED BY reminders_due
 WHERE sent_at IS NULL AND due_at <= ? AND id > ? ORDER BY id LIMIT ?`, Millis(now), after, limit)
 }
 

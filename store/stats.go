@@ -20,33 +20,43 @@ type Community struct {
 // CountCommunity counts users, chats, events and RSVPs as of now; a user
 // is active if seen within activeWindow. Pass a read transaction for
 // figures that agree with each other.
+//
+// The totals are kept in community_counts by triggers (migration 00014),
+// so /stats reads a few rows rather than every user, event and RSVP; the
+// windows are counted over their indexes (users_active, events_upcoming).
 func CountCommunity(ctx context.Context, q Querier, now time.Time, activeWindow time.Duration) (Community, error) {
 	var c Community
-	nowMs := Millis(now)
-	err := q.QueryRowContext(ctx, `
-SELECT COUNT(*), COALESCE(SUM(last_seen >= ? AND blocked = 0), 0) FROM users`,
-		Millis(now.Add(-activeWindow))).Scan(&c.Users, &c.UsersActive)
+	rows, err := q.QueryContext(ctx, `SELECT name, n FROM community_counts`)
+	if err != nil {
+		return c, fmt.Errorf("counts: %w", err)
+	}
+	counts := map[string]int64{}
+	for rows.Next() {
+		var name string
+		var n int64
+		if err := rows.Scan(&name, &n); err != nil {
+			rows.Close()
+			return c, fmt.Errorf("counts: %w", err)
+		}
+		counts[name] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return c, fmt.Errorf("counts: %w", err)
+	}
+	c.Users, c.RSVPs, c.RSVPsGoing = counts["users"], counts["rsvps"], counts["rsvps_going"]
+	c.PrivateActive, c.PrivateBlocked = counts["chats_private_active"], counts["chats_private_inactive"]
+	c.GroupsActive, c.GroupsInactive = counts["chats_group_active"], counts["chats_group_inactive"]
+	c.EventsCancelled = counts["events_cancelled"]
+	err = q.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE blocked = 0 AND last_seen >= ?`,
+		Millis(now.Add(-activeWindow))).Scan(&c.UsersActive)
 	if err != nil {
 		return c, fmt.Errorf("users: %w", err)
 	}
-	err = q.QueryRowContext(ctx, `
-SELECT COALESCE(SUM(type = 'private' AND active = 1), 0), COALESCE(SUM(type = 'private' AND active = 0), 0),
-       COALESCE(SUM(type <> 'private' AND active = 1), 0), COALESCE(SUM(type <> 'private' AND active = 0), 0)
-FROM chats`).Scan(&c.PrivateActive, &c.PrivateBlocked, &c.GroupsActive, &c.GroupsInactive)
-	if err != nil {
-		return c, fmt.Errorf("chats: %w", err)
-	}
-	err = q.QueryRowContext(ctx, `
-SELECT COALESCE(SUM(status = 'active' AND starts_at >= ?), 0), COALESCE(SUM(status = 'active' AND starts_at < ?), 0),
-       COALESCE(SUM(status = 'cancelled'), 0)
-FROM events`, nowMs, nowMs).Scan(&c.EventsUpcoming, &c.EventsPast, &c.EventsCancelled)
+	err = q.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE status = 'active' AND starts_at >= ?`, Millis(now)).Scan(&c.EventsUpcoming)
 	if err != nil {
 		return c, fmt.Errorf("events: %w", err)
 	}
-	err = q.QueryRowContext(ctx, `
-SELECT COUNT(*), COALESCE(SUM(status = 'going'), 0) FROM rsvps`).Scan(&c.RSVPs, &c.RSVPsGoing)
-	if err != nil {
-		return c, fmt.Errorf("rsvps: %w", err)
-	}
+	c.EventsPast = counts["events_active"] - c.EventsUpcoming
 	return c, nil
 }

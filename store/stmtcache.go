@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
+	"maps"
+	"slices"
 	"strings"
 
 	"modernc.org/sqlite"
@@ -149,4 +152,46 @@ func (r *releasingRows) Close() error {
 	err := r.Rows.Close()
 	r.st.busy = false
 	return err
+}
+
+// CachedQueries lists the query texts the connections of db have prepared
+// and cached (the writer's and the idle readers'), sorted and without
+// duplicates: every single-statement query the program ran on them. Tests
+// use it to find the queries a path runs, to check their query plans.
+func (db *DB) CachedQueries(ctx context.Context) ([]string, error) {
+	seen := map[string]bool{}
+	collect := func(c *sql.Conn) error {
+		return c.Raw(func(dc any) error {
+			if cc, ok := dc.(*cachingConn); ok {
+				for q := range cc.stmts {
+					seen[q] = true
+				}
+			}
+			return nil
+		})
+	}
+	// Hold every reader at once, so that each idle one is visited.
+	conns := []*sql.Conn{}
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for _, pool := range []*sql.DB{db.W, db.R} {
+		n := 1
+		if pool == db.R {
+			n = db.opts.Readers
+		}
+		for range n {
+			c, err := pool.Conn(ctx)
+			if err != nil {
+				return nil, err
+			}
+			conns = append(conns, c)
+			if err := collect(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen)), nil
 }

@@ -12,6 +12,7 @@
 //	rsvpload -mode chaos -duration 2m        # SIGKILLs every ~10 s, faults injected
 //	rsvpload -mode flood                     # 20 users × 100 commands into one group
 //	rsvpload report -bench go-bench.txt -out docs/benchmarks.md runs/*.json
+//	rsvpload seed -db big.db -scale 1 -seed 1   # a large, realistic database
 //
 // Modes, measurements and the report are described in docs/benchmarks.md.
 package main
@@ -30,6 +31,7 @@ import (
 
 	"github.com/rsvpbot/rsvpbot/cmd/rsvpload/internal/load"
 	"github.com/rsvpbot/rsvpbot/cmd/rsvpload/internal/report"
+	"github.com/rsvpbot/rsvpbot/cmd/rsvpload/internal/seedcmd"
 )
 
 func main() {
@@ -54,6 +56,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			fmt.Fprintf(stderr, "rsvpload report: %v\n", err)
 			return exitUsage
+		}
+		return exitOK
+	}
+	if len(args) > 0 && args[0] == "seed" {
+		if err := seedcmd.Main(ctx, args[1:], stdout, stderr); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return exitOK
+			}
+			fmt.Fprintf(stderr, "rsvpload seed: %v\n", err)
+			return exitError
 		}
 		return exitOK
 	}

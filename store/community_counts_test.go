@@ -1,0 +1,110 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+	"time"
+)
+
+// TestCommunityCountsFollowTheRows changes users, chats, events and RSVPs
+// every way the bot does (inserts, upserts, status changes, a chat
+// migration, an event deleted with its RSVPs) and checks after each step
+// that CountCommunity's kept totals equal a count of the rows.
+func TestCommunityCountsFollowTheRows(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	check := func(step string) {
+		t.Helper()
+		got, err := CountCommunity(ctx, db.R, now, 30*24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want Community
+		nowMs := Millis(now)
+		err = db.R.QueryRow(`SELECT
+ (SELECT count(*) FROM users), (SELECT count(*) FROM users WHERE last_seen >= ? AND blocked = 0),
+ (SELECT count(*) FROM chats WHERE type = 'private' AND active = 1), (SELECT count(*) FROM chats WHERE type = 'private' AND active = 0),
+ (SELECT count(*) FROM chats WHERE type <> 'private' AND active = 1), (SELECT count(*) FROM chats WHERE type <> 'private' AND active = 0),
+ (SELECT count(*) FROM events WHERE status = 'active' AND starts_at >= ?), (SELECT count(*) FROM events WHERE status = 'active' AND starts_at < ?),
+ (SELECT count(*) FROM events WHERE status = 'cancelled'),
+ (SELECT count(*) FROM rsvps), (SELECT count(*) FROM rsvps WHERE status = 'going')`,
+			Millis(now.Add(-30*24*time.Hour)), nowMs, nowMs).Scan(&want.Users, &want.UsersActive, &want.PrivateActive, &want.PrivateBlocked,
+			&want.GroupsActive, &want.GroupsInactive, &want.EventsUpcoming, &want.EventsPast, &want.EventsCancelled, &want.RSVPs, &want.RSVPsGoing)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("after %s:\n got %+v\nwant %+v", step, got, want)
+		}
+	}
+	tx := func(step string, fn func(tx *sql.Tx) error) {
+		t.Helper()
+		if err := db.Tx(ctx, fn); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		check(step)
+	}
+	check("nothing")
+	var ev1, ev2 int64
+	tx("people and chats", func(tx *sql.Tx) error {
+		for id := int64(1); id <= 5; id++ {
+			if err := UpsertUser(ctx, tx, User{ID: id, FirstName: "P"}, now.Add(-time.Duration(id)*10*24*time.Hour)); err != nil {
+				return err
+			}
+			if err := UpsertChat(ctx, tx, Chat{ID: id, Type: "private"}, now); err != nil {
+				return err
+			}
+		}
+		if err := UpsertChat(ctx, tx, Chat{ID: -10, Type: "group", Title: "G"}, now); err != nil {
+			return err
+		}
+		return UpsertUser(ctx, tx, User{ID: 1, FirstName: "Renamed"}, now)
+	})
+	tx("blocked, inactive", func(tx *sql.Tx) error {
+		if err := SetUserBlocked(ctx, tx, 2, true); err != nil {
+			return err
+		}
+		if err := SetChatActive(ctx, tx, 2, false, "blocked"); err != nil {
+			return err
+		}
+		return SetChatActive(ctx, tx, 2, false, "blocked again")
+	})
+	tx("events and answers", func(tx *sql.Tx) error {
+		var err error
+		if ev1, err = CreateEvent(ctx, tx, Event{ChatID: -10, CreatorID: 1, Title: "A", StartsAt: now.Add(time.Hour)}, now); err != nil {
+			return err
+		}
+		if ev2, err = CreateEvent(ctx, tx, Event{ChatID: -10, CreatorID: 1, Title: "B", StartsAt: now.Add(-time.Hour)}, now); err != nil {
+			return err
+		}
+		for _, u := range []int64{1, 2, 3} {
+			if _, err := ApplyRSVP(ctx, tx, ev1, u, ActGoing, now); err != nil {
+				return err
+			}
+		}
+		_, err = ApplyRSVP(ctx, tx, ev1, 4, ActMaybe, now)
+		return err
+	})
+	tx("changed answers", func(tx *sql.Tx) error {
+		if _, err := ApplyRSVP(ctx, tx, ev1, 1, ActDecline, now); err != nil {
+			return err
+		}
+		_, err := ApplyRSVP(ctx, tx, ev1, 4, ActGoing, now)
+		return err
+	})
+	tx("a cancelled event", func(tx *sql.Tx) error {
+		_, err := CancelEvent(ctx, tx, ev2, now)
+		return err
+	})
+	tx("a group migrated", func(tx *sql.Tx) error { return MigrateChat(ctx, tx, -10, -1000000000010, now) })
+	tx("an event deleted with its answers", func(tx *sql.Tx) error {
+		_, err := tx.Exec(`DELETE FROM events WHERE id = ?`, ev1)
+		return err
+	})
+	tx("a user deleted", func(tx *sql.Tx) error {
+		_, err := tx.Exec(`DELETE FROM users WHERE id = 5`)
+		return err
+	})
+}
