@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
 )
 
@@ -543,7 +544,7 @@ func (s *seeder) write(ew *eventWriter, ev event) (int64, int, error) {
 		outcome := ""
 		recipients := 0
 		if due <= s.now {
-			sentAt, outcome, recipients = due+int64(s.rng.IntN(20_000)), "sent", goingSeats
+			sentAt, outcome, recipients = due+int64(s.rng.IntN(20_000)), store.ReminderSent, goingSeats
 		}
 		if err := s.w.exec(ew.rem, id, off, due, ev.startsAt, sentAt, outcome, recipients, created); err != nil {
 			return 0, 0, fmt.Errorf("reminders: %w", err)
@@ -755,13 +756,11 @@ func (s *seeder) outboxAndLedger() error {
 	if nOut == 0 && nLedger == 0 {
 		return nil
 	}
-	ob, err := s.w.prep(`INSERT INTO outbox (id, chat_id, lane, method, params, dedup_key, state, head, attempts, next_attempt_at, created_at, sent_at, done_at, tg_message_id)
-VALUES (?, ?, ?, ?, ?, NULL, ?, 0, ?, ?, ?, ?, ?, ?)`)
+	ob, err := s.w.prep(outbox.InsertFinishedSQL)
 	if err != nil {
 		return err
 	}
-	lg, err := s.w.prep(`INSERT INTO ledger (outbox_id, chat_id, method, attempt, outcome, http_status, error_code, description, retry_after, tg_message_id, latency_ms, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	lg, err := s.w.prep(outbox.InsertLedgerSQL)
 	if err != nil {
 		return err
 	}
@@ -785,7 +784,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	for i := range extra {
 		t += step
 		chat := chatOf()
-		if err := s.w.exec(lg, int64(-1-i), chat, pick(s.rng, methods), 1, "ok", 200, 0, "", 0, s.rng.IntN(1_000_000), 40+s.rng.IntN(200), int64(t)); err != nil {
+		if err := s.w.exec(lg, int64(-1-i), chat, pick(s.rng, methods), 1, outbox.ClassOK, 200, 0, "", 0, s.rng.IntN(1_000_000), 40+s.rng.IntN(200), int64(t)); err != nil {
 			return fmt.Errorf("ledger: %w", err)
 		}
 		s.counts.Ledger++
@@ -803,14 +802,14 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		case s.rng.Float64() < 0.3:
 			lane = 2
 		}
-		state, attempts := "sent", 1
+		state, attempts := outbox.StateSent, 1
 		switch r := s.rng.Float64(); {
 		case r < 0.002:
-			state = "dead"
+			state = outbox.StateDead
 		case r < 0.01:
-			state = "dropped"
+			state = outbox.StateDropped
 		case r < 0.05:
-			state = "replaced"
+			state = outbox.StateReplaced
 			attempts = 0
 		case r < 0.15:
 			attempts = 2
@@ -818,7 +817,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		created := int64(t)
 		done := created + int64(50+s.rng.IntN(2000))
 		var sentAt any
-		if state == "sent" {
+		if state == outbox.StateSent {
 			sentAt = done
 		}
 		params := fmt.Sprintf(`{"chat_id":%d,"text":"%s","parse_mode":"HTML"}`, chat, strings.Repeat("x", 40+s.rng.IntN(200)))
@@ -827,9 +826,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		}
 		s.counts.Outbox++
 		for a := 1; a <= attempts && ledgerLeft > 0; a++ {
-			outcome, status := "ok", 200
+			outcome, status := outbox.ClassOK, 200
 			if a < attempts {
-				outcome, status = "rate_limited", 429
+				outcome, status = outbox.ClassRateLimited, 429
 			}
 			if err := s.w.exec(lg, id, chat, method, a, outcome, status, 0, "", 0, s.rng.IntN(1_000_000), 40+s.rng.IntN(200), created+int64(a)*10); err != nil {
 				return fmt.Errorf("ledger: %w", err)
@@ -841,7 +840,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	// Fewer retries than guessed: the rest are calls of purged rows too.
 	for i := range ledgerLeft {
 		at := s.now - histMs + s.rng.Int64N(histMs-minute)
-		if err := s.w.exec(lg, int64(-1-extra-i), chatOf(), pick(s.rng, methods), 1, "ok", 200, 0, "", 0, s.rng.IntN(1_000_000), 40+s.rng.IntN(200), at); err != nil {
+		if err := s.w.exec(lg, int64(-1-extra-i), chatOf(), pick(s.rng, methods), 1, outbox.ClassOK, 200, 0, "", 0, s.rng.IntN(1_000_000), 40+s.rng.IntN(200), at); err != nil {
 			return fmt.Errorf("ledger: %w", err)
 		}
 		s.counts.Ledger++
