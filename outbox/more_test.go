@@ -262,12 +262,7 @@ func TestPurgeLedger(t *testing.T) {
 	}
 	exec(`INSERT INTO ledger (outbox_id, chat_id, method, attempt, outcome, created_at) VALUES (?, 1, 'sendMessage', 2, 'ok', ?)`,
 		ids[2], store.Millis(time.Now()))
-	var n int64
-	err := db.Tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		n, err = PurgeLedger(ctx, tx, time.Now().Add(-DefaultRetention))
-		return err
-	})
+	n, err := PurgeLedger(ctx, db, time.Now().Add(-DefaultRetention))
 	if err != nil {
 		t.Fatal(err)
 	}
