@@ -12,20 +12,30 @@ import (
 // A retention purge of a big table as one DELETE holds the single writer
 // for as long as it takes to delete every old row (seconds for a million
 // ledger rows) while every update waits behind it. PurgeBatched deletes
-// instead in short transactions of at most Options.PurgeBatch rows, each
-// through Tx like any other write, and pauses between them for as long as
-// the last one ran, so updates go in between and the purge takes at most
-// about half the writer's time. Then it gives the freed pages back to the
-// file system (incremental auto_vacuum) in steps of the same kind.
+// instead in steps: short write transactions, each through Tx like any
+// other write. Then it gives the freed pages back to the file system
+// (incremental auto_vacuum) in steps of the same kind. One loop, steps,
+// runs both:
+//
+//   - a step's size (rows, pages) follows how long the last one ran,
+//     aiming at stepTarget, so a step stays short on a slow disk or a
+//     busy machine (moving a page near the end of the file can cost far
+//     more than deleting a row);
+//   - after each step the write-ahead log is checkpointed from a reader
+//     connection: a checkpoint does not need the writer, whereas the
+//     automatic one runs inside whichever COMMIT finds the log long, and
+//     a purge writes the log fast;
+//   - between steps it pauses for as long as the last one ran, so updates
+//     go in between and the purge takes at most about half the writer.
 
 const (
-	// defaultPurgeBatch is Options.PurgeBatch's default: small enough that
-	// one batch of ledger rows (the widest purged table, with two indexes)
-	// runs in a few milliseconds.
-	defaultPurgeBatch = 1000
-	// reclaimStep is how many free pages one incremental_vacuum
-	// transaction gives back (4 MiB of 4 KiB pages).
-	reclaimStep = 1000
+	// defaultPurgeBatch is Options.PurgeBatch's default.
+	defaultPurgeBatch = 2000
+	// stepTarget is how long one step should hold the writer.
+	stepTarget = 10 * time.Millisecond
+	// firstReclaimStep and maxReclaimStep are the pages the first
+	// incremental_vacuum step frees, and the most any step does.
+	firstReclaimStep, maxReclaimStep = 64, 4000
 )
 
 // BatchDelete is one purge statement for PurgeBatched: a DELETE of at most
@@ -39,42 +49,28 @@ type BatchDelete struct {
 	Args  []any
 }
 
-// PurgeBatched runs each statement in turn, batch after batch, until a
-// batch deletes fewer rows than the batch size, and returns how many rows
-// each deleted. Each batch is its own write transaction; between them it
-// pauses for as long as the last batch ran. It stops when ctx ends,
+// PurgeBatched runs each statement in turn, batch after batch of at most
+// Options.PurgeBatch rows (the first batch of each exactly that many), until a batch deletes fewer rows than it was
+// allowed, and returns how many rows each deleted. Each batch is its own
+// write transaction (see the steps above). It stops when ctx ends,
 // returning what was deleted so far with ctx's error. Afterwards, if it
-// deleted anything, it reclaims the freed pages (ReclaimFreePages).
+// deleted anything, it gives the freed pages back (ReclaimFreePages).
 func (db *DB) PurgeBatched(ctx context.Context, dels ...BatchDelete) ([]int64, error) {
 	counts := make([]int64, len(dels))
-	limit := db.opts.PurgeBatch
 	var deleted bool
 	for i, d := range dels {
-		args := append(append([]any(nil), d.Args...), limit)
-		for {
-			var n int64
-			var ran time.Duration
-			err := db.Tx(ctx, func(tx *sql.Tx) error {
-				start := time.Now()
-				defer func() { ran = time.Since(start) }()
-				res, err := tx.ExecContext(ctx, d.Query, args...)
-				if err != nil {
-					return err
-				}
-				n, err = res.RowsAffected()
-				return err
-			})
+		err := db.steps(ctx, db.opts.PurgeBatch, db.opts.PurgeBatch, func(tx *sql.Tx, limit int) (bool, error) {
+			res, err := tx.ExecContext(ctx, d.Query, append(append([]any(nil), d.Args...), limit)...)
 			if err != nil {
-				return counts, err
+				return false, err
 			}
+			n, err := res.RowsAffected()
 			counts[i] += n
 			deleted = deleted || n > 0
-			if n < int64(limit) {
-				break
-			}
-			if err := pause(ctx, ran); err != nil {
-				return counts, err
-			}
+			return n == int64(limit), err
+		})
+		if err != nil {
+			return counts, err
 		}
 	}
 	if deleted {
@@ -86,50 +82,77 @@ func (db *DB) PurgeBatched(ctx context.Context, dels ...BatchDelete) ([]int64, e
 }
 
 // ReclaimFreePages gives the database's free pages back to the file
-// system, reclaimStep pages per write transaction with a pause after each,
-// and returns how many it gave back. It does nothing on a database whose
-// auto_vacuum is not INCREMENTAL (IncrementalVacuum tells; see
-// EnableIncrementalVacuum). The file itself shrinks at the next
-// checkpoint of the write-ahead log.
+// system in steps (see above) and returns how many it gave back. It does
+// nothing on a database whose auto_vacuum is not INCREMENTAL
+// (IncrementalVacuum tells; see EnableIncrementalVacuum). The file itself
+// shrinks at the checkpoint after the last step.
 func (db *DB) ReclaimFreePages(ctx context.Context) (int64, error) {
 	var total int64
+	err := db.steps(ctx, firstReclaimStep, maxReclaimStep, func(tx *sql.Tx, pages int) (bool, error) {
+		var mode, before, after int64
+		if err := tx.QueryRowContext(ctx, `PRAGMA auto_vacuum`).Scan(&mode); err != nil {
+			return false, err
+		}
+		if err := tx.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&before); err != nil {
+			return false, err
+		}
+		if mode != 2 || before == 0 {
+			return false, nil
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA incremental_vacuum(%d)`, pages)); err != nil {
+			return false, err
+		}
+		if err := tx.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&after); err != nil {
+			return false, err
+		}
+		total += before - after
+		return after > 0 && after < before, nil
+	})
+	return total, err
+}
+
+// steps runs step in write transactions until it reports no more to do,
+// passing each the size it may work on: first, then sized after the last
+// one's time to aim at stepTarget, between 1 and limit. Between
+// steps it checkpoints the write-ahead log from a reader and pauses.
+func (db *DB) steps(ctx context.Context, first, limit int, step func(tx *sql.Tx, size int) (more bool, err error)) error {
+	size := first
 	for {
-		var freed int64
+		var more bool
 		var ran time.Duration
-		err := db.Tx(ctx, func(tx *sql.Tx) error {
+		err := db.Tx(ctx, func(tx *sql.Tx) (err error) {
 			start := time.Now()
-			defer func() { ran = time.Since(start) }()
-			var mode, before, after int64
-			if err := tx.QueryRowContext(ctx, `PRAGMA auto_vacuum`).Scan(&mode); err != nil {
-				return err
-			}
-			if err := tx.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&before); err != nil {
-				return err
-			}
-			if mode != 2 || before == 0 {
-				freed = 0
-				return nil
-			}
-			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA incremental_vacuum(%d)`, reclaimStep)); err != nil {
-				return err
-			}
-			if err := tx.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&after); err != nil {
-				return err
-			}
-			freed = before - after
-			return nil
+			more, err = step(tx, size)
+			ran = time.Since(start)
+			return err
 		})
 		if err != nil {
-			return total, err
+			return err
 		}
-		total += freed
-		if freed == 0 {
-			return total, nil
+		if !more {
+			return nil
+		}
+		if ran > 0 {
+			size = int(min(max(1, int64(size)*int64(stepTarget)/int64(ran)), int64(limit)))
+		}
+		if err := db.checkpoint(ctx); err != nil {
+			return err
 		}
 		if err := pause(ctx, ran); err != nil {
-			return total, err
+			return err
 		}
 	}
+}
+
+// checkpoint copies what it can of the write-ahead log into the database
+// file without waiting for the writer or readers (PASSIVE), on a reader
+// connection, so that no COMMIT has to.
+func (db *DB) checkpoint(ctx context.Context) error {
+	var busy, logged, copied int
+	if err := db.R.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logged, &copied); err != nil {
+		return fmt.Errorf("database %s: checkpoint: %w", db.path, err)
+	}
+	return nil
 }
 
 // IncrementalVacuum reports whether the database's auto_vacuum mode is

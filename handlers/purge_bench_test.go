@@ -1,0 +1,215 @@
+package handlers_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-telegram/bot/models"
+
+	"github.com/rsvpbot/rsvpbot/bot"
+	"github.com/rsvpbot/rsvpbot/handlers"
+	"github.com/rsvpbot/rsvpbot/locales"
+	"github.com/rsvpbot/rsvpbot/outbox"
+	"github.com/rsvpbot/rsvpbot/store"
+)
+
+// BenchmarkPurgeDuringUpdates runs the ledger retention purge over a
+// million old ledger rows (and 100k recent ones it keeps) while /help
+// updates go through the real pipeline at 200 a second (as
+// BenchmarkUpdatePipeline's), and reports:
+//
+//   - max-hold-ms: the longest any write transaction held the writer
+//     while the purge ran (store.Options.ObserveHold), and holds>50ms how
+//     many held it longer than 50 ms;
+//   - p99-ms / p50-ms: received→handled of the updates received meanwhile;
+//   - purge-s: how long the purge took;
+//   - file-MB-before / file-MB-after: the database file before and after
+//     the purge (after a WAL checkpoint).
+//
+// "single-delete" is the purge as it was before batching: one
+// transaction with one DELETE per table, on a file without auto_vacuum.
+// "batched" is outbox.PurgeLedger: store.DB.PurgeBatched, then the freed
+// pages given back. Run with -benchtime=1x (one purge per round).
+func BenchmarkPurgeDuringUpdates(b *testing.B) {
+	b.Run("single-delete", func(b *testing.B) { benchPurge(b, false) })
+	b.Run("batched", func(b *testing.B) { benchPurge(b, true) })
+}
+
+const (
+	purgeOld    = 1_000_000
+	purgeRecent = 100_000
+)
+
+func benchPurge(b *testing.B, batched bool) {
+	for range b.N {
+		benchPurgeOnce(b, batched)
+	}
+}
+
+func benchPurgeOnce(b *testing.B, batched bool) {
+	b.StopTimer()
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "purge.db")
+	var maxHold, longHolds atomic.Int64
+	var measuring atomic.Bool
+	db, err := store.Open(ctx, path, outbox.WithSchema(store.Options{ObserveHold: func(d time.Duration) {
+		if measuring.Load() {
+			if d > 50*time.Millisecond {
+				longHolds.Add(1)
+			}
+			for {
+				cur := maxHold.Load()
+				if int64(d) <= cur || maxHold.CompareAndSwap(cur, int64(d)) {
+					break
+				}
+			}
+		}
+	}}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	exec := func(q string, args ...any) {
+		if _, err := db.W.Exec(q, args...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if !batched {
+		exec(`PRAGMA auto_vacuum = NONE`) // as databases were before
+		exec(`VACUUM`)
+	}
+	now := time.Now()
+	old, recent := store.Millis(now.Add(-120*24*time.Hour)), store.Millis(now.Add(-time.Hour))
+	// A ledger row as the sender writes it: a call's outcome and the
+	// start of its response.
+	seed := `WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ?)
+INSERT INTO ledger (outbox_id, chat_id, method, attempt, outcome, http_status, tg_message_id, latency_ms, response, created_at)
+SELECT i, 10000 + i % 20000, 'sendMessage', 1, 'ok', 200, i, 40,
+       '{"ok":true,"result":{"message_id":' || i || ',"from":{"id":1,"is_bot":true,"first_name":"RSVP"},"chat":{"id":' || (10000 + i % 20000) || ',"type":"private"},"date":1700000000,"text":"…"}}',
+       ? + i
+FROM c`
+	exec(seed, purgeOld, old)
+	exec(seed, purgeRecent, recent)
+	exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	sizeBefore := fileMB(b, path)
+
+	cat, _ := locales.New()
+	app := handlers.New(handlers.Deps{DB: db, Catalog: cat})
+	disp := bot.NewDispatcher(db, app, bot.DispatcherConfig{})
+	in := bot.NewIntake(db, nil, bot.IntakeConfig{Stored: disp.Add})
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go disp.Run(rctx)
+
+	// Updates: 10 every 50 ms until the purge is over.
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		id := 0
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			raws := make([]json.RawMessage, 0, 10)
+			for range 10 {
+				id++
+				chat := int64(10_000 + id%200)
+				up := models.Update{ID: int64(id), Message: &models.Message{ID: id, Date: 1,
+					Chat: models.Chat{ID: chat, Type: "private"},
+					From: &models.User{ID: chat, FirstName: fmt.Sprint("U", chat), LanguageCode: "en"},
+					Text: "/help", Entities: []models.MessageEntity{{Type: "bot_command", Offset: 0, Length: 5}}}}
+				raw, _ := json.Marshal(up)
+				raws = append(raws, raw)
+			}
+			if _, err := in.Save(ctx, raws); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	}()
+	time.Sleep(500 * time.Millisecond) // the stream is flowing
+
+	measuring.Store(true)
+	from := time.Now()
+	b.StartTimer()
+	var n int64
+	cutoff := now.Add(-90 * 24 * time.Hour)
+	if batched {
+		n, err = outbox.PurgeLedger(ctx, db, cutoff)
+	} else {
+		err = db.Tx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM ledger WHERE created_at < ?`, store.Millis(cutoff))
+			if err != nil {
+				return err
+			}
+			n, _ = res.RowsAffected()
+			_, err = tx.ExecContext(ctx, `DELETE FROM outbox WHERE done_at < ? AND state IN ('sent', 'dropped', 'replaced')`, store.Millis(cutoff))
+			return err
+		})
+	}
+	b.StopTimer()
+	took := time.Since(from)
+	measuring.Store(false)
+	if err != nil || n != purgeOld {
+		b.Fatalf("purged %d, %v; want %d", n, err, purgeOld)
+	}
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	for {
+		var pending int
+		db.R.QueryRow(`SELECT count(*) FROM inbox WHERE done_at IS NULL`).Scan(&pending)
+		if pending == 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+
+	rows, err := db.R.Query(`SELECT done_at - received_at FROM inbox WHERE received_at BETWEEN ? AND ?`,
+		store.Millis(from), store.Millis(from.Add(took)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lat []int64
+	for rows.Next() {
+		var d int64
+		rows.Scan(&d)
+		lat = append(lat, d)
+	}
+	rows.Close()
+	slices.Sort(lat)
+	exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	b.ReportMetric(float64(maxHold.Load())/1e6, "max-hold-ms")
+	b.ReportMetric(float64(longHolds.Load()), "holds>50ms")
+	if len(lat) > 0 {
+		b.ReportMetric(float64(lat[len(lat)/2]), "p50-ms")
+		b.ReportMetric(float64(lat[len(lat)*99/100]), "p99-ms")
+	}
+	b.ReportMetric(took.Seconds(), "purge-s")
+	b.ReportMetric(sizeBefore, "file-MB-before")
+	b.ReportMetric(fileMB(b, path), "file-MB-after")
+}
+
+func fileMB(b *testing.B, path string) float64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return float64(fi.Size()) / (1 << 20)
+}
