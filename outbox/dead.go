@@ -220,20 +220,26 @@ RETURNING chat_id, lane`, store.Millis(time.Now()), requeuedNote)
 // and queued rows are never purged. It returns how many rows were deleted
 // in all. Purged outbox rows free their dedup keys.
 func PurgeLedger(ctx context.Context, db *store.DB, cutoff time.Time) (int64, error) {
-	c := store.Millis(cutoff)
-	n, err := db.PurgeBatched(ctx,
-		store.BatchDelete{Query: `
-DELETE FROM ledger WHERE id IN (
-    SELECT id FROM ledger INDEXED BY ledger_created WHERE created_at < ? LIMIT ?)`, Args: []any{c}},
-		store.BatchDelete{Query: `
-DELETE FROM outbox WHERE id IN (
-    SELECT id FROM outbox INDEXED BY outbox_done WHERE done_at < ? AND state IN ('sent', 'dropped', 'replaced') LIMIT ?)`, Args: []any{c}},
-	)
+	c := []any{store.Millis(cutoff)}
+	n, err := db.PurgeBatched(ctx, store.BatchDelete{Query: purgeLedgerSQL, Args: c}, store.BatchDelete{Query: purgeFinishedSQL, Args: c})
 	if err != nil {
 		err = fmt.Errorf("outbox: purging the ledger and finished rows: %w", err)
 	}
 	return n[0] + n[1], err
 }
+
+// PurgeLedger's statements (parameters: the cutoff, the batch size). A
+// batch of finished rows walks outbox_done from its oldest entry, past
+// the dead letters that finished before the cutoff (few: each is an
+// operator's alarm) to the rows it deletes.
+const (
+	purgeLedgerSQL = `
+DELETE FROM ledger WHERE id IN (
+    SELECT id FROM ledger INDEXED BY ledger_created WHERE created_at < ? LIMIT ?)`
+	purgeFinishedSQL = `
+DELETE FROM outbox WHERE id IN (
+    SELECT id FROM outbox INDEXED BY outbox_done WHERE done_at < ? AND state IN ('sent', 'dropped', 'replaced') LIMIT ?)`
+)
 
 // DefaultRetention is how long ledger rows and finished outbox rows are kept.
 const DefaultRetention = 90 * 24 * time.Hour

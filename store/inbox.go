@@ -111,10 +111,12 @@ func UpdatesHandledSince(ctx context.Context, q Querier, t time.Time) (int, erro
 // (PurgeBatched), always keeping the newest row because the next
 // getUpdates offset is derived from it.
 func PurgeInbox(ctx context.Context, db *DB, cutoff time.Time) (int64, error) {
-	n, err := db.PurgeBatched(ctx, BatchDelete{Query: `
+	n, err := db.PurgeBatched(ctx, BatchDelete{Query: purgeInboxSQL, Args: []any{Millis(cutoff)}})
+	return n[0], err
+}
+
+const purgeInboxSQL = `
 DELETE FROM inbox WHERE update_id IN (
     SELECT update_id FROM inbox INDEXED BY inbox_handled
     WHERE done_at IS NOT NULL AND received_at < ? AND update_id < (SELECT max(update_id) FROM inbox)
-    LIMIT ?)`, Args: []any{Millis(cutoff)}})
-	return n[0], err
-}
+    LIMIT ?)`

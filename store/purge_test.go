@@ -218,3 +218,38 @@ func TestEnableIncrementalVacuum(t *testing.T) {
 		t.Fatalf("rows after the switch: %v", ids)
 	}
 }
+
+// queryPlan is EXPLAIN QUERY PLAN's lines for q (run with args).
+func queryPlan(t *testing.T, q Querier, query string, args ...any) []string {
+	t.Helper()
+	rows, err := q.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, query)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, detail)
+	}
+	return out
+}
+
+// Every purge batch finds its rows through an index: its plan searches,
+// it never scans a table.
+func TestPurgeStatementsSearchIndexes(t *testing.T) {
+	db := openTest(t)
+	for _, q := range append([]string{purgeInboxSQL}, purgeRemindersSQL...) {
+		plan := queryPlan(t, db.R, q, 1, 2, 3, 4)
+		t.Logf("%s\n  %s", q, strings.Join(plan, "\n  "))
+		for _, line := range plan {
+			if strings.HasPrefix(line, "SCAN ") {
+				t.Errorf("a purge batch scans: %s\n%s", line, q)
+			}
+		}
+	}
+}
