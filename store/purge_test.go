@@ -253,3 +253,70 @@ func TestPurgeStatementsSearchIndexes(t *testing.T) {
 		}
 	}
 }
+
+// PurgeReminders in batches: the reminders, private sends, plans and mutes
+// of events that ended before the cutoff go, those of later events stay.
+func TestPurgeRemindersInBatches(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"), Options{PurgeBatch: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cutoff := time.Now().Add(-90 * 24 * time.Hour)
+	// Events 1-4 ended before the cutoff (4 with no end: the default
+	// length); 5 started before it but ends after; 6 is upcoming.
+	starts := []time.Time{cutoff.Add(-30 * 24 * time.Hour), cutoff.Add(-20 * 24 * time.Hour), cutoff.Add(-10 * 24 * time.Hour),
+		cutoff.Add(-DefaultEventLength - time.Minute), cutoff.Add(-time.Hour), time.Now().Add(24 * time.Hour)}
+	mustTx(t, db, func(tx *sql.Tx) error {
+		for i, st := range starts {
+			ev := int64(i + 1)
+			var ends any = Millis(st.Add(3 * time.Hour))
+			if ev == 4 {
+				ends = nil
+			}
+			if _, err := tx.Exec(`INSERT INTO events (id, chat_id, creator_id, title, starts_at, ends_at, created_at, updated_at)
+VALUES (?, -100, 1, 'E', ?, ?, 0, 0)`, ev, Millis(st), ends); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`INSERT INTO reminder_plans (event_id, starts_at, spec, offsets, planned_at) VALUES (?, ?, '', '', 0)`, ev, Millis(st)); err != nil {
+				return err
+			}
+			for k, off := range []time.Duration{time.Hour, 24 * time.Hour} {
+				res, err := tx.Exec(`INSERT INTO reminders (event_id, offset_ms, due_at, starts_at, created_at) VALUES (?, ?, ?, ?, 0)`,
+					ev, off.Milliseconds(), Millis(st.Add(-off)), Millis(st))
+				if err != nil {
+					return err
+				}
+				rid, _ := res.LastInsertId()
+				for u := range 4 {
+					if _, err := tx.Exec(`INSERT INTO reminder_sends (reminder_id, user_id, outbox_id, created_at) VALUES (?, ?, ?, ?)`,
+						rid, u, 1000*ev+int64(10*k+u), Millis(st.Add(-off))); err != nil {
+						return err
+					}
+				}
+			}
+			for u := range 2 {
+				if _, err := tx.Exec(`INSERT INTO reminder_mutes (event_id, user_id, created_at) VALUES (?, ?, ?)`, ev, u, Millis(st.Add(-time.Hour))); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	n, err := PurgeReminders(ctx, db, cutoff)
+	if err != nil || n != 8 {
+		t.Fatalf("purged %d reminders, %v; want 8 (two of each of 4 events)", n, err)
+	}
+	for table, want := range map[string]int{"reminders": 4, "reminder_sends": 16, "reminder_plans": 2, "reminder_mutes": 4} {
+		col := "event_id"
+		if table == "reminder_sends" {
+			col = "(SELECT event_id FROM reminders r WHERE r.id = reminder_id)"
+		}
+		var left, stray int
+		db.R.QueryRow(`SELECT count(*), count(*) FILTER (WHERE ` + col + ` < 5) FROM ` + table).Scan(&left, &stray)
+		if left != want || stray != 0 {
+			t.Errorf("%s: %d rows left (%d of ended events), want %d of events 5 and 6", table, left, stray, want)
+		}
+	}
+}
