@@ -314,7 +314,7 @@ VALUES (?, -100, 1, 'E', ?, ?, 0, 0)`, ev, Millis(st), ends); err != nil {
 			col = "(SELECT event_id FROM reminders r WHERE r.id = reminder_id)"
 		}
 		var left, stray int
-		db.R.QueryRow(`SELECT count(*), count(*) FILTER (WHERE ` + col + ` < 5) FROM ` + table).Scan(&left, &stray)
+		db.R.QueryRow(`SELECT count(*), count(*) FILTER (WHERE `+col+` < 5) FROM `+table).Scan(&left, &stray)
 		if left != want || stray != 0 {
 			t.Errorf("%s: %d rows left (%d of ended events), want %d of events 5 and 6", table, left, stray, want)
 		}
