@@ -30,12 +30,14 @@ import (
 
 const (
 	// defaultPurgeBatch is Options.PurgeBatch's default.
-	defaultPurgeBatch = 2000
-	// stepTarget is how long one step should hold the writer.
-	stepTarget = 10 * time.Millisecond
+	defaultPurgeBatch = 1000
+	// stepTarget is how long one step should hold the writer: well under
+	// the 50 ms an update may wait for it, as a step's time varies a lot
+	// with the machine's load.
+	stepTarget = 5 * time.Millisecond
 	// firstReclaimStep and maxReclaimStep are the pages the first
 	// incremental_vacuum step frees, and the most any step does.
-	firstReclaimStep, maxReclaimStep = 64, 4000
+	firstReclaimStep, maxReclaimStep = 64, 1000
 )
 
 // BatchDelete is one purge statement for PurgeBatched: a DELETE of at most
@@ -113,7 +115,8 @@ func (db *DB) ReclaimFreePages(ctx context.Context) (int64, error) {
 
 // steps runs step in write transactions until it reports no more to do,
 // passing each the size it may work on: first, then sized after the last
-// one's time to aim at stepTarget, between 1 and limit. Between
+// one's time to aim at stepTarget, between 1 and limit, shrinking at once
+// and growing by at most a quarter a step. Between
 // steps it checkpoints the write-ahead log from a reader and pauses.
 func (db *DB) steps(ctx context.Context, first, limit int, step func(tx *sql.Tx, size int) (more bool, err error)) error {
 	size := first
@@ -133,7 +136,8 @@ func (db *DB) steps(ctx context.Context, first, limit int, step func(tx *sql.Tx,
 			return nil
 		}
 		if ran > 0 {
-			size = int(min(max(1, int64(size)*int64(stepTarget)/int64(ran)), int64(limit)))
+			next := int64(size) * int64(stepTarget) / int64(ran)
+			size = int(min(max(1, next), int64(size)+int64(size)/4+1, int64(limit)))
 		}
 		if err := db.checkpoint(ctx); err != nil {
 			return err
