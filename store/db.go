@@ -66,7 +66,7 @@ type Options struct {
 	// stamp a transaction's rows with (DB.Now).
 	Now func() time.Time
 	// PurgeBatch is the most rows one transaction of PurgeBatched deletes
-	// (default 1000).
+	// (default 500).
 	PurgeBatch int
 	// ObserveHold, if set, hears how long each write transaction held the
 	// writer, from BEGIN to the end of its COMMIT or ROLLBACK: the time

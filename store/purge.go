@@ -30,14 +30,14 @@ import (
 
 const (
 	// defaultPurgeBatch is Options.PurgeBatch's default.
-	defaultPurgeBatch = 1000
+	defaultPurgeBatch = 500
 	// stepTarget is how long one step should hold the writer: well under
 	// the 50 ms an update may wait for it, as a step's time varies a lot
 	// with the machine's load.
 	stepTarget = 5 * time.Millisecond
 	// firstReclaimStep and maxReclaimStep are the pages the first
 	// incremental_vacuum step frees, and the most any step does.
-	firstReclaimStep, maxReclaimStep = 64, 1000
+	firstReclaimStep, maxReclaimStep = 64, 500
 )
 
 // BatchDelete is one purge statement for PurgeBatched: a DELETE of at most
