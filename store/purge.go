@@ -52,8 +52,9 @@ type BatchDelete struct {
 }
 
 // PurgeBatched runs each statement in turn, batch after batch of at most
-// Options.PurgeBatch rows (the first batch of each exactly that many), until a batch deletes fewer rows than it was
-// allowed, and returns how many rows each deleted. Each batch is its own
+// Options.PurgeBatch rows (the first batch of each exactly that many),
+// until a batch deletes fewer rows than it was allowed, and returns how
+// many rows each deleted. Each batch is its own
 // write transaction (see the steps above). It stops when ctx ends,
 // returning what was deleted so far with ctx's error. Afterwards, if it
 // deleted anything, it gives the freed pages back (ReclaimFreePages).
