@@ -198,6 +198,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, fmt.Errorf("cannot open the database (RSVPBOT_DB): %w", err)
 	}
 	db := a.db
+	if on, err := db.IncrementalVacuum(ctx); err == nil && !on {
+		log.Warn("the database does not give the pages of purged rows back to the file system; stop the bot and run rsvpbot migrate once to switch it", "db", cfg.DB)
+	}
 	if a.catalog, err = locales.New(); err != nil {
 		return nil, fmt.Errorf("cannot load the message catalogs: %w", err)
 	}

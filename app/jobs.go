@@ -73,13 +73,11 @@ func (a *App) add(name, schedule string, run scheduler.Job) error {
 // recurring series (the next occurrence, every minute).
 func (a *App) addJobs() error {
 	db, h, now := a.db, a.handlers, a.cfg.Now
-	purge := func(what string, f func(ctx context.Context, tx *sql.Tx) (int64, error)) scheduler.Job {
+	// Each purge deletes in short batches (store.DB.PurgeBatched), so
+	// updates go on while it runs.
+	purge := func(what string, f func(ctx context.Context, db *store.DB) (int64, error)) scheduler.Job {
 		return func(ctx context.Context) (string, error) {
-			var n int64
-			err := db.Tx(ctx, func(tx *sql.Tx) (err error) {
-				n, err = f(ctx, tx)
-				return err
-			})
+			n, err := f(ctx, db)
 			return fmt.Sprintf("purged %d %s", n, what), err
 		}
 	}
@@ -91,14 +89,14 @@ func (a *App) addJobs() error {
 			}
 			return fmt.Sprintf("expired %d conversation(s)", n), err
 		}},
-		{JobInfo{"purge-inbox", "@every 1h"}, purge("handled update(s) older than 7 days", func(ctx context.Context, tx *sql.Tx) (int64, error) {
-			return store.PurgeInbox(ctx, tx, now().Add(-InboxRetention))
+		{JobInfo{"purge-inbox", "@every 1h"}, purge("handled update(s) older than 7 days", func(ctx context.Context, db *store.DB) (int64, error) {
+			return store.PurgeInbox(ctx, db, now().Add(-InboxRetention))
 		})},
 	}
 	if keep := a.cfg.LedgerRetention; keep > 0 {
 		jobs = append(jobs, job{JobInfo{"purge-ledger", "@every 6h"},
-			purge(fmt.Sprintf("ledger row(s) older than %s (RSVPBOT_LEDGER_RETENTION)", keep), func(ctx context.Context, tx *sql.Tx) (int64, error) {
-				return outbox.PurgeLedger(ctx, tx, now().Add(-keep))
+			purge(fmt.Sprintf("ledger row(s) older than %s (RSVPBOT_LEDGER_RETENTION)", keep), func(ctx context.Context, db *store.DB) (int64, error) {
+				return outbox.PurgeLedger(ctx, db, now().Add(-keep))
 			})})
 	}
 	jobs = append(jobs,
@@ -111,8 +109,8 @@ func (a *App) addJobs() error {
 		job{JobInfo{"series", "@every 1m"}, a.series.Job()},
 		// Date polls whose deadline passed: closed once each.
 		job{JobInfo{"poll-deadlines", "@every 1m"}, h.ClosePollsDue},
-		job{JobInfo{"purge-reminders", "@every 6h"}, purge("reminder(s) of events that ended over 90 days ago", func(ctx context.Context, tx *sql.Tx) (int64, error) {
-			return store.PurgeReminders(ctx, tx, now().Add(-ReminderRetention))
+		job{JobInfo{"purge-reminders", "@every 6h"}, purge("reminder(s) of events that ended over 90 days ago", func(ctx context.Context, db *store.DB) (int64, error) {
+			return store.PurgeReminders(ctx, db, now().Add(-ReminderRetention))
 		})},
 	)
 	for _, j := range jobs {

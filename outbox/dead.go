@@ -215,24 +215,31 @@ RETURNING chat_id, lane`, store.Millis(time.Now()), requeuedNote)
 
 // PurgeLedger is the retention job (the scheduler runs it, default cutoff
 // 90 days ago): it deletes ledger rows created before cutoff, and outbox
-// rows that finished (sent, dropped, replaced) before cutoff. Dead letters
+// rows that finished (sent, dropped, replaced) before cutoff, in batches
+// (store.DB.PurgeBatched) so that updates go on meanwhile. Dead letters
 // and queued rows are never purged. It returns how many rows were deleted
 // in all. Purged outbox rows free their dedup keys.
-func PurgeLedger(ctx context.Context, tx *sql.Tx, cutoff time.Time) (int64, error) {
-	c := store.Millis(cutoff)
-	res, err := tx.ExecContext(ctx, `DELETE FROM ledger WHERE created_at < ?`, c)
+func PurgeLedger(ctx context.Context, db *store.DB, cutoff time.Time) (int64, error) {
+	c := []any{store.Millis(cutoff)}
+	n, err := db.PurgeBatched(ctx, store.BatchDelete{Query: purgeLedgerSQL, Args: c}, store.BatchDelete{Query: purgeFinishedSQL, Args: c})
 	if err != nil {
-		return 0, fmt.Errorf("outbox: purging ledger: %w", err)
+		err = fmt.Errorf("outbox: purging the ledger and finished rows: %w", err)
 	}
-	n1, _ := res.RowsAffected()
-	res, err = tx.ExecContext(ctx, `
-DELETE FROM outbox WHERE done_at < ? AND state IN ('sent', 'dropped', 'replaced')`, c)
-	if err != nil {
-		return 0, fmt.Errorf("outbox: purging finished rows: %w", err)
-	}
-	n2, _ := res.RowsAffected()
-	return n1 + n2, nil
+	return n[0] + n[1], err
 }
+
+// PurgeLedger's statements (parameters: the cutoff, the batch size). A
+// batch of finished rows walks outbox_done from its oldest entry, past
+// the dead letters that finished before the cutoff (few: each is an
+// operator's alarm) to the rows it deletes.
+const (
+	purgeLedgerSQL = `
+DELETE FROM ledger WHERE id IN (
+    SELECT id FROM ledger INDEXED BY ledger_created WHERE created_at < ? LIMIT ?)`
+	purgeFinishedSQL = `
+DELETE FROM outbox WHERE id IN (
+    SELECT id FROM outbox INDEXED BY outbox_done WHERE done_at < ? AND state IN ('sent', 'dropped', 'replaced') LIMIT ?)`
+)
 
 // DefaultRetention is how long ledger rows and finished outbox rows are kept.
 const DefaultRetention = 90 * 24 * time.Hour

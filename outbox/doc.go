@@ -213,6 +213,7 @@
 // sender logs those that hold (repeated at most every 10 minutes).
 // The ledger keeps each attempt's raw response (truncated to 4 KiB);
 // PurgeLedger, run by the scheduler, deletes ledger rows and finished
-// outbox rows older than the retention (DefaultRetention, 90 days).
+// outbox rows older than the retention (DefaultRetention, 90 days), in
+// short batches (store.DB.PurgeBatched) so that updates go on meanwhile.
 // Nothing logged or stored contains the bot token (bot.Client redacts it).
 package outbox

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -262,12 +263,7 @@ func TestPurgeLedger(t *testing.T) {
 	}
 	exec(`INSERT INTO ledger (outbox_id, chat_id, method, attempt, outcome, created_at) VALUES (?, 1, 'sendMessage', 2, 'ok', ?)`,
 		ids[2], store.Millis(time.Now()))
-	var n int64
-	err := db.Tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		n, err = PurgeLedger(ctx, tx, time.Now().Add(-DefaultRetention))
-		return err
-	})
+	n, err := PurgeLedger(ctx, db, time.Now().Add(-DefaultRetention))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,6 +278,82 @@ func TestPurgeLedger(t *testing.T) {
 	db.R.QueryRow(`SELECT COUNT(*) FROM ledger`).Scan(&left)
 	if left != 1 {
 		t.Errorf("%d ledger rows left, want 1", left)
+	}
+}
+
+// The purge goes in batches: with a batch of 5, 23 old ledger rows and 12
+// old finished rows all go, across batch boundaries; dead letters,
+// queued rows and recent rows stay.
+func TestPurgeLedgerInBatches(t *testing.T) {
+	ctx := context.Background()
+	var txs int
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "rsvpbot.db"), WithSchema(store.Options{PurgeBatch: 5,
+		ObserveHold: func(time.Duration) { txs++ }}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	old, recent := store.Millis(time.Now().Add(-100*24*time.Hour)), store.Millis(time.Now())
+	var msgs []Message
+	for i := range 16 {
+		msgs = append(msgs, textMsg(int64(i+1), Bulk, "m"))
+	}
+	ids := enqueue(t, db, msgs...)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.W.Exec(q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, id := range ids {
+		switch {
+		case i < 12: // old and finished: purged
+			exec(`UPDATE outbox SET state = ?, done_at = ? WHERE id = ?`, []State{StateSent, StateDropped, StateReplaced}[i%3], old, id)
+		case i == 12: // an old dead letter: kept
+			exec(`UPDATE outbox SET state = 'dead', done_at = ? WHERE id = ?`, old, id)
+		case i == 13: // sent recently: kept
+			exec(`UPDATE outbox SET state = 'sent', done_at = ? WHERE id = ?`, recent, id)
+		}
+	}
+	for i := range 30 {
+		at := old
+		if i >= 23 {
+			at = recent
+		}
+		exec(`INSERT INTO ledger (outbox_id, chat_id, method, attempt, outcome, created_at) VALUES (?, 1, 'sendMessage', 1, 'ok', ?)`, ids[i%16], at)
+	}
+	txs = 0
+	n, err := PurgeLedger(ctx, db, time.Now().Add(-DefaultRetention))
+	if err != nil || n != 23+12 {
+		t.Fatalf("purged %d, %v; want 35", n, err)
+	}
+	// 23 ledger rows: 5 batches; 12 outbox rows: 3; and the reclaim.
+	if txs < 8 {
+		t.Errorf("%d write transactions, want 8 batches at least", txs)
+	}
+	var ledger int
+	db.R.QueryRow(`SELECT count(*) FROM ledger`).Scan(&ledger)
+	if ledger != 7 {
+		t.Errorf("%d ledger rows left, want 7", ledger)
+	}
+	if st := countState(t, db); st[StateSent] != 1 || st[StateDead] != 1 || st[StatePending] != 2 || st[StateDropped]+st[StateReplaced] != 0 {
+		t.Errorf("after purge: %v", st)
+	}
+	// Each batch finds its rows through an index.
+	for _, q := range []string{purgeLedgerSQL, purgeFinishedSQL} {
+		rows, err := db.R.Query("EXPLAIN QUERY PLAN "+q, 1, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			rows.Scan(&id, &parent, &notused, &detail)
+			if strings.HasPrefix(detail, "SCAN ") {
+				t.Errorf("a purge batch scans: %s\n%s", detail, q)
+			}
+		}
+		rows.Close()
 	}
 }
 

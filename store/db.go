@@ -65,6 +65,14 @@ type Options struct {
 	// times are read from, and what callers without a clock of their own
 	// stamp a transaction's rows with (DB.Now).
 	Now func() time.Time
+	// PurgeBatch is the most rows one transaction of PurgeBatched deletes
+	// (default 500).
+	PurgeBatch int
+	// ObserveHold, if set, hears how long each write transaction held the
+	// writer, from BEGIN to the end of its COMMIT or ROLLBACK: the time
+	// every other write waited for it. Benchmarks read the longest hold
+	// from it.
+	ObserveHold func(time.Duration)
 }
 
 func (o Options) withDefaults() Options {
@@ -82,6 +90,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.PurgeBatch <= 0 {
+		o.PurgeBatch = defaultPurgeBatch
 	}
 	return o
 }
@@ -174,6 +185,9 @@ func dsn(path string, o Options, readOnly bool) string {
 func (db *DB) check(ctx context.Context) error {
 	var mode string
 	if err := db.W.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return db.explain(err)
+	}
+	if err := db.newFileVacuum(ctx); err != nil {
 		return db.explain(err)
 	}
 	var res string

@@ -55,6 +55,18 @@
 // what the store times itself (WriteState) reads Options.Now, which DB.Now
 // also gives callers without a clock of their own.
 //
+// # Housekeeping
+//
+// Retention purges never hold the writer for long: DB.PurgeBatched
+// (purge.go) deletes in short transactions through Tx, each selecting its
+// rows through an index, sized to a few milliseconds, checkpointing the
+// write-ahead log from a reader and pausing between them, so updates go
+// on while a million rows go. New databases use incremental auto_vacuum,
+// and after a purge the freed pages are given back to the file system in
+// steps of the same kind (ReclaimFreePages): the file shrinks back. A
+// database created before that is switched once by `rsvpbot migrate`
+// (EnableIncrementalVacuum: a VACUUM, so only while no bot holds it).
+//
 // # Rules
 //
 // The event rules are pure functions in files named after them, tested

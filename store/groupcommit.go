@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // Group commit.
@@ -122,6 +123,10 @@ func (db *DB) runGroup(batch []*txRequest) {
 			req.done <- results[i]
 		}
 	}()
+	if f := db.opts.ObserveHold; f != nil {
+		start := time.Now()
+		defer func() { f(time.Since(start)) }()
+	}
 	// The transaction outlives any one caller's context: a caller that
 	// gives up must not roll back the others (database/sql rolls a
 	// transaction back when its context ends).

@@ -107,14 +107,16 @@ func UpdatesHandledSince(ctx context.Context, q Querier, t time.Time) (int, erro
 	return n, err
 }
 
-// PurgeInbox deletes handled updates received before cutoff, always keeping
-// the newest row because the next getUpdates offset is derived from it.
-func PurgeInbox(ctx context.Context, tx *sql.Tx, cutoff time.Time) (int64, error) {
-	res, err := tx.ExecContext(ctx, `
-DELETE FROM inbox WHERE done_at IS NOT NULL AND received_at < ?
-AND update_id < (SELECT max(update_id) FROM inbox)`, Millis(cutoff))
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+// PurgeInbox deletes handled updates received before cutoff, in batches
+// (PurgeBatched), always keeping the newest row because the next
+// getUpdates offset is derived from it.
+func PurgeInbox(ctx context.Context, db *DB, cutoff time.Time) (int64, error) {
+	n, err := db.PurgeBatched(ctx, BatchDelete{Query: purgeInboxSQL, Args: []any{Millis(cutoff)}})
+	return n[0], err
 }
+
+const purgeInboxSQL = `
+DELETE FROM inbox WHERE update_id IN (
+    SELECT update_id FROM inbox INDEXED BY inbox_handled
+    WHERE done_at IS NOT NULL AND received_at < ? AND update_id < (SELECT max(update_id) FROM inbox)
+    LIMIT ?)`

@@ -469,23 +469,42 @@ func SettleReminderSend(ctx context.Context, q Querier, reminderID, userID int64
 }
 
 // PurgeReminders deletes the reminders, plans, mutes and message records
-// of events that ended before before (active or cancelled), and returns
-// how many reminder rows went.
-func PurgeReminders(ctx context.Context, q Querier, before time.Time) (int64, error) {
-	old := `SELECT id FROM events WHERE coalesce(ends_at, starts_at + ?) < ?`
-	args := []any{DefaultEventLength.Milliseconds(), Millis(before)}
-	res, err := q.ExecContext(ctx, `DELETE FROM reminders WHERE event_id IN (`+old+`)`, args...)
-	if err != nil {
-		return 0, err
+// of events that ended before before (active or cancelled), in batches
+// (PurgeBatched), and returns how many reminder rows went.
+func PurgeReminders(ctx context.Context, db *DB, before time.Time) (int64, error) {
+	c := Millis(before)
+	args := []any{c, DefaultEventLength.Milliseconds(), c}
+	dels := make([]BatchDelete, len(purgeRemindersSQL))
+	for i, q := range purgeRemindersSQL {
+		dels[i] = BatchDelete{Query: q, Args: args}
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, err
-	}
-	for _, table := range []string{"reminder_plans", "reminder_mutes"} {
-		if _, err := q.ExecContext(ctx, `DELETE FROM `+table+` WHERE event_id IN (`+old+`)`, args...); err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	n, err := db.PurgeBatched(ctx, dels...)
+	return n[1], err
 }
+
+// purgeRemindersSQL are PurgeReminders' statements; each has the
+// parameters cutoff, DefaultEventLength, cutoff and the batch size. Each
+// table is walked by its own time column, which is never after the
+// event's end, through an index; the event's end decides. (A mute pressed
+// after its event ended goes once it too is older than the cutoff.) A
+// reminder's private messages go first, so that deleting the reminder
+// cascades to none.
+var purgeRemindersSQL = []string{`
+DELETE FROM reminder_sends WHERE rowid IN (
+    SELECT s.rowid FROM reminder_sends s INDEXED BY reminder_sends_created
+    JOIN reminders r ON r.id = s.reminder_id JOIN events e ON e.id = r.event_id
+    WHERE s.created_at < ? AND ` + eventEndedSQL + ` LIMIT ?)`, `
+DELETE FROM reminders WHERE id IN (
+    SELECT r.id FROM reminders r INDEXED BY reminders_due_all JOIN events e ON e.id = r.event_id
+    WHERE r.due_at < ? AND ` + eventEndedSQL + ` LIMIT ?)`, `
+DELETE FROM reminder_plans WHERE event_id IN (
+    SELECT p.event_id FROM reminder_plans p INDEXED BY reminder_plans_starts JOIN events e ON e.id = p.event_id
+    WHERE p.starts_at < ? AND ` + eventEndedSQL + ` LIMIT ?)`, `
+DELETE FROM reminder_mutes WHERE (event_id, user_id) IN (
+    SELECT m.event_id, m.user_id FROM reminder_mutes m INDEXED BY reminder_mutes_created JOIN events e ON e.id = m.event_id
+    WHERE m.created_at < ? AND ` + eventEndedSQL + ` LIMIT ?)`,
+}
+
+// eventEndedSQL is "event e ended before the cutoff" (parameters:
+// DefaultEventLength, cutoff).
+const eventEndedSQL = `coalesce(e.ends_at, e.starts_at + ?) < ?`

@@ -263,10 +263,12 @@ func TestInboxOffsetsAndDuplicates(t *testing.T) {
 	}
 	// Purging keeps the newest row, so the offset survives.
 	db.Tx(ctx, func(tx *sql.Tx) error {
-		MarkUpdateDone(ctx, tx, 6, "", now)
-		_, err := PurgeInbox(ctx, tx, now.Add(time.Hour))
+		_, err := MarkUpdateDone(ctx, tx, 6, "", now)
 		return err
 	})
+	if _, err := PurgeInbox(ctx, db, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	if off, _ := NextUpdateOffset(ctx, db.R); off != 7 {
 		t.Fatalf("offset after purge %d", off)
 	}

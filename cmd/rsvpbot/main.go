@@ -65,7 +65,7 @@ func usage(w io.Writer) {
 Usage:
   rsvpbot [run]                    run the bot
   rsvpbot playground [--reset]     try the bot in a browser: built-in Telegram emulator, no token
-  rsvpbot migrate                  apply database migrations and exit
+  rsvpbot migrate                  apply database migrations (and switch an older file to auto_vacuum) and exit
   rsvpbot outbox dead              list dead letters
   rsvpbot outbox show ID           show an outbox message and its delivery attempts
   rsvpbot outbox requeue ID|--all  send dead letters again
@@ -120,6 +120,34 @@ func runMigrate(ctx context.Context, lookupEnv func(string) (string, bool), stdo
 	}
 	cur, _, _ := db.SchemaVersion(ctx)
 	fmt.Fprintf(stdout, "database %s: applied %d migration(s); schema version %d\n", cfg.DB, n, cur)
+	return switchVacuum(ctx, db, cfg.DB, stdout, stderr)
+}
+
+// switchVacuum turns on incremental auto_vacuum on a database created
+// before rsvpbot set it, so that purges give freed pages back to the file
+// system. It rewrites the whole file once (VACUUM), holding the writer
+// throughout, so it is done only here, and only while no bot holds the
+// database.
+func switchVacuum(ctx context.Context, db *store.DB, path string, stdout, stderr io.Writer) int {
+	if on, err := db.IncrementalVacuum(ctx); err != nil || on {
+		if err != nil {
+			fmt.Fprintf(stderr, "rsvpbot: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	lock, err := store.LockDatabase(path)
+	if err != nil {
+		fmt.Fprintf(stdout, "database %s does not give freed pages back to the file system; stop the bot and run rsvpbot migrate again to switch it (%v)\n", path, err)
+		return 0
+	}
+	defer lock.Release()
+	fmt.Fprintf(stdout, "database %s: switching to incremental auto_vacuum (a one-time rewrite of the file; it needs free disk space as large as the file)\n", path)
+	if _, err := db.EnableIncrementalVacuum(ctx); err != nil {
+		fmt.Fprintf(stderr, "rsvpbot: database %s: switching to incremental auto_vacuum: %v\n", path, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "database %s: freed pages now go back to the file system after each purge\n", path)
 	return 0
 }
 
