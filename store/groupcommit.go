@@ -303,10 +303,16 @@ func (db *DB) noteCommit() {
 	}()
 }
 
-// checkpoint runs a PASSIVE checkpoint on a reader connection.
+// checkpoint copies what it can of the write-ahead log into the database
+// file without waiting for the writer or readers (PASSIVE), on a reader
+// connection, so that no COMMIT has to. Batched purges call it between
+// their steps too.
 func (db *DB) checkpoint(ctx context.Context) error {
-	var busy, log, done int
-	return db.R.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
+	var busy, logged, copied int
+	if err := db.R.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logged, &copied); err != nil {
+		return fmt.Errorf("database %s: checkpoint: %w", db.path, err)
+	}
+	return nil
 }
 
 // stopCheckpoints waits for a background checkpoint in progress and

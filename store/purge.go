@@ -149,17 +149,6 @@ func (db *DB) steps(ctx context.Context, first, limit int, step func(tx *sql.Tx,
 	}
 }
 
-// checkpoint copies what it can of the write-ahead log into the database
-// file without waiting for the writer or readers (PASSIVE), on a reader
-// connection, so that no COMMIT has to.
-func (db *DB) checkpoint(ctx context.Context) error {
-	var busy, logged, copied int
-	if err := db.R.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logged, &copied); err != nil {
-		return fmt.Errorf("database %s: checkpoint: %w", db.path, err)
-	}
-	return nil
-}
-
 // IncrementalVacuum reports whether the database's auto_vacuum mode is
 // INCREMENTAL, so that freed pages can be given back. It asks the writer
 // connection: a reader opened before a switch may still see the old mode.
