@@ -46,6 +46,10 @@ type ClientOptions struct {
 	Timeout time.Duration
 }
 
+// idleConnsPerHost is how many idle connections to Telegram the client
+// keeps: more than the sender's workers (16 by default) and the poller.
+const idleConnsPerHost = 32
+
 // NewClient makes a client for token against apiURL (DefaultAPIURL if empty).
 // It does not call Telegram.
 func NewClient(token, apiURL string, opts ClientOptions) (*Client, error) {
@@ -56,7 +60,13 @@ func NewClient(token, apiURL string, opts ClientOptions) (*Client, error) {
 		opts.Timeout = 30 * time.Second
 	}
 	apiURL = strings.TrimRight(apiURL, "/")
-	hc := &http.Client{Transport: &recordingTransport{base: http.DefaultTransport.(*http.Transport).Clone(), token: token}}
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	// One host, many concurrent calls (the sender's workers, the long
+	// poll, getChatMember): keep their connections, rather than Go's
+	// default two idle per host, so that a busy sender does not open a
+	// new connection (a TLS handshake) for most calls.
+	base.MaxIdleConnsPerHost = idleConnsPerHost
+	hc := &http.Client{Transport: &recordingTransport{base: base, token: token}}
 	b, err := tg.New(token,
 		tg.WithServerURL(apiURL),
 		tg.WithSkipGetMe(),

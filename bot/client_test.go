@@ -4,6 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,5 +133,56 @@ func TestCallAdaptsEveryMethod(t *testing.T) {
 	}
 	if n := len(fake.Calls()); n != before {
 		t.Errorf("refused calls reached Telegram: %d calls, want %d", n, before)
+	}
+}
+
+// The sender's workers call Telegram concurrently: the client keeps their
+// connections between rounds instead of opening most of them again (Go's
+// default keeps two idle per host), which in production is a TLS
+// handshake per call.
+func TestConcurrentCallsReuseConnections(t *testing.T) {
+	var mu sync.Mutex
+	opened := 0
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond) // all calls of a round overlap
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true,"result":{"message_id":1,"date":0,"chat":{"id":5,"type":"private"},"text":"hi"}}`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			opened++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c, err := NewClient("123:abc", srv.URL, ClientOptions{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers = 16
+	round := func() {
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				if _, err := c.Call(context.Background(), "sendMessage", json.RawMessage(`{"chat_id":5,"text":"hi"}`)); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	round()
+	mu.Lock()
+	first := opened
+	mu.Unlock()
+	for range 3 {
+		round()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if first < 2 || opened-first > workers/4 {
+		t.Fatalf("the first round opened %d connection(s), the next three %d more; want them reused", first, opened-first)
 	}
 }
