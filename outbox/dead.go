@@ -236,3 +236,21 @@ DELETE FROM outbox WHERE done_at < ? AND state IN ('sent', 'dropped', 'replaced'
 
 // DefaultRetention is how long ledger rows and finished outbox rows are kept.
 const DefaultRetention = 90 * 24 * time.Hour
+
+// PurgeRollups is the hourly rollups' retention (migration 00004): it
+// deletes the rollup rows of the hours that ended before cutoff, the
+// ledger's cutoff (PurgeLedger), so a window never reads an hour whose
+// raw rows are gone. It returns how many rows were deleted. The rollups
+// hold a few rows an hour: one statement a table is enough.
+func PurgeRollups(ctx context.Context, tx *sql.Tx, cutoff time.Time) (int64, error) {
+	var n int64
+	for _, table := range []string{"ledger_hourly", "outbox_hourly", "outbox_latency_hourly"} {
+		res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE hour < ?`, hourOf(cutoff))
+		if err != nil {
+			return 0, fmt.Errorf("outbox: purging %s: %w", table, err)
+		}
+		k, _ := res.RowsAffected()
+		n += k
+	}
+	return n, nil
+}
