@@ -166,7 +166,7 @@ GROUP BY state, lane`)
 	var oldest *int64
 	if err := q.QueryRowContext(ctx, `
 SELECT (SELECT MIN(created_at) FROM outbox WHERE state = 'pending'),
-       (SELECT COUNT(*) FROM outbox WHERE state = 'dead' AND done_at >= ?)`,
+       (SELECT COUNT(*) FROM outbox INDEXED BY outbox_dead_done WHERE state = 'dead' AND done_at >= ?)`,
 		store.Millis(now.Add(-time.Hour))).Scan(&oldest, &st.DeadLastHour); err != nil {
 		return st, err
 	}

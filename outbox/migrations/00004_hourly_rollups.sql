@@ -6,6 +6,10 @@
 -- writes the rows they count; hour is a Unix millisecond time / 3600000.
 -- Retention: outbox.PurgeRollups, with the ledger's cutoff.
 
+-- The dead-letter growth condition (Queue.DeadLastHour, exact): the dead
+-- letters finished in the last hour, without reading every dead row.
+CREATE INDEX outbox_dead_done ON outbox(done_at) WHERE state = 'dead';
+
 -- Calls made, by the hour of the ledger row's created_at and outcome.
 CREATE TABLE ledger_hourly (
     hour      INTEGER NOT NULL,
@@ -121,3 +125,4 @@ DROP TABLE outbox_latency_bounds;
 DROP TABLE outbox_latency_hourly;
 DROP TABLE outbox_hourly;
 DROP TABLE ledger_hourly;
+DROP INDEX outbox_dead_done;
