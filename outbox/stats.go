@@ -163,6 +163,8 @@ GROUP BY state, lane`)
 	if err := rows.Err(); err != nil {
 		return st, err
 	}
+	// INDEXED BY: without it the planner reads every dead row through
+	// outbox_state to check its done_at.
 	var oldest *int64
 	if err := q.QueryRowContext(ctx, `
 SELECT (SELECT MIN(created_at) FROM outbox WHERE state = 'pending'),
