@@ -223,8 +223,12 @@ func PurgeLedger(ctx context.Context, db *store.DB, cutoff time.Time) (int64, er
 	c := []any{store.Millis(cutoff)}
 	n, err := db.PurgeBatched(ctx, store.BatchDelete{Query: purgeLedgerSQL, Args: c}, store.BatchDelete{Query: purgeFinishedSQL, Args: c})
 	if err != nil {
-		err = fmt.Errorf("outbox: purging the ledger and finished rows: %w", err)
+		return n[0] + n[1], fmt.Errorf("outbox: purging the ledger and finished rows: %w", err)
 	}
+	err = db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := purgeRollups(ctx, tx, cutoff)
+		return err
+	})
 	return n[0] + n[1], err
 }
 
@@ -243,3 +247,22 @@ DELETE FROM outbox WHERE id IN (
 
 // DefaultRetention is how long ledger rows and finished outbox rows are kept.
 const DefaultRetention = 90 * 24 * time.Hour
+
+// purgeRollups is the hourly rollups' retention (migration 00003), run by
+// PurgeLedger after the rows they count: it
+// deletes the rollup rows of the hours that ended before cutoff, the
+// ledger's cutoff (PurgeLedger), so a window never reads an hour whose
+// raw rows are gone. It returns how many rows were deleted. The rollups
+// hold a few rows an hour: one statement a table is enough.
+func purgeRollups(ctx context.Context, tx *sql.Tx, cutoff time.Time) (int64, error) {
+	var n int64
+	for _, table := range []string{"ledger_hourly", "outbox_hourly", "outbox_latency_hourly"} {
+		res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE hour < ?`, hourOf(cutoff))
+		if err != nil {
+			return 0, fmt.Errorf("outbox: purging %s: %w", table, err)
+		}
+		k, _ := res.RowsAffected()
+		n += k
+	}
+	return n, nil
+}

@@ -206,7 +206,9 @@
 // Prometheus layer. ReadQueue is the one read model everyone shows (ops
 // metrics, /stats, the CLI, the sender's monitor): depth by lane and
 // state, the oldest pending row, a window's sent/failed/429/retries/
-// ambiguous/new-dead counts and p50/p95 enqueue→sent latency, and the
+// ambiguous/new-dead counts and p50/p95 enqueue→sent latency (read from
+// hourly rollups that triggers keep in the writing transaction, by whole
+// clock hours; see Queue.Window), and the
 // warning conditions (Queue.Conditions, the only place thresholds are
 // compared): more than PendingWarnDepth rows pending, more than
 // DeadWarnPerHour rows dead-lettered in the last hour. Once a minute the
@@ -214,6 +216,7 @@
 // The ledger keeps each attempt's raw response (truncated to 4 KiB);
 // PurgeLedger, run by the scheduler, deletes ledger rows and finished
 // outbox rows older than the retention (DefaultRetention, 90 days), in
-// short batches (store.DB.PurgeBatched) so that updates go on meanwhile.
+// short batches (store.DB.PurgeBatched) so that updates go on meanwhile,
+// and the hourly rollups of the hours before the same cutoff.
 // Nothing logged or stored contains the bot token (bot.Client redacts it).
 package outbox

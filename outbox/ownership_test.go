@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -40,6 +41,20 @@ func outboxVersion(t *testing.T, db *store.DB) int64 {
 	return v
 }
 
+// latestOutboxVersion is the version of the newest outbox migration.
+func latestOutboxVersion(t *testing.T) int64 {
+	t.Helper()
+	files, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("outbox migrations: %v", err)
+	}
+	v, err := strconv.ParseInt(strings.SplitN(path.Base(files[len(files)-1]), "_", 2)[0], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // The store alone no longer creates the outbox's tables; the outbox's own
 // migration set does, recorded in its own version table.
 func TestOutboxOwnsItsSchema(t *testing.T) {
@@ -62,8 +77,8 @@ func TestOutboxOwnsItsSchema(t *testing.T) {
 			t.Errorf("WithSchema did not create %s", table)
 		}
 	}
-	if v := outboxVersion(t, db); v != 2 {
-		t.Errorf("goose_outbox at %d, want 2", v)
+	if v, want := outboxVersion(t, db), latestOutboxVersion(t); v != want {
+		t.Errorf("goose_outbox at %d, want %d", v, want)
 	}
 	if n, err := db.Migrate(ctx); err != nil || n != 0 {
 		t.Errorf("migrating again ran %d: %v", n, err)
@@ -102,8 +117,8 @@ func TestUpgradeFromStoreOwnedOutbox(t *testing.T) {
 	}
 
 	db := openDBAt(t, path)
-	if v := outboxVersion(t, db); v != 2 {
-		t.Fatalf("goose_outbox at %d after the upgrade, want 2", v)
+	if v, want := outboxVersion(t, db), latestOutboxVersion(t); v != want {
+		t.Fatalf("goose_outbox at %d after the upgrade, want %d", v, want)
 	}
 	if cur, latest, err := db.SchemaVersion(ctx); err != nil || cur != latest {
 		t.Fatalf("store schema %d of %d: %v", cur, latest, err)
