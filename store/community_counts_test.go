@@ -15,7 +15,7 @@ func TestCommunityCountsFollowTheRows(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	check := func(step string) {
+	checkAt := func(t *testing.T, db *DB, step string, now time.Time) {
 		t.Helper()
 		got, err := CountCommunity(ctx, db.R, now, 30*24*time.Hour)
 		if err != nil {
@@ -36,7 +36,15 @@ func TestCommunityCountsFollowTheRows(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got != want {
-			t.Errorf("after %s:\n got %+v\nwant %+v", step, got, want)
+			t.Errorf("after %s, at %s:\n got %+v\nwant %+v", step, now.Format(time.RFC3339), got, want)
+		}
+	}
+	check := func(step string) {
+		t.Helper()
+		// The windows slide: checked at now and at later instants, the
+		// window's first day partial each time.
+		for _, later := range []time.Duration{0, 5*time.Hour + 7*time.Minute, 3*24*time.Hour + 13*time.Hour, 9 * 24 * time.Hour} {
+			checkAt(t, db, step, now.Add(later))
 		}
 	}
 	tx := func(step string, fn func(tx *sql.Tx) error) {
@@ -101,6 +109,23 @@ func TestCommunityCountsFollowTheRows(t *testing.T) {
 	tx("a group migrated", func(tx *sql.Tx) error { return MigrateChat(ctx, tx, -10, -1000000000010, now) })
 	tx("an event deleted with its answers", func(tx *sql.Tx) error {
 		_, err := tx.Exec(`DELETE FROM events WHERE id = ?`, ev1)
+		return err
+	})
+	tx("people seen again, on other days", func(tx *sql.Tx) error {
+		for id, seen := range map[int64]time.Duration{1: -29*24*time.Hour - 3*time.Hour, 3: -26*24*time.Hour + 11*time.Hour, 4: -time.Minute} {
+			if err := UpsertUser(ctx, tx, User{ID: id, FirstName: "P"}, now.Add(seen)); err != nil {
+				return err
+			}
+		}
+		return SetUserBlocked(ctx, tx, 2, false)
+	})
+	tx("events moved and added on other days", func(tx *sql.Tx) error {
+		for _, start := range []time.Duration{2 * time.Hour, 30 * time.Hour, 4*24*time.Hour + 20*time.Hour, 12 * 24 * time.Hour} {
+			if _, err := CreateEvent(ctx, tx, Event{ChatID: -1000000000010, CreatorID: 1, Title: "C", StartsAt: now.Add(start)}, now); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(`UPDATE events SET starts_at = starts_at + 3 * 86400000 WHERE title = 'C' AND starts_at < ?`, Millis(now.Add(2*24*time.Hour)))
 		return err
 	})
 	tx("a user deleted", func(tx *sql.Tx) error {

@@ -23,7 +23,11 @@ type Community struct {
 //
 // The totals are kept in community_counts by triggers (migration 00014),
 // so /stats reads a few rows rather than every user, event and RSVP; the
-// windows are counted over their indexes (users_active, events_upcoming).
+// windows (active users, upcoming events) are the sum of their whole UTC
+// days, kept by day in users_seen_days and events_start_days (migration
+// 00016), plus a count over their one partial day through the indexes
+// (users_active, events_upcoming): a window's cost no longer grows with
+// the users or events in it.
 func CountCommunity(ctx context.Context, q Querier, now time.Time, activeWindow time.Duration) (Community, error) {
 	var c Community
 	rows, err := q.QueryContext(ctx, `SELECT name, n FROM community_counts`)
@@ -48,12 +52,19 @@ func CountCommunity(ctx context.Context, q Querier, now time.Time, activeWindow 
 	c.PrivateActive, c.PrivateBlocked = counts["chats_private_active"], counts["chats_private_inactive"]
 	c.GroupsActive, c.GroupsInactive = counts["chats_group_active"], counts["chats_group_inactive"]
 	c.EventsCancelled = counts["events_cancelled"]
-	err = q.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE blocked = 0 AND last_seen >= ?`,
+	// The two sliding windows: their whole days from the day tables
+	// (migration 00016), their first, partial day from the rows.
+	err = q.QueryRowContext(ctx, `
+SELECT (SELECT coalesce(sum(n), 0) FROM users_seen_days WHERE day > ?1 / 86400000)
+     + (SELECT count(*) FROM users WHERE blocked = 0 AND last_seen >= ?1 AND last_seen < (?1 / 86400000 + 1) * 86400000)`,
 		Millis(now.Add(-activeWindow))).Scan(&c.UsersActive)
 	if err != nil {
 		return c, fmt.Errorf("users: %w", err)
 	}
-	err = q.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE status = 'active' AND starts_at >= ?`, Millis(now)).Scan(&c.EventsUpcoming)
+	err = q.QueryRowContext(ctx, `
+SELECT (SELECT coalesce(sum(n), 0) FROM events_start_days WHERE day > ?1 / 86400000)
+     + (SELECT count(*) FROM events WHERE status = 'active' AND starts_at >= ?1 AND starts_at < (?1 / 86400000 + 1) * 86400000)`,
+		Millis(now)).Scan(&c.EventsUpcoming)
 	if err != nil {
 		return c, fmt.Errorf("events: %w", err)
 	}
