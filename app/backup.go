@@ -60,7 +60,7 @@ func (a *App) backupJob() scheduler.Job {
 		if failedAt := a.backups.LastFailure(); !failedAt.IsZero() && now.Sub(failedAt) < min(every, BackupRetry) {
 			return "", nil
 		}
-		res, removed, err := store.BackupToDir(ctx, a.db.Path(), a.cfg.BackupDir, now, BackupKeep, store.Options{})
+		res, removed, err := store.BackupToDir(ctx, a.db.Path(), a.cfg.BackupDir, now, BackupKeep, a.db.Options())
 		if res.Size > 0 {
 			a.backups.Done(nil)
 			if err != nil {

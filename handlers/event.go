@@ -398,12 +398,9 @@ func (e *events) draftDescription(ctx context.Context, u *bot.Update, c *convo, 
 
 // draftQuestion is the optional sign-up question (signup.go).
 func (e *events) draftQuestion(ctx context.Context, u *bot.Update, c *convo, text string) (stepResult, error) {
-	question := ""
-	if !e.isQuestionOff(text) {
-		var ok bool
-		if question, ok = checkQuestion(text); !ok {
-			return stepResult{Next: "question", Reply: e.tr(c.lang, "signup_err_question", locales.Args{"Max": maxQuestionLen})}, nil
-		}
+	question, problem := e.parseQuestion(c.lang, text)
+	if problem != "" {
+		return stepResult{Next: "question", Reply: problem}, nil
 	}
 	c.Data["question"] = question
 	delete(c.Data, "back")

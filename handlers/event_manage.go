@@ -242,7 +242,8 @@ func (e *events) editQuestion(ctx context.Context, lang string, ev store.Event, 
 	return q
 }
 
-// edit is one parsed change: apply it to a fresh copy of the event.
+// edit is one parsed change: apply it to a fresh copy of the event, or,
+// for the sign-up question, which no card shows, the question alone.
 type edit struct {
 	field string
 	apply func(ev *store.Event)
@@ -307,14 +308,10 @@ func (e *events) parseEdit(ctx context.Context, lang string, ev store.Event, fie
 		}
 		ed.apply = func(ev *store.Event) { ev.RSVPDeadline = deadline }
 	case "question":
-		question := ""
-		if !e.isQuestionOff(text) {
-			var ok bool
-			if question, ok = checkQuestion(text); !ok {
-				return ed, e.tr(lang, "signup_err_question", locales.Args{"Max": maxQuestionLen})
-			}
+		question, problem := e.parseQuestion(lang, text)
+		if problem != "" {
+			return ed, problem
 		}
-		ed.apply = func(*store.Event) {}
 		ed.question = &question
 	default:
 		return ed, e.tr(lang, "editevent_usage", locales.Args{"Desc": e.Catalog.T(lang, "cmd_editevent_desc")})
@@ -340,15 +337,15 @@ func (e *events) applyEdit(ctx context.Context, tx *sql.Tx, id int64, ed edit, a
 	if err != nil || !ok || ev.Cancelled() {
 		return ev, false, err
 	}
+	if ed.question != nil {
+		// The event and its cards do not change: no new version, no edits.
+		err := store.SetSignupQuestion(ctx, tx, id, *ed.question, e.now(ctx))
+		return ev, err == nil, err
+	}
 	before := ev
 	ed.apply(&ev)
 	if err := store.UpdateEventDetails(ctx, tx, ev, e.now(ctx)); err != nil {
 		return ev, false, err
-	}
-	if ed.question != nil {
-		if err := store.SetSignupQuestion(ctx, tx, id, *ed.question, e.now(ctx)); err != nil {
-			return ev, false, err
-		}
 	}
 	promoted, err := store.PromoteWaitlist(ctx, tx, id, e.now(ctx))
 	if err != nil {

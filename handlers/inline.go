@@ -133,14 +133,9 @@ func (e *events) inlineQuery(ctx context.Context, u *bot.Update) error {
 		if len(results) == inlineMaxResults {
 			break
 		}
+		// ShareableEvents lists only events the person organises or
+		// answered: each one they may see (visibility.go), no check more.
 		if !inlineMatches(ev, terms) {
-			continue
-		}
-		see, err := e.maySeeEvent(ctx, e.DB.R, u, ev)
-		if err != nil {
-			return err
-		}
-		if !see {
 			continue
 		}
 		d, ok, err := e.loadCard(ctx, e.DB.R, ev.ID)

@@ -684,9 +684,9 @@ func (a *App) settlePoll(ctx context.Context, tx *sql.Tx, id int64, tellTie bool
 		return "closed", err
 	}
 	// The card asks the organizer; tell them privately too if possible.
-	if su, ok, err := store.GetUser(ctx, tx, d.poll.CreatorID); err != nil {
-		return "", err
-	} else if ok && tellTie && reachable(su) && su.ID != d.poll.ChatID {
+	// loadPoll read the organizer in this transaction (zero if unknown:
+	// not reachable).
+	if su := d.organizer; tellTie && reachable(su) && su.ID != d.poll.ChatID {
 		lang := a.userLangOf(su)
 		if err := a.sendBulk(ctx, tx, su.ID, a.tr(lang, "poll_tie_private", locales.Args{"Title": d.poll.Title}), nil); err != nil {
 			return "", err

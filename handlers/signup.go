@@ -28,8 +28,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/go-telegram/bot/models"
-
 	"github.com/rsvpbot/rsvpbot/bot"
 	"github.com/rsvpbot/rsvpbot/bot/tgtext"
 	"github.com/rsvpbot/rsvpbot/locales"
@@ -68,6 +66,18 @@ func checkQuestion(s string) (string, bool) {
 // word, "-", or "off".
 func (a *App) isQuestionOff(s string) bool {
 	return a.isSkip(s) || strings.EqualFold(strings.TrimSpace(s), "off")
+}
+
+// parseQuestion reads an organizer's answer to "the sign-up question?":
+// the question, "" for none (skip or off), or the error message to send.
+func (a *App) parseQuestion(lang, text string) (question, problem string) {
+	if a.isQuestionOff(text) {
+		return "", ""
+	}
+	if q, ok := checkQuestion(text); ok {
+		return q, ""
+	}
+	return "", a.tr(lang, "signup_err_question", locales.Args{"Max": maxQuestionLen})
 }
 
 // askSignup asks the question of ev, if it has one, of the user who just
@@ -110,10 +120,7 @@ func (e *events) putQuestion(ctx context.Context, tx *sql.Tx, su store.User, ev 
 	text := e.tr(lang, "signup_ask", locales.Args{"Title": ev.Title, "Question": question})
 	// The button asks again whenever pressed: after the conversation timed
 	// out, or was replaced by another one.
-	var markup *models.InlineKeyboardMarkup
-	if link := e.deepLink("q_" + ev.ShareCode); link != "" {
-		markup = urlButton(e.Catalog.T(lang, "signup_btn_answer"), link)
-	}
+	markup := e.privateChatButton(lang, "signup_btn_answer", "q_"+ev.ShareCode)
 	cur, busy, err := store.GetConversation(ctx, tx, su.ID, su.ID)
 	if err != nil {
 		return err
@@ -135,17 +142,12 @@ func (e *events) putQuestion(ctx context.Context, tx *sql.Tx, su store.User, ev 
 // something, with a button that opens the private chat and asks there.
 // Without a bot username there is no link, and nothing to offer.
 func (e *App) offerSignupLink(ctx context.Context, tx *sql.Tx, su store.User, ev store.Event) error {
-	link := e.deepLink("q_" + ev.ShareCode)
-	if link == "" || ev.ChatID > 0 {
+	if e.deepLink("") == "" || ev.ChatID > 0 {
 		return nil
 	}
 	lang := e.sharedLang(ctx, tx, ev)
 	text := mention(su) + ", " + e.tr(lang, "signup_start_me", locales.Args{"Title": ev.Title})
-	return e.sendBulk(ctx, tx, ev.ChatID, text, urlButton(e.Catalog.T(lang, "signup_btn_answer"), link))
-}
-
-func urlButton(label, url string) *models.InlineKeyboardMarkup {
-	return &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{{Text: label, URL: url}}}}
+	return e.sendBulk(ctx, tx, ev.ChatID, text, e.privateChatButton(lang, "signup_btn_answer", "q_"+ev.ShareCode))
 }
 
 // signupFate hears what became of a private question: one that could not

@@ -23,8 +23,15 @@ func signupEvent(t *testing.T, h *evHarness, question string) (int64, models.Mes
 	h.startPrivately(alice)
 	h.Send(party, alice, "/event Picnic | 2026-12-12 12:00 | Park")
 	id := h.lastEventID()
+	before, _, _ := store.GetEvent(context.Background(), h.DB.R, id)
+	edits := len(h.Fake.CallsTo("editMessageText"))
 	h.Send(party, alice, "/editevent "+itoa(id)+" question "+question)
 	mustContain(t, "question saved", h.LastText(party.ID), "Saved")
+	// No card shows the question: the event keeps its version, no card
+	// is edited.
+	if after, _, _ := store.GetEvent(context.Background(), h.DB.R, id); after.Version != before.Version || len(h.Fake.CallsTo("editMessageText")) != edits {
+		t.Fatalf("setting the question: version %d → %d, %d card edit(s)", before.Version, after.Version, len(h.Fake.CallsTo("editMessageText"))-edits)
+	}
 	return id, h.card(party.ID)
 }
 

@@ -280,6 +280,19 @@ func TestBrowserFlow(t *testing.T) {
 	// Phone-sized: nothing wider than the screen, the composer reachable.
 	p.do("a phone-sized window", chromedp.EmulateViewport(390, 844))
 	p.until("a page as wide as the phone", `document.documentElement.scrollWidth <= window.innerWidth && document.getElementById("composer-input").getBoundingClientRect().width > 200`)
+
+	// Reset (confirmed): the added person and group, the events and the
+	// messages are gone; the bot runs again on a fresh database and
+	// answers.
+	p.do("a desktop window again", chromedp.EmulateViewport(1400, 900))
+	p.eval(`window.confirm = () => true, ""`)
+	p.click("pressing reset", "#reset")
+	p.until("a fresh playground", `![...document.querySelectorAll(".chat-item")].some(b => b.innerText.includes("Zoe") || b.innerText.includes("Board gamers")) && `+
+		`document.querySelectorAll(".chat-item").length >= 5 && !document.getElementById("messages").innerText.includes("Picnic")`)
+	p.until("the bot running again", `document.getElementById("bot-state").textContent === "running"`)
+	p.openChat(ann.ID)
+	p.send("/help")
+	p.answered("/help", "/event")
 }
 
 // counter is the JavaScript for the panel's counter named label, as a

@@ -76,9 +76,6 @@ func Backup(ctx context.Context, src, dst string, opts Options) (BackupResult, e
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return res, fmt.Errorf("backup file %s: directory %s does not exist", dst, dir)
 	}
-	if same, _ := sameFile(src, dst); same {
-		return res, fmt.Errorf("backup file %s is the database itself", dst)
-	}
 
 	tmpf, err := os.CreateTemp(dir, "."+filepath.Base(dst)+".*.partial")
 	if err != nil {
@@ -198,18 +195,6 @@ func linkNew(tmp, dst string) error {
 		return fmt.Errorf("backup file %s: %w", dst, errors.Join(err, rerr))
 	}
 	return nil
-}
-
-func sameFile(a, b string) (bool, error) {
-	fa, err := os.Stat(a)
-	if err != nil {
-		return false, err
-	}
-	fb, err := os.Stat(b)
-	if err != nil {
-		return false, err
-	}
-	return os.SameFile(fa, fb), nil
 }
 
 func syncFile(path string) error {

@@ -230,6 +230,10 @@ func (db *DB) Now() time.Time { return db.opts.Now() }
 // Path is the file the database lives in.
 func (db *DB) Path() string { return db.path }
 
+// Options is what the database was opened with (a backup of it opens
+// its connections the same way).
+func (db *DB) Options() Options { return db.opts }
+
 // Close closes both pools.
 func (db *DB) Close() error {
 	db.stopCheckpoints()

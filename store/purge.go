@@ -62,16 +62,16 @@ func (db *DB) PurgeBatched(ctx context.Context, dels ...BatchDelete) ([]int64, e
 	counts := make([]int64, len(dels))
 	var deleted bool
 	for i, d := range dels {
-		err := db.steps(ctx, db.opts.PurgeBatch, db.opts.PurgeBatch, func(tx *sql.Tx, limit int) (bool, error) {
+		n, err := db.steps(ctx, db.opts.PurgeBatch, db.opts.PurgeBatch, func(tx *sql.Tx, limit int) (int64, bool, error) {
 			res, err := tx.ExecContext(ctx, d.Query, append(append([]any(nil), d.Args...), limit)...)
 			if err != nil {
-				return false, err
+				return 0, false, err
 			}
 			n, err := res.RowsAffected()
-			counts[i] += n
-			deleted = deleted || n > 0
-			return n == int64(limit), err
+			return n, n == int64(limit), err
 		})
+		counts[i] = n
+		deleted = deleted || n > 0
 		if err != nil {
 			return counts, err
 		}
@@ -90,61 +90,60 @@ func (db *DB) PurgeBatched(ctx context.Context, dels ...BatchDelete) ([]int64, e
 // (IncrementalVacuum tells; see EnableIncrementalVacuum). The file itself
 // shrinks at the checkpoint after the last step.
 func (db *DB) ReclaimFreePages(ctx context.Context) (int64, error) {
-	var total int64
-	err := db.steps(ctx, firstReclaimStep, maxReclaimStep, func(tx *sql.Tx, pages int) (bool, error) {
-		var mode, before, after int64
-		if err := tx.QueryRowContext(ctx, `PRAGMA auto_vacuum`).Scan(&mode); err != nil {
-			return false, err
-		}
-		if err := tx.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&before); err != nil {
-			return false, err
-		}
-		if mode != 2 || before == 0 {
-			return false, nil
+	if on, err := db.IncrementalVacuum(ctx); err != nil || !on {
+		return 0, err
+	}
+	return db.steps(ctx, firstReclaimStep, maxReclaimStep, func(tx *sql.Tx, pages int) (int64, bool, error) {
+		var before, after int64
+		if err := tx.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&before); err != nil || before == 0 {
+			return 0, false, err
 		}
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA incremental_vacuum(%d)`, pages)); err != nil {
-			return false, err
+			return 0, false, err
 		}
 		if err := tx.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&after); err != nil {
-			return false, err
+			return 0, false, err
 		}
-		total += before - after
-		return after > 0 && after < before, nil
+		return before - after, after > 0 && after < before, nil
 	})
-	return total, err
 }
 
 // steps runs step in write transactions until it reports no more to do,
+// and returns the sum of what the committed steps did (a step retried by
+// Tx counts once),
 // passing each the size it may work on: first, then sized after the last
 // one's time to aim at stepTarget, between 1 and limit, shrinking at once
 // and growing by at most a quarter a step. Between
 // steps it checkpoints the write-ahead log from a reader and pauses.
-func (db *DB) steps(ctx context.Context, first, limit int, step func(tx *sql.Tx, size int) (more bool, err error)) error {
+func (db *DB) steps(ctx context.Context, first, limit int, step func(tx *sql.Tx, size int) (done int64, more bool, err error)) (int64, error) {
 	size := first
+	var total int64
 	for {
+		var n int64
 		var more bool
 		var ran time.Duration
 		err := db.Tx(ctx, func(tx *sql.Tx) (err error) {
 			start := time.Now()
-			more, err = step(tx, size)
+			n, more, err = step(tx, size)
 			ran = time.Since(start)
 			return err
 		})
 		if err != nil {
-			return err
+			return total, err
 		}
+		total += n
 		if !more {
-			return nil
+			return total, nil
 		}
 		if ran > 0 {
 			next := int64(size) * int64(stepTarget) / int64(ran)
 			size = int(min(max(1, next), int64(size)+int64(size)/4+1, int64(limit)))
 		}
 		if err := db.checkpoint(ctx); err != nil {
-			return err
+			return total, err
 		}
 		if err := pause(ctx, ran); err != nil {
-			return err
+			return total, err
 		}
 	}
 }
@@ -167,8 +166,7 @@ func (db *DB) IncrementalVacuum(ctx context.Context) (bool, error) {
 // done by the bot itself: `rsvpbot migrate` does it while no bot holds the
 // database. It reports whether it converted anything.
 func (db *DB) EnableIncrementalVacuum(ctx context.Context) (bool, error) {
-	var mode int
-	if err := db.W.QueryRowContext(ctx, `PRAGMA auto_vacuum`).Scan(&mode); err != nil || mode == 2 {
+	if on, err := db.IncrementalVacuum(ctx); err != nil || on {
 		return false, err
 	}
 	// VACUUM cannot run inside a transaction: the writer pool's one
