@@ -218,7 +218,7 @@ func isPGUnavailable(err error) bool {
 	if errors.As(err, &pe) {
 		switch {
 		case strings.HasPrefix(pe.Code, "08"), // connection exception
-			strings.HasPrefix(pe.Code, "53"), // insufficient resources (disk full, memory, connections)
+			strings.HasPrefix(pe.Code, "53"),  // insufficient resources (disk full, memory, connections)
 			strings.HasPrefix(pe.Code, "57P"), // admin shutdown, crash shutdown, cannot connect now
 			pe.Code == "58030":                // io_error
 			return true
