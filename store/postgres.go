@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -139,18 +140,28 @@ func (db *DB) pgTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 		return err
 	}
 	defer conn.Close()
+	// hooksOf takes the hooks registered on the connection and closes it
+	// to more (OnCommit outside Tx is ErrNotWriter, as on SQLite's readers).
 	hooksOf := func() (hs []func()) {
 		_ = conn.Raw(func(dc any) error {
 			if c, ok := dc.(*pgConn); ok {
 				hs = c.hooks.take()
+				c.inTx = false
 			}
 			return nil
 		})
 		return hs
 	}
 	hooksOf() // left by a transaction that did not end through here
+	_ = conn.Raw(func(dc any) error {
+		if c, ok := dc.(*pgConn); ok {
+			c.inTx = true
+		}
+		return nil
+	})
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
+		hooksOf()
 		db.noteWrite(asUnavailable(err))
 		return err
 	}
@@ -255,6 +266,9 @@ type pgConn struct {
 	*stdlib.Conn
 	hooks    *commitHooks
 	rewrites *sync.Map
+	// inTx: a transaction of DB.Tx runs on the connection, so it takes
+	// on-commit hooks (pgTx sets and clears it).
+	inTx bool
 }
 
 // CheckNamedValue lets on-commit hooks through to ExecContext, sends bools
@@ -264,14 +278,30 @@ func (c *pgConn) CheckNamedValue(nv *driver.NamedValue) error {
 	case commitHook, wakeName:
 		return nil
 	case bool:
-		if v {
-			nv.Value = int64(1)
-		} else {
-			nv.Value = int64(0)
-		}
+		nv.Value = pgFlag(v)
 		return nil
 	}
 	return c.Conn.CheckNamedValue(nv)
+}
+
+// pgFlag is a Go bool sent to PostgreSQL: 0 or 1 into an integer column,
+// as SQLite stores it, and still true or false into a boolean one (goose's
+// is_applied, a bool comparison), so that neither breaks. pgx picks the
+// encoding by the column's type.
+type pgFlag bool
+
+// Int64Value is pgx's pgtype.Int64Valuer.
+func (f pgFlag) Int64Value() (pgtype.Int8, error) {
+	var n int64
+	if f {
+		n = 1
+	}
+	return pgtype.Int8{Int64: n, Valid: true}, nil
+}
+
+// BoolValue is pgx's pgtype.BoolValuer.
+func (f pgFlag) BoolValue() (pgtype.Bool, error) {
+	return pgtype.Bool{Bool: bool(f), Valid: true}, nil
 }
 
 func (c *pgConn) Prepare(query string) (driver.Stmt, error) {
@@ -284,6 +314,9 @@ func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt,
 
 func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if query == onCommitMarker {
+		if !c.inTx {
+			return nil, ErrNotWriter
+		}
 		return c.hooks.execMarker(args)
 	}
 	return c.Conn.ExecContext(ctx, c.rewritePG(query), args)
@@ -295,6 +328,7 @@ func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.N
 
 func (c *pgConn) ResetSession(ctx context.Context) error {
 	c.hooks.take()
+	c.inTx = false
 	return c.Conn.ResetSession(ctx)
 }
 
