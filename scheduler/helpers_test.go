@@ -14,6 +14,7 @@ import (
 
 	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
+	"github.com/rsvpbot/rsvpbot/store/storetest"
 )
 
 // clock is a settable test clock.
@@ -30,12 +31,14 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
+// openDB opens the test database named after path (a fresh one if path is
+// ""), on the test backend (storetest.DSN): the same path reopens it.
 func openDB(t testing.TB, path string) *store.DB {
 	t.Helper()
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "sched.db")
 	}
-	db, err := store.Open(context.Background(), path, outbox.WithSchema(store.Options{}))
+	db, err := store.Open(context.Background(), storetest.DSN(t, path), outbox.WithSchema(store.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
