@@ -358,30 +358,26 @@ func (c *pgConn) CheckNamedValue(nv *driver.NamedValue) error {
 	case commitHook, wakeName:
 		return nil
 	case bool:
-		nv.Value = pgFlag(v)
+		nv.Value = pgBool{v}
 		return nil
 	}
 	return c.Conn.CheckNamedValue(nv)
 }
 
-// pgFlag is a Go bool sent to PostgreSQL: 0 or 1 into an integer column,
-// as SQLite stores it, and still true or false into a boolean one (goose's
-// is_applied, a bool comparison), so that neither breaks. pgx picks the
-// encoding by the column's type.
-type pgFlag bool
+// pgBool is a Go bool argument: 0/1 where the parameter is a number (the
+// store's flag columns, as on SQLite), true/false where it is a boolean
+// (goose's is_applied, PostgreSQL's own catalogs). pgx picks by the
+// parameter's type.
+type pgBool struct{ v bool }
 
-// Int64Value is pgx's pgtype.Int64Valuer.
-func (f pgFlag) Int64Value() (pgtype.Int8, error) {
+func (b pgBool) BoolValue() (pgtype.Bool, error) { return pgtype.Bool{Bool: b.v, Valid: true}, nil }
+
+func (b pgBool) Int64Value() (pgtype.Int8, error) {
 	var n int64
-	if f {
+	if b.v {
 		n = 1
 	}
 	return pgtype.Int8{Int64: n, Valid: true}, nil
-}
-
-// BoolValue is pgx's pgtype.BoolValuer.
-func (f pgFlag) BoolValue() (pgtype.Bool, error) {
-	return pgtype.Bool{Bool: bool(f), Valid: true}, nil
 }
 
 func (c *pgConn) Prepare(query string) (driver.Stmt, error) {
