@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -125,7 +126,9 @@ type outboxRow struct {
 
 func outboxRows(t testing.TB, db *store.DB) []outboxRow {
 	t.Helper()
-	rows, err := db.R.Query(`SELECT id, chat_id, lane, coalesce(json_extract(params, '$.text'), ''), coalesce(dedup_key, ''), state, method
+	// The text is read from the params JSON here, not with SQLite's
+	// json_extract, so that this reads both backends.
+	rows, err := db.R.Query(`SELECT id, chat_id, lane, params, coalesce(dedup_key, ''), state, method
 FROM outbox ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
@@ -134,9 +137,15 @@ FROM outbox ORDER BY id`)
 	var out []outboxRow
 	for rows.Next() {
 		var r outboxRow
-		if err := rows.Scan(&r.ID, &r.Chat, &r.Lane, &r.Text, &r.Dedup, &r.State, &r.Method); err != nil {
+		var params []byte
+		if err := rows.Scan(&r.ID, &r.Chat, &r.Lane, &params, &r.Dedup, &r.State, &r.Method); err != nil {
 			t.Fatal(err)
 		}
+		var p struct{ Text string }
+		if err := json.Unmarshal(params, &p); err != nil {
+			t.Fatalf("outbox row %d params: %v", r.ID, err)
+		}
+		r.Text = p.Text
 		out = append(out, r)
 	}
 	return out
