@@ -32,6 +32,9 @@ type DB struct {
 	// group batches concurrent transactions into one commit (groupcommit.go).
 	group groupCommit
 
+	// pg: the database is PostgreSQL (postgres.go); W and R are one pool.
+	pg bool
+
 	// writes is the outcome of the latest real write (WriteState).
 	writesMu sync.Mutex
 	writes   WriteState
@@ -100,7 +103,9 @@ func (o Options) withDefaults() Options {
 // Open opens (creating if needed) the database at path, checks that it is a
 // healthy SQLite file the process can write, and applies pending migrations.
 // Errors name the path. A file that is not a database, or one written by a
-// newer rsvpbot, is refused and left untouched.
+// newer rsvpbot, is refused and left untouched. A postgres:// URL opens
+// PostgreSQL instead (postgres.go); errors name it with its password
+// redacted.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	db, err := OpenNoMigrate(ctx, path, opts)
 	if err != nil {
@@ -117,6 +122,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 // and tests of the migrator use it.
 func OpenNoMigrate(ctx context.Context, path string, opts Options) (*DB, error) {
 	opts = opts.withDefaults()
+	if IsPostgresURL(path) {
+		return openPostgres(ctx, path, opts)
+	}
 	if path == "" {
 		return nil, errors.New("database path is empty")
 	}
@@ -237,6 +245,9 @@ func (db *DB) Options() Options { return db.opts }
 // Close closes both pools.
 func (db *DB) Close() error {
 	db.stopCheckpoints()
+	if db.R == db.W {
+		return db.W.Close()
+	}
 	return errors.Join(db.R.Close(), db.W.Close())
 }
 
@@ -252,8 +263,12 @@ func (db *DB) Close() error {
 func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	var err error
 	for attempt := 0; ; attempt++ {
-		err = db.tx1(ctx, fn)
-		if err == nil || !(IsBusy(err) || errors.Is(err, errGroupAborted)) || attempt >= db.opts.TxRetries {
+		if db.pg {
+			err = db.pgTx(ctx, fn)
+		} else {
+			err = db.tx1(ctx, fn)
+		}
+		if err == nil || !(IsBusy(err) || isPGRetry(err) || errors.Is(err, errGroupAborted)) || attempt >= db.opts.TxRetries {
 			break
 		}
 		pause := time.Duration(10<<attempt)*time.Millisecond + time.Duration(rand.IntN(10))*time.Millisecond
@@ -277,10 +292,10 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // later, unchanged, so a caller keeps its work for a retry rather than
 // recording it as failed.
 func IsUnavailable(err error) bool {
-	if errors.Is(err, errGroupAborted) || IsBusy(err) {
+	if errors.Is(err, errGroupAborted) || IsBusy(err) || isPGRetry(err) {
 		return true
 	}
-	return isStorageFault(err)
+	return isStorageFault(err) || isPGUnavailable(err)
 }
 
 // isStorageFault reports whether err is SQLite failing to write the file
@@ -340,6 +355,13 @@ func (db *DB) noteWrite(err error) {
 // like any other commit's, so it turns WriteState back to ok once the disk
 // has room again, even if nothing else writes.
 func (db *DB) ProbeWrite(ctx context.Context) error {
+	if db.pg {
+		// A transaction id is a real write to PostgreSQL's log.
+		return db.Tx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `SELECT pg_current_xact_id()`)
+			return err
+		})
+	}
 	return db.Tx(ctx, func(tx *sql.Tx) error {
 		var v int64
 		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {

@@ -308,6 +308,9 @@ func (db *DB) noteCommit() {
 // connection, so that no COMMIT has to. Batched purges call it between
 // their steps too.
 func (db *DB) checkpoint(ctx context.Context) error {
+	if db.pg {
+		return nil // PostgreSQL checkpoints itself
+	}
 	var busy, logged, copied int
 	if err := db.R.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logged, &copied); err != nil {
 		return fmt.Errorf("database %s: checkpoint: %w", db.path, err)

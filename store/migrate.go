@@ -20,10 +20,24 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
+// PostgreSQL has its own migrations (migrations/postgres): its schema
+// starts as one file, numbered as the SQLite history it equals, and each
+// later change is a file in both directories under the same number.
+//
+//go:embed all:migrations
+var migrationTree embed.FS
+
 // ErrNewerSchema means the database was migrated by a newer rsvpbot.
 var ErrNewerSchema = errors.New("database schema is newer than this binary")
 
 func (db *DB) provider() (*goose.Provider, error) {
+	if db.pg {
+		sub, err := fs.Sub(migrationTree, "migrations/postgres")
+		if err != nil {
+			return nil, err
+		}
+		return goose.NewProvider(goose.DialectPostgres, db.W, sub)
+	}
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
 		return nil, err
@@ -43,11 +57,19 @@ type Schema struct {
 	Table string
 	// Files holds the set's NNNNN_name.sql files at its root.
 	Files fs.FS
+	// PostgresFiles holds the set's migrations for PostgreSQL.
+	PostgresFiles fs.FS
 }
 
 func (db *DB) schemaProvider(s Schema) (*goose.Provider, error) {
 	if s.Table == "" || s.Table == goose.DefaultTablename {
 		return nil, fmt.Errorf("schema %s: needs a version table of its own", s.Name)
+	}
+	if db.pg {
+		if s.PostgresFiles == nil {
+			return nil, fmt.Errorf("schema %s: has no PostgreSQL migrations", s.Name)
+		}
+		return goose.NewProvider(goose.DialectPostgres, db.W, s.PostgresFiles, goose.WithTableName(s.Table))
 	}
 	return goose.NewProvider(goose.DialectSQLite3, db.W, s.Files, goose.WithTableName(s.Table))
 }

@@ -86,6 +86,10 @@ type commitHooks struct {
 	mu     sync.Mutex
 	fs     []func()
 	wakers map[string]func() // SetWaker
+	// wakersFrom, if set, is where SetWaker's registry lives: a
+	// PostgreSQL connection collects its own transaction's hooks but
+	// shares its DB's wakers.
+	wakersFrom *commitHooks
 }
 
 func (h *commitHooks) add(f func()) {
@@ -114,9 +118,13 @@ func (h *commitHooks) execMarker(args []driver.NamedValue) (driver.Result, error
 			h.add(v)
 		}
 	case wakeName:
-		h.mu.Lock()
-		f := h.wakers[string(v)]
-		h.mu.Unlock()
+		w := h
+		if h.wakersFrom != nil {
+			w = h.wakersFrom
+		}
+		w.mu.Lock()
+		f := w.wakers[string(v)]
+		w.mu.Unlock()
 		if f != nil {
 			h.add(f)
 		}
