@@ -33,7 +33,12 @@ LIMIT ?`
 	// and its chat not inactive (a chat with no row is active: the bot may
 	// send before the intake has seen it, e.g. after a migration). An
 	// answer to an inline query posts nothing in the asker's private chat:
-	// someone who blocked the bot may still use it inline.
+	// someone who blocked the bot may still use it inline. The scan reads
+	// without locking; this UPDATE is the claim. On PostgreSQL a second
+	// claimer of the same row (two senders overlapping at a lease's
+	// handover) waits for the first's row lock and then re-checks
+	// state = 'pending' on the row as committed, so it claims nothing:
+	// no FOR UPDATE SKIP LOCKED needed.
 	sqlClaim = `
 UPDATE outbox AS o SET state = 'sending'
 WHERE o.id = ? AND o.state = 'pending' AND o.head = 1 AND ` + firstInLine + `

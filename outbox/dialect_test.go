@@ -81,3 +81,29 @@ func TestEnqueueDuringFinishOfLastRowMakesAHead(t *testing.T) {
 		t.Fatalf("the line's only queued row %d has head %d: no head, stuck until the repair", second, head)
 	}
 }
+
+// Rows loaded with explicit ids (InsertFinishedSQL) and the statements
+// after them (AfterHistorySQL) leave the next Enqueue an id above them.
+func TestEnqueueAfterLoadedHistory(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	now := store.Millis(time.Now())
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, InsertFinishedSQL, 1000, 7, int(Bulk), "sendMessage", `{"chat_id":7}`,
+			StateSent, 1, now, now, now, now, 5); err != nil {
+			return err
+		}
+		for _, q := range AfterHistorySQL(db.Postgres()) {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := enqueue(t, db, textMsg(7, Bulk, "after"))[0]; id <= 1000 {
+		t.Fatalf("enqueued as %d, at or below the loaded row", id)
+	}
+}
