@@ -30,7 +30,7 @@ build:
 	$(GO) build -o bin/ ./cmd/...
 
 ## test: formatting, vet, staticcheck, then every test with the race detector,
-## then the store, outbox and scheduler tests again on PostgreSQL
+## then the store, outbox, scheduler and ops tests again on PostgreSQL
 ## (RSVPBOT_TEST_POSTGRES=postgres://...; without it they are skipped, and
 ## so are the replica tests)
 test: lint unit unit-postgres
@@ -41,7 +41,7 @@ unit:
 
 # The same tests, not copies: store/storetest opens PostgreSQL schemas
 # instead of SQLite files when RSVPBOT_TEST_BACKEND=postgres.
-PG_PKGS       := ./store/... ./outbox/... ./scheduler/...
+PG_PKGS       := ./store/... ./outbox/... ./scheduler/... ./ops/...
 unit-postgres:
 	@if [ -z "$$RSVPBOT_TEST_POSTGRES" ]; then \
 		echo "PostgreSQL tests skipped: set RSVPBOT_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable (CI does)"; \

@@ -266,6 +266,17 @@ func asUnavailable(err error) error {
 	return nil
 }
 
+// IsUniqueViolation reports whether err is a UNIQUE (or primary key)
+// constraint refusing a row, on either backend: two transactions raced to
+// insert the same key, and the loser may read the winner's row.
+func IsUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
 // isPGRetry reports whether a PostgreSQL transaction failed only because
 // it raced another one (serialization failure, deadlock): run it again.
 func isPGRetry(err error) bool {
