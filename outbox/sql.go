@@ -50,11 +50,17 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 	// After a group's migration: its pending rows that act on one of its
 	// old messages (an edit, a delete, a pin: top-level message_id) are
-	// dropped, except the row being handled.
-	sqlDropMessageBound = `
+	// dropped, except the row being handled. Looking inside params is
+	// the one thing the dialects spell differently (params is TEXT on
+	// both; PostgreSQL's ->> needs a cast to jsonb, which SQLite has no
+	// name for): sqlDropMessageBound picks the text.
+	sqlDropMessageBoundHead = `
 UPDATE outbox SET state = 'dropped', head = 0, done_at = ?1, last_error = ?2
-WHERE chat_id = ?3 AND state = 'pending' AND id <> ?4 AND json_extract(params, '$.message_id') IS NOT NULL
+WHERE chat_id = ?3 AND state = 'pending' AND id <> ?4 AND `
+	sqlDropMessageBoundTail = ` IS NOT NULL
 RETURNING id, chat_id, method, ref`
+	sqlDropMessageBoundSQLite   = sqlDropMessageBoundHead + `json_extract(params, '$.message_id')` + sqlDropMessageBoundTail
+	sqlDropMessageBoundPostgres = sqlDropMessageBoundHead + `CAST(params AS jsonb) ->> 'message_id'` + sqlDropMessageBoundTail
 
 	// A group became a supergroup: its rows follow it (store.MigrateChat
 	// moves the store's references, this the outbox's).
@@ -92,4 +98,12 @@ func sqlScan(lane Lane) string {
 		return sqlScanEdit
 	}
 	return sqlScanBulk
+}
+
+// sqlDropMessageBound is the statement of the backend (store.DB.Postgres).
+func sqlDropMessageBound(postgres bool) string {
+	if postgres {
+		return sqlDropMessageBoundPostgres
+	}
+	return sqlDropMessageBoundSQLite
 }
