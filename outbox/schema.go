@@ -22,11 +22,9 @@ var postgresMigrationFiles embed.FS
 
 // Schema is the outbox's migration set.
 func Schema() store.Schema {
-	return store.Schema{Name: "outbox", Table: "goose_outbox", Files: sub(migrationFiles, "migrations")}
+	return store.Schema{Name: "outbox", Table: "goose_outbox", Files: sub(migrationFiles, "migrations"),
+		PostgresFiles: sub(postgresMigrationFiles, "migrations/postgres")}
 }
-
-// postgresFiles is the migration set's PostgreSQL dialect.
-func postgresFiles() fs.FS { return sub(postgresMigrationFiles, "migrations/postgres") }
 
 func sub(f embed.FS, dir string) fs.FS {
 	s, err := fs.Sub(f, dir)

@@ -37,11 +37,11 @@ LIMIT ?`
 	sqlClaim = `
 UPDATE outbox AS o SET state = 'sending'
 WHERE o.id = ? AND o.state = 'pending' AND o.head = 1 AND ` + firstInLine + `
-  AND (o.method = 'answerInlineQuery' OR NOT EXISTS (SELECT 1 FROM chats c WHERE c.id = o.chat_id AND NOT c.active))
+  AND (o.method = 'answerInlineQuery' OR NOT EXISTS (SELECT 1 FROM chats c WHERE c.id = o.chat_id AND c.active = 0))
 RETURNING id, chat_id, lane, method, params, attempts, failures, created_at, ref`
 
 	// Why a chat is inactive (no row: it is not).
-	sqlChatActive = `SELECT inactive_reason FROM chats WHERE id = ? AND NOT active`
+	sqlChatActive = `SELECT inactive_reason FROM chats WHERE id = ? AND active = 0`
 
 	sqlLedger = `
 INSERT INTO ledger (outbox_id, chat_id, method, attempt, outcome, http_status, error_code, description,
@@ -85,7 +85,7 @@ UPDATE outbox SET head = 1
 WHERE id = (SELECT MIN(id) FROM (
               SELECT MIN(id) AS id FROM outbox WHERE chat_id = ?1 AND lane = ?2 AND state = 'pending'
               UNION ALL
-              SELECT MIN(id) AS id FROM outbox WHERE chat_id = ?1 AND lane = ?2 AND state = 'sending'))
+              SELECT MIN(id) AS id FROM outbox WHERE chat_id = ?1 AND lane = ?2 AND state = 'sending') AS firsts)
   AND head = 0`
 )
 
