@@ -51,14 +51,17 @@ Copies the SQLite database RSVPBOT_DB into the empty PostgreSQL database
 events and RSVPs, the outbox and its history, the inbox (and so the
 Telegram update offset). Stop the bot first: the copy holds the database's
 lock. Both databases are migrated to this rsvpbot's schema first. The
-PostgreSQL role must be a superuser (the copy turns triggers off, so the
-/stats counters are copied, not counted twice). Afterwards set
-RSVPBOT_DB to the URL and start the bot; the SQLite file is left as it was.
+PostgreSQL role must be a superuser, or on PostgreSQL 15+ be granted
+SET ON PARAMETER session_replication_role (the copy turns triggers off, so
+the /stats counters are copied, not counted twice). Each table's rows are
+counted on both sides. Afterwards set RSVPBOT_DB to the URL and start the
+bot; the SQLite file is left as it was.
 
 `
 
 // runMigrateData is `rsvpbot migrate-data --to URL`.
 func runMigrateData(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
+	start := time.Now()
 	fs := flag.NewFlagSet("rsvpbot migrate-data", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	to := fs.String("to", "", "URL of the empty PostgreSQL database to copy into")
@@ -126,7 +129,7 @@ func runMigrateData(ctx context.Context, args []string, lookupEnv func(string) (
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 
-	m := &dataMove{src: src, dst: dst, conn: conn, url: *to, versionTables: versionTables(opts), progress: stderr}
+	m := &dataMove{src: src, dst: dst, conn: conn, url: *to, versionTables: versionTables(opts), progress: stderr, start: start}
 	if err := m.run(ctx, stdout); err != nil {
 		fmt.Fprintf(stderr, "rsvpbot migrate-data: %s\n", scrubURL(err.Error(), *to))
 		return 1
@@ -141,7 +144,11 @@ func checkPostgresURL(s string) string {
 	case s == "":
 		return "missing: give the PostgreSQL database to copy into (postgres://user:password@host:5432/db)"
 	case !store.IsPostgresURL(s):
-		return fmt.Sprintf("%q is not a PostgreSQL URL (postgres://user:password@host:5432/db)", store.Redact(s))
+		shown := "the value"
+		if u, err := url.Parse(s); err == nil && u.Scheme != "" {
+			shown = u.Scheme + "://..."
+		}
+		return fmt.Sprintf("%s is not a PostgreSQL URL (postgres://user:password@host:5432/db)", shown)
 	}
 	if _, err := pgx.ParseConfig(s); err != nil {
 		return fmt.Sprintf("%s: not a valid PostgreSQL URL", store.Redact(s))
@@ -180,6 +187,7 @@ type dataMove struct {
 	url           string
 	versionTables map[string]bool
 	progress      io.Writer
+	start         time.Time // when the command started: the total time is from it
 }
 
 // pgColumn is a column of a target table.
@@ -201,7 +209,6 @@ type tableCopy struct {
 }
 
 func (m *dataMove) run(ctx context.Context, stdout io.Writer) error {
-	start := time.Now()
 	shown := store.Redact(m.url)
 	srcTx, err := m.src.R.BeginTx(ctx, nil) // one snapshot of the source
 	if err != nil {
@@ -261,6 +268,7 @@ func (m *dataMove) run(ctx context.Context, stdout io.Writer) error {
 		}
 	}
 
+	copyStart := time.Now()
 	tx, err := m.conn.Begin(ctx)
 	if err != nil {
 		return err
@@ -287,10 +295,11 @@ func (m *dataMove) run(ctx context.Context, stdout io.Writer) error {
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("database %s: committing the copy: %w", shown, err)
 	}
+	copyTook := time.Since(copyStart)
 
 	// Check: every table's rows, and the update offset the bot resumes at.
 	var bad []string
-	var rows int64
+	var copied int64
 	for _, tc := range plan {
 		if err := m.conn.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{tc.name}.Sanitize()).Scan(&tc.dstRows); err != nil {
 			return fmt.Errorf("database %s: counting %s: %w", shown, tc.name, err)
@@ -298,11 +307,15 @@ func (m *dataMove) run(ctx context.Context, stdout io.Writer) error {
 		if tc.dstRows != tc.srcRows && !tc.migration {
 			bad = append(bad, tc.name)
 		}
-		rows += tc.dstRows
+		if !tc.migration {
+			copied += tc.dstRows
+		}
 	}
-	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "table\tSQLite\tPostgreSQL\t\t")
-	for _, tc := range plan {
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "table\tSQLite\tPostgreSQL\t")
+	byName := slices.Clone(plan)
+	slices.SortFunc(byName, func(a, b *tableCopy) int { return strings.Compare(a.name, b.name) })
+	for _, tc := range byName {
 		note := ""
 		switch {
 		case tc.migration:
@@ -312,7 +325,7 @@ func (m *dataMove) run(ctx context.Context, stdout io.Writer) error {
 		case len(tc.srcOnly) > 0:
 			note = "not copied (no such column in PostgreSQL): " + strings.Join(tc.srcOnly, ", ")
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t\t%s\n", tc.name, tc.srcRows, tc.dstRows, note)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", tc.name, tc.srcRows, tc.dstRows, note)
 	}
 	tw.Flush()
 	if len(notCopied) > 0 {
@@ -332,9 +345,9 @@ func (m *dataMove) run(ctx context.Context, stdout io.Writer) error {
 	if srcOff != dstOff {
 		return fmt.Errorf("database %s: the next Telegram update offset is %d, the SQLite file's %d", shown, dstOff, srcOff)
 	}
-	took := time.Since(start)
 	fmt.Fprintf(stdout, "copied %d rows into %s in %s (%s rows/s); row counts equal; the bot resumes at update offset %d\n",
-		rows, shown, took.Round(time.Millisecond), rate(rows, took), dstOff)
+		copied, shown, copyTook.Round(time.Millisecond), rate(copied, copyTook), dstOff)
+	fmt.Fprintf(stdout, "total time %s (migrations, copy and checks)\n", time.Since(m.start).Round(time.Millisecond))
 	return nil
 }
 
@@ -567,7 +580,7 @@ func (m *dataMove) copyTable(ctx context.Context, srcTx *sql.Tx, tx pgx.Tx, tc *
 		n++
 		if now := time.Now(); now.After(next) {
 			next = now.Add(2 * time.Second)
-			fmt.Fprintf(m.progress, "migrate-data: %s: %d of %d rows (%s rows/s)\n", tc.name, n, tc.srcRows, rate(n, now.Sub(start)))
+			fmt.Fprintf(m.progress, "rsvpbot migrate-data: %s: %d of %d rows (%s rows/s)\n", tc.name, n, tc.srcRows, rate(n, now.Sub(start)))
 		}
 		return row, nil
 	})
@@ -580,7 +593,7 @@ func (m *dataMove) copyTable(ctx context.Context, srcTx *sql.Tx, tx pgx.Tx, tc *
 		return fmt.Errorf("copied %d rows of %d", copied, tc.srcRows)
 	}
 	if tc.srcRows >= 10000 || tc.took > time.Second {
-		fmt.Fprintf(m.progress, "migrate-data: %s: %d rows in %s (%s rows/s)\n", tc.name, copied, tc.took.Round(time.Millisecond), rate(copied, tc.took))
+		fmt.Fprintf(m.progress, "rsvpbot migrate-data: %s: %d rows in %s (%s rows/s)\n", tc.name, copied, tc.took.Round(time.Millisecond), rate(copied, tc.took))
 	}
 	return nil
 }

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/rsvpbot/rsvpbot/internal/seed"
 	"github.com/rsvpbot/rsvpbot/store"
@@ -267,4 +270,75 @@ func queryRows(t *testing.T, q store.Querier, query string) []string {
 	return out
 }
 
+// A role that may not turn triggers off is told so, and nothing is copied.
+func TestMigrateDataNeedsTriggersOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real binary")
+	}
+	target := storetest.Postgres(t, "target")
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "bot.db")
+	db, err := seed.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seed.Run(ctx, db, seed.Config{Scale: 0, Seed: 1, Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
 
+	// A role of its own, allowed to create tables in the test's schema
+	// (and the scratch schema) but not a superuser.
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := u.Query().Get("search_path")
+	role := fmt.Sprintf("t_nosuper_%d", os.Getpid())
+	admin, err := pgx.Connect(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	var dbName string
+	if err := admin.QueryRow(ctx, `SELECT current_database()`).Scan(&dbName); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`DROP ROLE IF EXISTS ` + role,
+		`CREATE ROLE ` + role + ` LOGIN NOSUPERUSER`,
+		`GRANT USAGE, CREATE ON SCHEMA ` + schema + ` TO ` + role,
+		`GRANT CREATE ON DATABASE ` + pgx.Identifier{dbName}.Sanitize() + ` TO ` + role,
+	} {
+		if _, err := admin.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), target)
+		if err != nil {
+			t.Log(err)
+			return
+		}
+		defer conn.Close(context.Background())
+		for _, q := range []string{`DROP OWNED BY ` + role, `DROP ROLE ` + role} {
+			if _, err := conn.Exec(context.Background(), q); err != nil {
+				t.Logf("%s: %v", q, err)
+			}
+		}
+	})
+	u.User = url.UserPassword(role, "pw")
+
+	code, stdout, stderr := runCmd(t, bin, append(os.Environ(), "RSVPBOT_DB="+path), "migrate-data", "--to", u.String())
+	if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "superuser") || !strings.Contains(stderr, "session_replication_role") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	var users int
+	if err := admin.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{schema, "users"}.Sanitize()).Scan(&users); err != nil || users != 0 {
+		t.Fatalf("users copied: %d %v", users, err)
+	}
+}
