@@ -98,6 +98,10 @@ func runMigrateData(ctx context.Context, args []string, lookupEnv func(string) (
 	}
 	lock, err := store.LockDatabase(cfg.DB)
 	if err != nil {
+		if le := (*store.LockedError)(nil); errors.As(err, &le) {
+			fmt.Fprintf(stderr, "rsvpbot migrate-data: stop the bot first, the copy must not change under it: %v\n", err)
+			return 1
+		}
 		fmt.Fprintf(stderr, "rsvpbot migrate-data: %v\n", err)
 		return 1
 	}
@@ -151,7 +155,11 @@ func checkPostgresURL(s string) string {
 		return fmt.Sprintf("%s is not a PostgreSQL URL (postgres://user:password@host:5432/db)", shown)
 	}
 	if _, err := pgx.ParseConfig(s); err != nil {
-		return fmt.Sprintf("%s: not a valid PostgreSQL URL", store.Redact(s))
+		msg := scrubURL(err.Error(), s)
+		if i := strings.LastIndex(msg, "`: "); i >= 0 { // pgx quotes the whole URL first
+			msg = msg[i+3:]
+		}
+		return fmt.Sprintf("%s: not a valid PostgreSQL URL: %s", store.Redact(s), msg)
 	}
 	return ""
 }
@@ -262,6 +270,9 @@ func (m *dataMove) run(ctx context.Context, stdout io.Writer) error {
 	}
 	slices.Sort(notCopied)
 
+	if err := foreignKeyCheck(ctx, srcTx); err != nil {
+		return err
+	}
 	for _, tc := range plan {
 		if err := srcTx.QueryRowContext(ctx, `SELECT count(*) FROM `+sqliteIdent(tc.name)).Scan(&tc.srcRows); err != nil {
 			return fmt.Errorf("SQLite table %s: %w", tc.name, err)
@@ -348,6 +359,35 @@ func (m *dataMove) run(ctx context.Context, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "copied %d rows into %s in %s (%s rows/s); row counts equal; the bot resumes at update offset %d\n",
 		copied, shown, copyTook.Round(time.Millisecond), rate(copied, copyTook), dstOff)
 	fmt.Fprintf(stdout, "total time %s (migrations, copy and checks)\n", time.Since(m.start).Round(time.Millisecond))
+	return nil
+}
+
+// foreignKeyCheck refuses a source with rows whose foreign key points
+// nowhere: the copy runs with triggers off, and so with PostgreSQL's
+// foreign key checks off too, so this is where they are checked. (The
+// store has SQLite enforce them; this guards against a file written
+// otherwise.)
+func foreignKeyCheck(ctx context.Context, q store.Querier) error {
+	rows, err := q.QueryContext(ctx, `SELECT "table", count(*) FROM pragma_foreign_key_check GROUP BY 1 ORDER BY 1`)
+	if err != nil {
+		return fmt.Errorf("checking the SQLite file's foreign keys: %w", err)
+	}
+	defer rows.Close()
+	var bad []string
+	for rows.Next() {
+		var table string
+		var n int64
+		if err := rows.Scan(&table, &n); err != nil {
+			return err
+		}
+		bad = append(bad, fmt.Sprintf("%s (%d rows)", table, n))
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("the SQLite file has rows whose foreign key points to no row, which PostgreSQL would refuse: %s (see PRAGMA foreign_key_check); nothing was copied", strings.Join(bad, ", "))
+	}
 	return nil
 }
 
@@ -661,7 +701,7 @@ func convert(v any, typ string) (any, error) {
 			return strconv.FormatFloat(x, 'g', -1, 64), nil
 		}
 	}
-	return nil, fmt.Errorf("cannot store %T %v in a PostgreSQL %s column", v, v, typ)
+	return nil, fmt.Errorf("cannot store %T %.80v in a PostgreSQL %s column", v, v, typ)
 }
 
 // setSequences moves every identity (or serial) column's sequence past

@@ -217,6 +217,26 @@ func TestMigrateDataRefusals(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, path) || !strings.Contains(stderr, "in use") {
 		t.Errorf("a bot's database: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
+	// A row whose foreign key points nowhere (written with the checks off).
+	db, err = store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.W.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`PRAGMA foreign_keys = OFF`, `INSERT INTO rsvps (event_id, user_id, status, position, created_at, updated_at) VALUES (424242, 1, 'going', 1, 0, 0)`, `PRAGMA foreign_keys = ON`} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn.Close()
+	db.Close()
+	code, stdout, stderr = runCmd(t, bin, environ, "migrate-data", "--to", target)
+	if code != 1 || !strings.Contains(stderr, "rsvps (1 rows)") || !strings.Contains(stderr, "foreign key") {
+		t.Errorf("an orphan row: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
 	// Help.
 	if code, _, stderr := runCmd(t, bin, environ, "migrate-data", "--help"); code != 0 || !strings.Contains(stderr, "empty PostgreSQL database") {
 		t.Errorf("help: exit %d %s", code, stderr)
