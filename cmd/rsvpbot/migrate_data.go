@@ -242,7 +242,7 @@ func (m *dataMove) run(ctx context.Context, stdout io.Writer) error {
 
 	// Plan: the tables both have, parents before children.
 	var plan []*tableCopy
-	var notCopied []string
+	var notCopied, noDefault []string
 	for _, name := range pgOrder(dstTables, refs) {
 		srcCols, ok := srcTables[name]
 		if !ok {
@@ -253,7 +253,7 @@ func (m *dataMove) run(ctx context.Context, stdout io.Writer) error {
 			if slices.Contains(srcCols, c.name) {
 				tc.cols = append(tc.cols, c)
 			} else if c.required && !tc.migration {
-				return fmt.Errorf("table %s: column %s has no default in PostgreSQL and no counterpart in SQLite, so its rows cannot be copied; the PostgreSQL schema needs a default for it", name, c.name)
+				noDefault = append(noDefault, name+"."+c.name)
 			}
 		}
 		for _, c := range srcCols {
@@ -262,6 +262,10 @@ func (m *dataMove) run(ctx context.Context, stdout io.Writer) error {
 			}
 		}
 		plan = append(plan, tc)
+	}
+	if len(noDefault) > 0 {
+		return fmt.Errorf("database %s: column(s) %s are NOT NULL without a default in PostgreSQL and have no counterpart in SQLite, so their tables' rows cannot be copied; the PostgreSQL schema needs a default for them (a bug of this rsvpbot's migrations); nothing was copied",
+			shown, strings.Join(noDefault, ", "))
 	}
 	for name := range srcTables {
 		if _, ok := dstTables[name]; !ok {
