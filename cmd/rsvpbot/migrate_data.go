@@ -14,6 +14,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -213,6 +214,7 @@ type tableCopy struct {
 	migration bool       // the migrations fill it: left as they wrote it
 	srcRows   int64
 	dstRows   int64
+	mended    int64 // text values PostgreSQL cannot hold as they were (toPGText)
 	took      time.Duration
 }
 
@@ -337,6 +339,8 @@ func (m *dataMove) run(ctx context.Context, stdout io.Writer) error {
 			note = "written by the migrations, not copied"
 		case tc.dstRows != tc.srcRows:
 			note = "MISMATCH"
+		case tc.mended > 0:
+			note = fmt.Sprintf("%d text value(s) had a NUL byte or invalid UTF-8, which PostgreSQL text cannot hold: replaced by U+FFFD", tc.mended)
 		case len(tc.srcOnly) > 0:
 			note = "not copied (no such column in PostgreSQL): " + strings.Join(tc.srcOnly, ", ")
 		}
@@ -619,6 +623,10 @@ func (m *dataMove) copyTable(ctx context.Context, srcTx *sql.Tx, tx pgx.Tx, tc *
 			if err != nil {
 				return nil, fmt.Errorf("row %d, column %s: %w", n+1, tc.cols[i].name, err)
 			}
+			if t, ok := c.(string); ok && !pgText(t) {
+				c = toPGText(t)
+				tc.mended++
+			}
 			row[i] = c
 		}
 		n++
@@ -706,6 +714,19 @@ func convert(v any, typ string) (any, error) {
 		}
 	}
 	return nil, fmt.Errorf("cannot store %T %.80v in a PostgreSQL %s column", v, v, typ)
+}
+
+// pgText reports whether PostgreSQL can store s in a text column as it
+// is: valid UTF-8 without NUL bytes. SQLite stores any bytes as TEXT.
+func pgText(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+// toPGText replaces what PostgreSQL text cannot hold (a NUL byte, a byte
+// sequence that is not UTF-8) with U+FFFD, so one such value (a title
+// with "\u0000" in it, as Telegram can send) does not stop the move.
+func toPGText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // setSequences moves every identity (or serial) column's sequence past

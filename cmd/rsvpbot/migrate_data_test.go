@@ -52,6 +52,11 @@ func TestMigrateDataCopiesEverything(t *testing.T) {
 	if _, err := db.W.ExecContext(ctx, `UPDATE ledger SET response = NULL WHERE id = (SELECT max(id) FROM ledger)`); err != nil {
 		t.Fatal(err)
 	}
+	// Text PostgreSQL cannot hold: a NUL byte, bytes that are not UTF-8.
+	if _, err := db.W.ExecContext(ctx, `UPDATE events SET title = ?, description = CAST(? AS TEXT) WHERE id = (SELECT max(id) FROM events)`,
+		"a\x00b", []byte{'c', 0xff, 'd'}); err != nil {
+		t.Fatal(err)
+	}
 	db.Close()
 
 	environ := append(os.Environ(), "RSVPBOT_DB="+path)
@@ -117,6 +122,14 @@ func TestMigrateDataCopiesEverything(t *testing.T) {
 		if !slices.Equal(a, b) {
 			t.Errorf("%s\nSQLite:     %.500q\nPostgreSQL: %.500q", q, a, b)
 		}
+	}
+	var title, description string
+	if err := dst.R.QueryRowContext(ctx, `SELECT title, description FROM events ORDER BY id DESC LIMIT 1`).Scan(&title, &description); err != nil ||
+		title != "a\uFFFDb" || description != "c\uFFFDd" {
+		t.Errorf("mended text: %q %q %v", title, description, err)
+	}
+	if !strings.Contains(stdout, "2 text value(s) had a NUL byte or invalid UTF-8") {
+		t.Errorf("the mended text is not reported:\n%s", stdout)
 	}
 	var response []byte
 	if err := dst.R.QueryRowContext(ctx, `SELECT response FROM ledger ORDER BY id LIMIT 1`).Scan(&response); err != nil || !bytes.Equal(response, blob) {
