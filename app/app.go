@@ -16,6 +16,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,8 +44,13 @@ type Config struct {
 	Token  string
 	APIURL string
 	// DB is the SQLite file. The App holds its lock (store.LockDatabase)
-	// from New to Close: one bot per database.
+	// from New to Close: one bot per database. A postgres:// URL is
+	// PostgreSQL instead, where any number of replicas may share it
+	// (replicas.go).
 	DB string
+	// Replica names this process among the replicas on PostgreSQL (""
+	// host-pid).
+	Replica string
 	// Admins are the bot admins' user ids (/stats).
 	Admins []int64
 	// Timezone is the zone of chats that have not chosen one (nil: UTC).
@@ -121,6 +127,9 @@ type Timing struct {
 	SenderPollInterval time.Duration // outbox sender's idle poll
 	DispatchGrace      time.Duration // dispatcher's grace at shutdown
 	ShutdownTimeout    time.Duration // Run's bound on a graceful stop (default 20 s)
+	LeaseEvery         time.Duration // replicas: how often a lease is bid for (store.LeaseConfig)
+	LeaseTTL           time.Duration // replicas: how long a lease outlives its holder
+	ClaimTTL           time.Duration // replicas: how long a chat claim outlives its replica
 }
 
 // LockError is the refusal to take the database's lock: another bot holds
@@ -152,6 +161,7 @@ type App struct {
 	rem      *scheduler.Reminders
 	series   *scheduler.Series
 	jobs     []job
+	replicas *replicas // nil on SQLite
 
 	closeOnce sync.Once
 }
@@ -189,16 +199,24 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		}
 	}()
 
-	if a.lock, err = store.LockDatabase(cfg.DB); err != nil {
-		return nil, &LockError{Err: err}
+	pg := store.IsPostgresURL(cfg.DB)
+	if !pg {
+		if a.lock, err = store.LockDatabase(cfg.DB); err != nil {
+			return nil, &LockError{Err: err}
+		}
 	}
 	// The store keeps the wall clock (not cfg.Now): its commit times are
 	// what readiness compares with real time.
-	if a.db, err = store.Open(ctx, cfg.DB, outbox.WithSchema(store.Options{})); err != nil {
+	if a.db, err = a.openDB(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, fmt.Errorf("cannot open the database (RSVPBOT_DB): %w", err)
 	}
 	db := a.db
-	if on, err := db.IncrementalVacuum(ctx); err == nil && !on {
+	if pg {
+		a.replicas = newReplicas(db, cfg.Replica, cfg.Timing, log)
+	} else if on, err := db.IncrementalVacuum(ctx); err == nil && !on {
 		log.Warn("the database does not give the pages of purged rows back to the file system; stop the bot and run rsvpbot migrate once to switch it", "db", cfg.DB)
 	}
 	if a.catalog, err = locales.New(); err != nil {
@@ -213,7 +231,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	a.me = me.Username
-	log.Info("connected to Telegram", "bot", "@"+me.Username, "api", cfg.APIURL, "db", cfg.DB, "version", cfg.Version)
+	log.Info("connected to Telegram", "bot", "@"+me.Username, "api", cfg.APIURL, "db", store.Redact(cfg.DB), "version", cfg.Version)
 
 	// Readiness and metrics (package ops). The getMe above was a
 	// successful call; in webhook mode the health probe repeats it while
@@ -221,7 +239,11 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	opsLog := log.With("component", "ops")
 	probe := func(ctx context.Context) error { _, err := client.Bot().GetMe(ctx); return err }
 	a.backups = a.newBackups()
-	a.health = ops.NewHealth(ops.HealthConfig{DB: db, Probe: probe, Logger: opsLog, Backups: a.backups})
+	hcfg := ops.HealthConfig{DB: db, Probe: probe, Logger: opsLog, Backups: a.backups}
+	if a.replicas != nil {
+		hcfg.Replicas = a.replicas.leaseCheck(db)
+	}
+	a.health = ops.NewHealth(hcfg)
 	a.health.TelegramCall(nil)
 	a.metrics = ops.NewMetrics(ops.MetricsConfig{DB: db, Version: cfg.Version, Started: cfg.Started, Health: a.health, Logger: opsLog})
 	if a.backups != nil {
@@ -246,7 +268,11 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	// handlers once they exist.
 	schedLog := log.With("component", "scheduler")
 	late := &lateHandlers{}
-	a.rem = scheduler.NewReminders(scheduler.ReminderConfig{DB: db, Render: late, Defaults: cfg.Reminders, Now: cfg.Now, Logger: schedLog})
+	rcfg := scheduler.ReminderConfig{DB: db, Render: late, Defaults: cfg.Reminders, Now: cfg.Now, Logger: schedLog}
+	if r := a.replicas; r != nil {
+		rcfg.Leader = func() bool { _, ok := r.leader.Held(); return ok }
+	}
+	a.rem = scheduler.NewReminders(rcfg)
 	a.series = scheduler.NewSeries(scheduler.SeriesConfig{DB: db, Poster: late, Plan: a.rem.Plan, Now: cfg.Now, Logger: schedLog})
 
 	deps := handlers.Deps{
@@ -280,6 +306,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		Observer:     ops.Observers(a.metrics.Outbox(), a.health),
 		Probe:        probe,
 		PollInterval: cfg.Timing.SenderPollInterval,
+		StartEmpty:   pg,
 	})
 
 	// Flood budgets in front of the handlers; commands left unanswered
@@ -297,8 +324,12 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	a.flood = h.FloodGuard(flood)
 
-	a.disp = bot.NewDispatcher(db, a.flood, bot.DispatcherConfig{Logger: log.With("component", "dispatch"),
-		Observe: a.metrics.ObserveUpdate, Grace: cfg.Timing.DispatchGrace})
+	dcfg := bot.DispatcherConfig{Logger: log.With("component", "dispatch"),
+		Observe: a.metrics.ObserveUpdate, Grace: cfg.Timing.DispatchGrace}
+	if a.replicas != nil {
+		dcfg.Replica, dcfg.ClaimTTL = a.replicas.name, cfg.Timing.ClaimTTL
+	}
+	a.disp = bot.NewDispatcher(db, a.flood, dcfg)
 	n, err := a.disp.Load(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -309,7 +340,12 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if n > 0 {
 		log.Info("resuming updates left pending by the last run", "count", n)
 	}
+	var pollFence func(ctx context.Context, tx *sql.Tx) error
+	if a.replicas != nil {
+		pollFence = a.replicas.pollFence(db)
+	}
 	a.intake = bot.NewIntake(db, client, bot.IntakeConfig{
+		PollFence:   pollFence,
 		Logger:      log.With("component", "intake"),
 		Stored:      a.metrics.CountReceived(a.disp.Add),
 		PollTimeout: cfg.Timing.PollTimeout,
@@ -382,7 +418,11 @@ func (a *App) Run(ctx context.Context) error {
 	if !a.cfg.ManualJobs {
 		jobs = scheduler.NewJobs(a.log.With("component", "scheduler"), time.UTC)
 		for _, j := range a.jobs {
-			if err := jobs.Add(j.Name, j.Schedule, j.run); err != nil {
+			run := j.run
+			if a.replicas != nil && !onEveryReplica(j.Name) {
+				run = a.replicas.leaderOnly(run)
+			}
+			if err := jobs.Add(j.Name, j.Schedule, run); err != nil {
 				return err // New checked the specs already
 			}
 		}
@@ -404,21 +444,36 @@ func (a *App) Run(ctx context.Context) error {
 		goRun("http", func(ctx context.Context) error { return a.server.Serve(ctx, a.ln) })
 		goRun("telegram-probe", a.health.Run)
 	}
-	goRun("sender", a.sender.Run)
+	// On PostgreSQL the leases decide who runs the one-at-a-time parts
+	// (replicas.go); alone, this process runs them all.
+	single := func(l *store.Lease, name string, f func(context.Context) error) {
+		if a.replicas == nil {
+			goRun(name, f)
+			return
+		}
+		goRun(name, func(ctx context.Context) error { l.WhileHeld(ctx, name, f); return nil })
+	}
+	var leader, sender *store.Lease
+	if r := a.replicas; r != nil {
+		leader, sender = r.leader, r.sender
+		goRun("lease-leader", r.leader.Run)
+		goRun("lease-sender", r.sender.Run)
+	}
+	single(sender, "sender", a.sender.Run)
 	goRun("dispatcher", a.disp.Run)
 	if jobs != nil {
 		goRun("scheduler", jobs.Run)
 	}
-	goRun("commands", func(ctx context.Context) error {
+	single(leader, "commands", untilDone(func(ctx context.Context) error {
 		registerCommands(ctx, a.client, a.catalog, a.cfg.Admins, a.log)
 		return nil
-	})
+	}))
 	if a.cfg.WebhookURL != "" {
-		goRun("webhook", func(ctx context.Context) error {
+		single(leader, "webhook", untilDone(func(ctx context.Context) error {
 			return keepWebhook(ctx, a.intake, a.cfg.WebhookURL, a.cfg.WebhookSecret, a.log)
-		})
+		}))
 	} else {
-		goRun("polling", func(ctx context.Context) error {
+		single(leader, "polling", func(ctx context.Context) error {
 			if err := a.intake.DeleteWebhook(ctx); err != nil && ctx.Err() == nil {
 				a.log.Warn("could not delete a webhook before polling; polling will report a conflict if one is set", "err", err)
 			}

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -46,6 +47,19 @@ type DispatcherConfig struct {
 	Now        func() time.Time
 	// Observe, if set, is told about each handled update (for metrics).
 	Observe func(u *Update, took time.Duration, err error)
+
+	// Replica, if set, is this process's name among several replicas
+	// sharing one database: the dispatcher then handles a chat only while
+	// it holds the chat's claim (store/chat_claims.go), so a chat's
+	// updates run on one replica at a time, in update_id order, and chats
+	// spread over the replicas. Empty: the only process (SQLite).
+	Replica string
+	// ClaimTTL is how long a claim outlives a replica that stopped
+	// renewing it (default 10 s): how long a dead replica's chats wait.
+	ClaimTTL time.Duration
+	// ScanEvery is how often chats with pending updates that nobody
+	// holds are looked for (default 1 s).
+	ScanEvery time.Duration
 }
 
 // Dispatcher delivers inbox updates to the Handler: one chat's updates
@@ -60,6 +74,7 @@ type Dispatcher struct {
 	queues map[int64][]store.InboxUpdate // per chat, not yet handled, in order
 	queued map[int64]bool                // chat is in ready or held by a worker
 	ready  []int64                       // chats with work and no worker
+	owned  map[int64]bool                // chats this replica holds the claim of (Replica)
 	closed bool
 	wg     sync.WaitGroup
 }
@@ -84,7 +99,13 @@ func NewDispatcher(db *store.DB, h Handler, cfg DispatcherConfig) *Dispatcher {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	d := &Dispatcher{db: db, h: h, cfg: cfg, queues: map[int64][]store.InboxUpdate{}, queued: map[int64]bool{}}
+	if cfg.ClaimTTL <= 0 {
+		cfg.ClaimTTL = 10 * time.Second
+	}
+	if cfg.ScanEvery <= 0 {
+		cfg.ScanEvery = time.Second
+	}
+	d := &Dispatcher{db: db, h: h, cfg: cfg, queues: map[int64][]store.InboxUpdate{}, queued: map[int64]bool{}, owned: map[int64]bool{}}
 	d.cond = sync.NewCond(&d.mu)
 	return d
 }
@@ -120,6 +141,9 @@ func (d *Dispatcher) Add(ups []store.InboxUpdate) {
 		// committed after a later one (concurrent webhook requests). The
 		// head may be in a worker's hands, so nothing goes before it.
 		q := d.queues[u.ChatID]
+		if slices.ContainsFunc(q, func(x store.InboxUpdate) bool { return x.UpdateID == u.UpdateID }) {
+			continue // found again by a replica's scan
+		}
 		i := len(q)
 		for i > 1 && q[i-1].UpdateID > u.UpdateID {
 			i--
@@ -143,7 +167,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		d.wg.Add(1)
 		go d.worker(workCtx)
 	}
+	var claims sync.WaitGroup
+	if d.cfg.Replica != "" {
+		claims.Go(func() { d.keepClaims(ctx) })
+	}
 	<-ctx.Done()
+	claims.Wait()
 	d.mu.Lock()
 	d.closed = true
 	d.cond.Broadcast()
@@ -175,22 +204,28 @@ func (d *Dispatcher) worker(ctx context.Context) {
 		chat := d.ready[0]
 		d.ready = d.ready[1:]
 		head := d.queues[chat][0]
+		owned := d.owned[chat]
 		d.mu.Unlock()
 
-		retry := d.process(ctx, head)
+		out := outcomeDone
+		if d.cfg.Replica != "" && !owned {
+			out = d.claim(ctx, chat)
+		}
+		if out == outcomeDone {
+			out = d.process(ctx, head)
+		}
 
 		d.mu.Lock()
-		if !retry {
-			q := d.queues[chat][1:]
-			if len(q) == 0 {
-				delete(d.queues, chat)
-				delete(d.queued, chat)
-				d.mu.Unlock()
-				continue
-			}
-			d.queues[chat] = q
-		}
-		if retry {
+		switch out {
+		case outcomeLost:
+			// Another replica holds the chat: it handles what is
+			// pending (it reads the chat's inbox before releasing).
+			delete(d.queues, chat)
+			delete(d.queued, chat)
+			delete(d.owned, chat)
+			d.mu.Unlock()
+			continue
+		case outcomeRetry:
 			// Keep the chat's order: the same update goes again after a
 			// pause, and its chat stays held so nothing overtakes it.
 			d.mu.Unlock()
@@ -202,6 +237,29 @@ func (d *Dispatcher) worker(ctx context.Context) {
 			})
 			continue
 		}
+		q := d.queues[chat][1:]
+		if len(q) == 0 && d.cfg.Replica != "" {
+			d.mu.Unlock()
+			more, keep := d.release(ctx, chat, head.UpdateID)
+			d.mu.Lock()
+			if !keep {
+				delete(d.owned, chat)
+			}
+			q = d.queues[chat][1:] // Add may have queued more meanwhile
+			for _, u := range more {
+				if !slices.ContainsFunc(q, func(x store.InboxUpdate) bool { return x.UpdateID == u.UpdateID }) {
+					q = append(q, u)
+				}
+			}
+			slices.SortFunc(q, func(a, b store.InboxUpdate) int { return cmp.Compare(a.UpdateID, b.UpdateID) })
+		}
+		if len(q) == 0 {
+			delete(d.queues, chat)
+			delete(d.queued, chat)
+			d.mu.Unlock()
+			continue
+		}
+		d.queues[chat] = q
 		// Round-robin: a chat with a long backlog goes to the back.
 		d.ready = append(d.ready, chat)
 		d.cond.Signal()
@@ -209,16 +267,115 @@ func (d *Dispatcher) worker(ctx context.Context) {
 	}
 }
 
+// outcome is what became of a chat's head update.
+type outcome int
+
+const (
+	outcomeDone  outcome = iota // handled (or failed and recorded): next
+	outcomeRetry                // could not be recorded: again, after a pause
+	outcomeLost                 // another replica holds the chat: leave it
+)
+
+// claim takes chat's claim for this replica (Replica).
+func (d *Dispatcher) claim(ctx context.Context, chat int64) outcome {
+	ok, err := store.ClaimChat(ctx, d.db, chat, d.cfg.Replica, d.cfg.ClaimTTL, d.cfg.Now())
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			d.cfg.Logger.Warn("cannot claim a chat; will retry", "chat_id", chat, "err", err)
+		}
+		return outcomeRetry
+	case !ok:
+		return outcomeLost
+	}
+	d.mu.Lock()
+	d.owned[chat] = true
+	d.mu.Unlock()
+	return outcomeDone
+}
+
+// release is called when chat's queue ran out after update last: it
+// returns the chat's updates still pending in the inbox (committed by
+// another replica, which left them to this claim), or gives the claim up
+// if there are none. keep reports whether the claim is still held.
+func (d *Dispatcher) release(ctx context.Context, chat, last int64) (more []store.InboxUpdate, keep bool) {
+	for ctx.Err() == nil {
+		ups, err := store.ChatPendingUpdates(ctx, d.db.R, chat, last, 100)
+		if err != nil {
+			return nil, true // the claim expires on its own if this lasts
+		}
+		if len(ups) > 0 {
+			return ups, true
+		}
+		released, err := store.ReleaseChat(ctx, d.db, chat, d.cfg.Replica)
+		if err != nil {
+			return nil, true
+		}
+		if released {
+			return nil, false
+		}
+		// An update arrived between the read and the release: read again.
+	}
+	return nil, true
+}
+
+// keepClaims renews this replica's chat claims and queues the pending
+// updates of chats nobody holds (a dead replica's), until ctx ends; then
+// it gives the claims up so other replicas take the chats at once.
+func (d *Dispatcher) keepClaims(ctx context.Context) {
+	renew := time.NewTicker(d.cfg.ClaimTTL / 3)
+	defer renew.Stop()
+	scan := time.NewTicker(d.cfg.ScanEvery)
+	defer scan.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			// Handlers in flight are fenced: a chat taken over meanwhile
+			// just loses their commit, which stays pending for its holder.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			_ = store.ReleaseChatClaims(rctx, d.db, d.cfg.Replica)
+			cancel()
+			return
+		case <-renew.C:
+			if _, err := store.RenewChatClaims(ctx, d.db, d.cfg.Replica, d.cfg.Now().Add(d.cfg.ClaimTTL)); err != nil && ctx.Err() == nil {
+				d.cfg.Logger.Warn("cannot renew this replica's chat claims", "err", err)
+			}
+		case <-scan.C:
+			d.scanUnclaimed(ctx)
+		}
+	}
+}
+
+// scanUnclaimed queues the pending updates of chats no replica holds.
+func (d *Dispatcher) scanUnclaimed(ctx context.Context) {
+	chats, err := store.UnclaimedChats(ctx, d.db.R, d.cfg.Now(), 100)
+	if err != nil {
+		return
+	}
+	for _, chat := range chats {
+		ups, err := store.ChatPendingUpdates(ctx, d.db.R, chat, 0, 100)
+		if err != nil {
+			return
+		}
+		d.Add(ups)
+	}
+}
+
 // process handles one update and reports whether it must be retried
 // because its outcome could not be recorded.
-func (d *Dispatcher) process(ctx context.Context, row store.InboxUpdate) (retry bool) {
+func (d *Dispatcher) process(ctx context.Context, row store.InboxUpdate) outcome {
 	log := d.cfg.Logger.With("update_id", row.UpdateID, "chat_id", row.ChatID, "kind", row.Kind)
 	var up models.Update
+	u := &Update{Update: &up, ID: row.UpdateID, ChatID: row.ChatID, UserID: row.UserID, Kind: row.Kind, db: d.db, now: d.cfg.Now}
+	if d.cfg.Replica != "" {
+		u.fence = func(ctx context.Context, tx *sql.Tx) error {
+			return store.FenceChat(ctx, tx, row.ChatID, d.cfg.Replica, d.cfg.Now().Add(d.cfg.ClaimTTL))
+		}
+	}
 	if err := json.Unmarshal(row.Payload, &up); err != nil {
 		log.Error("stored update cannot be decoded; marking it done", "err", err)
-		return d.markFailed(ctx, &Update{Update: &up, ID: row.UpdateID, ChatID: row.ChatID, db: d.db, now: d.cfg.Now}, err, false)
+		return d.markFailed(ctx, u, err, false)
 	}
-	u := &Update{Update: &up, ID: row.UpdateID, ChatID: row.ChatID, UserID: row.UserID, Kind: row.Kind, db: d.db, now: d.cfg.Now}
 	start := time.Now()
 	err := d.safeHandle(ctx, u)
 	if d.cfg.Observe != nil {
@@ -226,26 +383,34 @@ func (d *Dispatcher) process(ctx context.Context, row store.InboxUpdate) (retry 
 	}
 	switch {
 	case err == nil && u.committed:
-		return false
+		return outcomeDone
 	case err == nil:
 		if cerr := u.Commit(ctx, nil); cerr != nil {
+			if errors.Is(cerr, store.ErrClaimLost) {
+				return outcomeLost
+			}
 			log.Error("cannot mark update done; will retry", "err", cerr)
-			return true
+			return outcomeRetry
 		}
-		return false
+		return outcomeDone
 	case ctx.Err() != nil:
 		// Shutting down: the update stays pending and runs again next start.
-		return true
+		return outcomeRetry
 	case u.committed:
 		log.Error("handler failed after committing its effects", "err", err)
-		return false
+		return outcomeDone
+	case errors.Is(err, store.ErrClaimLost):
+		// Another replica took the chat over (this one was too slow to
+		// renew): its effects were not committed; the holder handles it.
+		log.Warn("the chat was taken over by another replica; leaving the update to it")
+		return outcomeLost
 	case store.IsUnavailable(err):
 		// The database could not take the write (a full disk, an I/O
 		// error, a lock held too long): not the update's fault, so it is
 		// neither failed nor apologised for; it stays pending, its chat
 		// waits, and it runs again once the database writes again.
 		log.Warn("the database cannot take this update's writes; it stays pending and runs again", "err", err)
-		return true
+		return outcomeRetry
 	}
 	log.Error("handler failed; apologising and marking the update done", "err", err, "command", u.Command)
 	return d.markFailed(ctx, u, err, true)
@@ -253,8 +418,13 @@ func (d *Dispatcher) process(ctx context.Context, row store.InboxUpdate) (retry 
 
 // markFailed records the failure (and, if apologise, the apology) so that a
 // poison update can neither wedge its chat nor loop.
-func (d *Dispatcher) markFailed(ctx context.Context, u *Update, cause error, apologise bool) (retry bool) {
+func (d *Dispatcher) markFailed(ctx context.Context, u *Update, cause error, apologise bool) outcome {
 	mark := func(tx *sql.Tx) error {
+		if u.fence != nil {
+			if err := u.fence(ctx, tx); err != nil {
+				return err
+			}
+		}
 		ok, err := store.MarkUpdateDone(ctx, tx, u.ID, truncate(cause.Error(), 1000), d.cfg.Now())
 		if err != nil {
 			return err
@@ -271,22 +441,27 @@ func (d *Dispatcher) markFailed(ctx context.Context, u *Update, cause error, apo
 			}
 			return d.h.Failed(ctx, tx, u, cause)
 		})
-		if err == nil || errors.Is(err, errAlreadyDone) {
-			return false
-		}
-		if store.IsUnavailable(err) {
+		switch {
+		case err == nil || errors.Is(err, errAlreadyDone):
+			return outcomeDone
+		case errors.Is(err, store.ErrClaimLost):
+			return outcomeLost
+		case store.IsUnavailable(err):
 			// Marking it done without the apology would leave the user
 			// unanswered for a passing database fault: try again later.
 			d.cfg.Logger.Error("cannot record the failed update; will retry", "update_id", u.ID, "err", err)
-			return true
+			return outcomeRetry
 		}
 		d.cfg.Logger.Error("cannot enqueue the apology; marking the update done without it", "update_id", u.ID, "err", err)
 	}
 	if err := d.db.Tx(ctx, mark); err != nil && !errors.Is(err, errAlreadyDone) {
+		if errors.Is(err, store.ErrClaimLost) {
+			return outcomeLost
+		}
 		d.cfg.Logger.Error("cannot record the failed update; will retry", "update_id", u.ID, "err", err)
-		return true
+		return outcomeRetry
 	}
-	return false
+	return outcomeDone
 }
 
 // safeHandle turns a handler panic into an error carrying the stack.

@@ -43,6 +43,12 @@ type IntakeConfig struct {
 	// OnCall, if set, is told about each getUpdates round trip (for
 	// readiness: "last successful Telegram call").
 	OnCall func(err error)
+	// PollFence, if set, runs first in the transaction that stores each
+	// polled batch: with several replicas, the check that this replica
+	// still holds the polling lease (store.FenceLease). A poller that
+	// lost it stores nothing (Telegram sends the batch again to the new
+	// holder, as the offset did not move) and Poll returns.
+	PollFence func(ctx context.Context, tx *sql.Tx) error
 	// Sleep pauses Poll for d, or until ctx ends (default: a timer). Tests
 	// inject it to see the backoff chosen without waiting for it.
 	Sleep func(ctx context.Context, d time.Duration)
@@ -92,6 +98,11 @@ func NewIntake(db *store.DB, client *Client, cfg IntakeConfig) *Intake {
 // Save commits raw updates to the inbox and hands the new ones to Stored.
 // Duplicates (an update_id already stored) are ignored.
 func (in *Intake) Save(ctx context.Context, raws []json.RawMessage) ([]store.InboxUpdate, error) {
+	return in.save(ctx, raws, nil)
+}
+
+// save is Save with fence run first in its transaction.
+func (in *Intake) save(ctx context.Context, raws []json.RawMessage, fence func(ctx context.Context, tx *sql.Tx) error) ([]store.InboxUpdate, error) {
 	now := in.cfg.Now()
 	rows := make([]store.InboxUpdate, 0, len(raws))
 	for _, raw := range raws {
@@ -121,6 +132,11 @@ func (in *Intake) Save(ctx context.Context, raws []json.RawMessage) ([]store.Inb
 	}
 	var inserted []store.InboxUpdate
 	err := in.db.Tx(ctx, func(tx *sql.Tx) error {
+		if fence != nil {
+			if err := fence(ctx, tx); err != nil {
+				return err
+			}
+		}
 		var err error
 		inserted, err = store.InsertUpdates(ctx, tx, rows)
 		return err
@@ -189,7 +205,11 @@ func (in *Intake) Poll(ctx context.Context) error {
 			backoff = 0
 			continue
 		}
-		if _, err := in.Save(ctx, raws); err != nil {
+		if _, err := in.save(ctx, raws, in.cfg.PollFence); err != nil {
+			if errors.Is(err, store.ErrLeaseLost) {
+				in.cfg.Logger.Warn("the polling lease went to another replica; this one stops polling")
+				return nil
+			}
 			// Not confirming the batch is the safe answer: the same offset
 			// fetches it again.
 			backoff = min(max(backoff*2, in.cfg.MinBackoff), in.cfg.MaxBackoff)

@@ -34,6 +34,10 @@ type Update struct {
 	db        *store.DB
 	now       func() time.Time
 	committed bool
+	// fence, if set, runs first in every transaction that marks the
+	// update done: with several replicas it checks (and extends) this
+	// replica's claim on the chat (store.FenceChat).
+	fence func(ctx context.Context, tx *sql.Tx) error
 }
 
 // ErrAlreadyCommitted is returned by a second Commit for the same update:
@@ -51,6 +55,11 @@ func (u *Update) Commit(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return ErrAlreadyCommitted
 	}
 	err := u.db.Tx(ctx, func(tx *sql.Tx) error {
+		if u.fence != nil {
+			if err := u.fence(ctx, tx); err != nil {
+				return err
+			}
+		}
 		if fn != nil {
 			if err := fn(tx); err != nil {
 				return err

@@ -36,6 +36,10 @@ type HealthConfig struct {
 	// ProbeEvery is how often Run looks at the last success (default
 	// ProbeIdle/4).
 	ProbeEvery time.Duration
+	// Replicas, if set, adds a "replicas" line to /readyz (several
+	// replicas on PostgreSQL): which replica holds which lease and how
+	// many chats each handles. It informs; it never fails.
+	Replicas func(ctx context.Context) (string, error)
 	// CheckTimeout bounds the database checks of one /readyz (default 3 s).
 	CheckTimeout time.Duration
 	Logger       *slog.Logger
@@ -200,6 +204,15 @@ func (h *Health) Ready(ctx context.Context) (ok bool, checks []Check) {
 	if h.cfg.Backups != nil {
 		checks = append(checks, h.cfg.Backups.check())
 	}
+	if h.cfg.Replicas != nil {
+		c := Check{Name: "replicas", OK: true}
+		detail, err := h.cfg.Replicas(ctx)
+		if err != nil {
+			c.Warn, detail = true, "cannot read the leases: "+err.Error()
+		}
+		c.Detail = detail
+		checks = append(checks, c)
+	}
 	ok = true
 	for _, c := range checks {
 		ok = ok && c.OK
@@ -235,7 +248,7 @@ func (h *Health) checkDatabase(ctx context.Context) Check {
 		}
 	}
 	err := h.cfg.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `CREATE TABLE _ops_ready_probe(x)`); err != nil {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE _ops_ready_probe(x INTEGER)`); err != nil {
 			return err
 		}
 		return errProbeDone

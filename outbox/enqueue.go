@@ -115,14 +115,19 @@ func Enqueue(ctx context.Context, tx *sql.Tx, m Message) (id int64, err error) {
 	}
 	now := store.Millis(time.Now())
 
-	// Coalescing first, so the new row's line is computed without the rows
-	// it replaces. Only 'pending' rows are replaced: a 'sending' row is on
-	// the wire already and the new row simply follows it.
+	// The line's head first (holdLine; the order the sender locks rows
+	// in: a head, then the row it promotes), then coalescing, so the new
+	// row's line is computed without the rows it replaces. Only 'pending'
+	// rows are replaced: a 'sending' row is on the wire already and the
+	// new row simply follows it.
 	type line struct {
 		chat int64
 		lane Lane
 	}
 	var lines []line // lines that lost a row: their head may have been it
+	if err := holdLine(ctx, tx, m.ChatID, m.Lane); err != nil {
+		return 0, err
+	}
 	if m.CoalesceKey != "" {
 		rows, err := tx.QueryContext(ctx, `
 UPDATE outbox SET state = 'replaced', head = 0, done_at = ?, last_error = 'replaced by a newer row with the same coalesce key'
@@ -183,6 +188,26 @@ RETURNING id`,
 		return 0, fmt.Errorf("outbox: enqueue %s to %d: %w", m.Method, m.ChatID, err)
 	}
 	return id, nil
+}
+
+// holdLine makes the transaction wait for any other that holds the head
+// of a (chat, lane) line — the sender recording its fate — before the
+// head of a row is decided. Without it, on PostgreSQL (concurrent
+// transactions) a row enqueued while the sender finishes the line's last
+// queued row sees that row still 'sending' and is not made head, and the
+// sender's promote, not seeing the new row, promotes nothing: the line
+// would have no head until the hourly repair. Locking the head row (an
+// UPDATE that changes nothing) waits for the sender's commit, and the
+// statements after it see the line as it then is; if this transaction
+// locks first, the sender's finish waits instead and its promote sees the
+// new row. On SQLite the writer serialises transactions anyway, and this
+// costs a probe of outbox_line (and a rewrite of the head row, if any).
+func holdLine(ctx context.Context, tx *sql.Tx, chatID int64, lane Lane) error {
+	_, err := tx.ExecContext(ctx, sqlHoldLine, chatID, int(lane))
+	if err != nil {
+		return fmt.Errorf("outbox: waiting for the line of chat %d: %w", chatID, err)
+	}
+	return nil
 }
 
 // pendingTwin coalesces identical replies: a reply (an interactive

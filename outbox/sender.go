@@ -112,6 +112,11 @@ type Config struct {
 	// ProbeMax caps the wait between probes while Telegram is unreachable
 	// (default 15 s): the longest a return can go unnoticed.
 	ProbeMax time.Duration
+	// StartEmpty starts every Run with an empty global bucket rather than
+	// a full burst: with several replicas the sender that ran before this
+	// one (another replica, before a handover) may have spent the budget
+	// a moment ago, and Telegram counts per token, not per process.
+	StartEmpty bool
 }
 
 // Tunables not worth a Config field.
@@ -316,6 +321,10 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 	if err := s.repairHeads(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("outbox: repairing line heads", "err", err)
+	}
+
+	if s.cfg.StartEmpty {
+		s.drainGlobal(s.clk.Now())
 	}
 
 	s.jobs = make(chan job, s.cfg.Workers)

@@ -34,6 +34,9 @@ type DB struct {
 
 	// pg: the database is PostgreSQL (postgres.go); W and R are one pool.
 	pg bool
+	// The NOTIFY listener of PostgreSQL (postgres.go's listen).
+	stopListen func()
+	listening  sync.WaitGroup
 
 	// writes is the outcome of the latest real write (WriteState).
 	writesMu sync.Mutex
@@ -245,6 +248,10 @@ func (db *DB) Options() Options { return db.opts }
 // Close closes both pools.
 func (db *DB) Close() error {
 	db.stopCheckpoints()
+	if db.stopListen != nil {
+		db.stopListen()
+		db.listening.Wait()
+	}
 	if db.R == db.W {
 		return db.W.Close()
 	}

@@ -62,6 +62,12 @@ WHERE done_at IS NULL AND update_id > ? ORDER BY update_id LIMIT ?`, after, limi
 	if err != nil {
 		return nil, err
 	}
+	return scanInboxRows(rows)
+}
+
+// scanInboxRows reads (and closes) rows of update_id, chat_id, user_id,
+// kind, payload, received_at.
+func scanInboxRows(rows *sql.Rows) ([]InboxUpdate, error) {
 	defer rows.Close()
 	var out []InboxUpdate
 	for rows.Next() {

@@ -133,3 +133,26 @@ func (h *commitHooks) execMarker(args []driver.NamedValue) (driver.Result, error
 	}
 	return driver.RowsAffected(0), nil
 }
+
+// wakeNamed runs the waker registered under name, if any, now.
+func (h *commitHooks) wakeNamed(name string) {
+	h.mu.Lock()
+	f := h.wakers[name]
+	h.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// wakeAll runs every registered waker now.
+func (h *commitHooks) wakeAll() {
+	h.mu.Lock()
+	fs := make([]func(), 0, len(h.wakers))
+	for _, f := range h.wakers {
+		fs = append(fs, f)
+	}
+	h.mu.Unlock()
+	for _, f := range fs {
+		f()
+	}
+}

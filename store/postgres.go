@@ -58,6 +58,32 @@ func Redact(dsn string) string {
 	return u.Redacted()
 }
 
+// CheckURL reports what is wrong with a PostgreSQL URL's form (nil if
+// nothing), without its password.
+func CheckURL(dsn string) error {
+	if _, err := pgx.ParseConfig(dsn); err != nil {
+		return fmt.Errorf("%s is not a valid PostgreSQL URL (postgres://user:password@host:5432/db?sslmode=disable): %s",
+			Redact(dsn), scrub(err.Error(), dsn))
+	}
+	return nil
+}
+
+// URLPassword is the password in a PostgreSQL URL ("" if none), for the
+// log's redactor.
+func URLPassword(dsn string) string {
+	if !IsPostgresURL(dsn) {
+		return ""
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return ""
+	}
+	if p, ok := u.User.Password(); ok {
+		return p
+	}
+	return u.Query().Get("password")
+}
+
 // ErrBadURL wraps an error that retrying cannot fix: the URL does not
 // parse, the password is refused, the database or role does not exist.
 // The bot stops at start with exit 2 on it; any other failure to connect
@@ -93,7 +119,50 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
+	lctx, stop := context.WithCancel(context.Background())
+	db.stopListen = stop
+	db.listening.Go(func() { db.listen(lctx, cfg) })
 	return db, nil
+}
+
+// wakeChannel is the NOTIFY channel of store.Wake across replicas.
+const wakeChannel = "rsvpbot_wake"
+
+// listen runs the wakers (SetWaker) that other replicas' transactions
+// name with Wake, as their NOTIFYs arrive, until ctx ends. NOTIFY is a
+// hint: a connection that drops loses what was sent meanwhile, so after
+// every (re)connection every waker runs once, and the workers it wakes
+// look at the tables themselves (they poll too).
+func (db *DB) listen(ctx context.Context, cfg *pgx.ConnConfig) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		conn, err := pgx.ConnectConfig(ctx, cfg)
+		if err == nil {
+			_, err = conn.Exec(ctx, "LISTEN "+wakeChannel)
+		}
+		if err == nil {
+			backoff = 100 * time.Millisecond
+			db.hooks.wakeAll()
+			for ctx.Err() == nil {
+				var n *pgconn.Notification
+				n, err = conn.WaitForNotification(ctx)
+				if err != nil {
+					break
+				}
+				db.hooks.wakeNamed(n.Payload)
+			}
+		}
+		if conn != nil {
+			cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			conn.Close(cctx)
+			cancel()
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
 }
 
 // scrub removes the URL (and so its password) from a driver's message.
@@ -197,6 +266,17 @@ func asUnavailable(err error) error {
 	return nil
 }
 
+// IsUniqueViolation reports whether err is a UNIQUE (or primary key)
+// constraint refusing a row, on either backend: two transactions raced to
+// insert the same key, and the loser may read the winner's row.
+func IsUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
 // isPGRetry reports whether a PostgreSQL transaction failed only because
 // it raced another one (serialization failure, deadlock): run it again.
 func isPGRetry(err error) bool {
@@ -297,6 +377,16 @@ func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt,
 
 func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if query == onCommitMarker {
+		if len(args) == 1 {
+			if name, ok := args[0].Value.(wakeName); ok {
+				// Other replicas' workers hear it too, when this
+				// transaction commits (listen).
+				if _, err := c.Conn.ExecContext(ctx, `SELECT pg_notify($1, $2)`,
+					[]driver.NamedValue{{Ordinal: 1, Value: wakeChannel}, {Ordinal: 2, Value: string(name)}}); err != nil {
+					return nil, err
+				}
+			}
+		}
 		return c.hooks.execMarker(args)
 	}
 	return c.Conn.ExecContext(ctx, c.rewritePG(query), args)

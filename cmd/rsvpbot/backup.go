@@ -23,6 +23,10 @@ func runBackup(ctx context.Context, args []string, lookupEnv func(string) (strin
 	if cfg == nil {
 		return code
 	}
+	if store.IsPostgresURL(cfg.DB) {
+		fmt.Fprintf(stderr, "rsvpbot backup: RSVPBOT_DB is PostgreSQL (%s); back it up with pg_dump or your provider's snapshots\n", store.Redact(cfg.DB))
+		return 2
+	}
 	if _, err := os.Stat(cfg.DB); err != nil {
 		fmt.Fprintf(stderr, "rsvpbot backup: no database at %s (RSVPBOT_DB)\n", cfg.DB)
 		return 1

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rsvpbot/rsvpbot/app"
 	"github.com/rsvpbot/rsvpbot/scheduler"
+	"github.com/rsvpbot/rsvpbot/store"
 )
 
 // Config is everything the bot reads from its environment. The variable
@@ -61,7 +62,7 @@ type envVar struct {
 var envVars = []envVar{
 	{"TELEGRAM_BOT_TOKEN", "(required)", "bot token from @BotFather"},
 	{"TELEGRAM_API_URL", "https://api.telegram.org", "Bot API server (a local emulator in tests)"},
-	{"RSVPBOT_DB", "data/rsvpbot.db", "SQLite database file (its directory is created)"},
+	{"RSVPBOT_DB", "data/rsvpbot.db", "SQLite database file (its directory is created), or postgres://user:password@host:5432/db?sslmode=... for PostgreSQL (several replicas may share it)"},
 	{"RSVPBOT_ADMINS", "", "comma-separated Telegram user ids of bot admins (/stats)"},
 	{"RSVPBOT_HTTP_ADDR", "127.0.0.1:8080", "ops server: /healthz /readyz /metrics, the message API and the webhook; empty disables"},
 	{"RSVPBOT_API_TOKEN", "", "bearer token that enables the message API (/v1/...); at least 16 characters"},
@@ -133,7 +134,11 @@ func LoadConfig(lookupEnv func(string) (string, bool), requireToken bool) (*Conf
 	}
 	c.APIURL = strings.TrimRight(c.APIURL, "/")
 	c.DB = get("RSVPBOT_DB")
-	if fi, err := os.Stat(c.DB); err == nil && fi.IsDir() {
+	if store.IsPostgresURL(c.DB) {
+		if err := store.CheckURL(c.DB); err != nil {
+			return nil, bad("RSVPBOT_DB", "%v", err)
+		}
+	} else if fi, err := os.Stat(c.DB); err == nil && fi.IsDir() {
 		return nil, bad("RSVPBOT_DB", "%q is a directory; give the path of the database file (e.g. %s)", c.DB, filepath.Join(c.DB, "rsvpbot.db"))
 	}
 
@@ -232,6 +237,9 @@ func LoadConfig(lookupEnv func(string) (string, bool), requireToken bool) (*Conf
 
 	if c.BackupDir, c.BackupEvery, err = backupConfig(get("RSVPBOT_BACKUP_DIR"), get("RSVPBOT_BACKUP_EVERY"), requireToken); err != nil {
 		return nil, err
+	}
+	if c.BackupDir != "" && store.IsPostgresURL(c.DB) {
+		return nil, bad("RSVPBOT_BACKUP_DIR", "scheduled backups copy an SQLite file; back PostgreSQL up with pg_dump or your provider's snapshots, and unset it")
 	}
 
 	tz := get("RSVPBOT_TIMEZONE")

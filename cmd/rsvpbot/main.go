@@ -122,7 +122,10 @@ func runMigrate(ctx context.Context, lookupEnv func(string) (string, bool), stdo
 		return 1
 	}
 	cur, _, _ := db.SchemaVersion(ctx)
-	fmt.Fprintf(stdout, "database %s: applied %d migration(s); schema version %d\n", cfg.DB, n, cur)
+	fmt.Fprintf(stdout, "database %s: applied %d migration(s); schema version %d\n", store.Redact(cfg.DB), n, cur)
+	if db.Postgres() {
+		return 0 // PostgreSQL's autovacuum gives space back by itself
+	}
 	return switchVacuum(ctx, db, cfg.DB, stdout, stderr)
 }
 
@@ -161,14 +164,15 @@ func runOutbox(ctx context.Context, args []string, lookupEnv func(string) (strin
 	}
 	// An operator's tool: it never creates a database at a mistyped path
 	// nor migrates one a running bot is using.
-	if _, err := os.Stat(cfg.DB); err != nil {
+	pg := store.IsPostgresURL(cfg.DB)
+	if _, err := os.Stat(cfg.DB); err != nil && !pg {
 		fmt.Fprintf(stderr, "rsvpbot outbox: no database at %s (RSVPBOT_DB): %v\n", cfg.DB, errors.Unwrap(err))
 		return 1
 	}
 	// Reading commands open it read-only: they work on a read-only file or
 	// mount, and leave the file exactly as it was.
 	open := store.OpenNoMigrate
-	if outbox.CLIReadOnly(args) {
+	if outbox.CLIReadOnly(args) && !pg {
 		open = store.OpenReadOnly
 	}
 	db, err := open(ctx, cfg.DB, store.Options{})
@@ -178,7 +182,7 @@ func runOutbox(ctx context.Context, args []string, lookupEnv func(string) (strin
 	}
 	defer db.Close()
 	if cur, latest, err := db.SchemaVersion(ctx); err != nil || cur != latest {
-		fmt.Fprintf(stderr, "rsvpbot outbox: database %s is at schema version %d, this rsvpbot expects %d; run rsvpbot migrate (or start the bot) first\n", cfg.DB, cur, latest)
+		fmt.Fprintf(stderr, "rsvpbot outbox: database %s is at schema version %d, this rsvpbot expects %d; run rsvpbot migrate (or start the bot) first\n", store.Redact(cfg.DB), cur, latest)
 		return 1
 	}
 	if err := outbox.CLI(ctx, db, args, stdout); err != nil {

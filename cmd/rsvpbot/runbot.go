@@ -11,6 +11,7 @@ import (
 	"github.com/rsvpbot/rsvpbot/app"
 	"github.com/rsvpbot/rsvpbot/handlers"
 	"github.com/rsvpbot/rsvpbot/outbox"
+	"github.com/rsvpbot/rsvpbot/store"
 )
 
 // runBot is "rsvpbot run": the configuration, the logger and the signals
@@ -21,7 +22,7 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 	if cfg == nil {
 		return code
 	}
-	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel, isTerminal(stderr), cfg.Token, cfg.APIToken, cfg.WebhookSecret)
+	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel, isTerminal(stderr), cfg.Token, cfg.APIToken, cfg.WebhookSecret, store.URLPassword(cfg.DB))
 	ctx, stop := signalContext(parent)
 	defer stop()
 
@@ -33,6 +34,10 @@ func runBot(parent context.Context, lookupEnv func(string) (string, bool), stder
 			// One bot per database: refused like a wrong setting, one
 			// line naming the file and the pid.
 			fmt.Fprintf(stderr, "rsvpbot: %v\n", &ConfigError{Var: "RSVPBOT_DB", Problem: locked.Err.Error()})
+			return 2
+		case errors.Is(err, store.ErrBadURL):
+			// A wrong PostgreSQL URL or password: no retry fixes it.
+			fmt.Fprintf(stderr, "rsvpbot: %v\n", &ConfigError{Var: "RSVPBOT_DB", Problem: err.Error()})
 			return 2
 		case ctx.Err() != nil:
 			// Stopped while starting: nothing was taken, nothing is lost.
