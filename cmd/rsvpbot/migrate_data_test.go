@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-telegram/bot/models"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/rsvpbot/rsvpbot/bot/bottest"
 	"github.com/rsvpbot/rsvpbot/internal/seed"
 	"github.com/rsvpbot/rsvpbot/store"
 	"github.com/rsvpbot/rsvpbot/store/storetest"
@@ -161,6 +163,22 @@ func TestMigrateDataCopiesEverything(t *testing.T) {
 	}
 	if !strings.Contains(stdout, fmt.Sprintf("update offset %d", offA)) {
 		t.Errorf("the offset is not reported:\n%s", stdout)
+	}
+
+	// The bot itself, started on the copy, asks Telegram for the updates
+	// after the last one the SQLite bot stored, and answers the next.
+	fake := bottest.NewServer(bottest.WithFirstUpdateID(offA))
+	defer fake.Close()
+	busy := models.User{ID: res.Fixtures.BusyUser, FirstName: "Busy", LanguageCode: "en"}
+	fake.PushCommand(bottest.PrivateChat(busy), busy, "/help")
+	botp := newBotProcess(t, fake, target)
+	botp.start()
+	waitUntil(t, 30*time.Second, "the bot's reply", func() bool { return botReplies(fake, busy.ID) > 0 })
+	if code := botp.stop(); code != 0 {
+		t.Fatalf("the bot on the copy: exit %d\n%s", code, botp.log())
+	}
+	if got := fake.CallsTo("getUpdates")[0].Params["offset"]; got != fmt.Sprint(offA) {
+		t.Errorf("the bot on the copy polls from offset %s, want %d", got, offA)
 	}
 
 	// New rows get new ids.
