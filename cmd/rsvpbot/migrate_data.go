@@ -136,6 +136,10 @@ func runMigrateData(ctx context.Context, args []string, lookupEnv func(string) (
 
 	m := &dataMove{src: src, dst: dst, conn: conn, url: *to, versionTables: versionTables(opts), progress: stderr, start: start}
 	if err := m.run(ctx, stdout); err != nil {
+		if ctx.Err() != nil && !m.committed {
+			fmt.Fprintf(stderr, "rsvpbot migrate-data: interrupted (%s): nothing was copied (the transaction was rolled back); run it again\n", scrubURL(err.Error(), *to))
+			return 1
+		}
 		fmt.Fprintf(stderr, "rsvpbot migrate-data: %s\n", scrubURL(err.Error(), *to))
 		return 1
 	}
@@ -197,6 +201,7 @@ type dataMove struct {
 	versionTables map[string]bool
 	progress      io.Writer
 	start         time.Time // when the command started: the total time is from it
+	committed     bool      // the copy is in the target
 }
 
 // pgColumn is a column of a target table.
@@ -312,6 +317,7 @@ func (m *dataMove) run(ctx context.Context, stdout io.Writer) error {
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("database %s: committing the copy: %w", shown, err)
 	}
+	m.committed = true
 	copyTook := time.Since(copyStart)
 
 	// Check: every table's rows, and the update offset the bot resumes at.
