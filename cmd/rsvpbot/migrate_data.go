@@ -37,11 +37,17 @@ import (
 //     bot writes while it is read, and read in one transaction;
 //   - the target must be empty: any row in any table other than goose's
 //     version tables and the rows the migrations themselves write
-//     (migrationRows);
+//     (migrationRows, which migrates a scratch schema for a moment: the
+//     role needs CREATE on the database, as its owner has);
 //   - triggers are off during the copy (session_replication_role =
 //     replica), because the tables they maintain (the /stats counters, the
 //     outbox's hourly rollups) are copied as they are; this needs a
-//     superuser;
+//     superuser, or on PostgreSQL 15+ a role granted SET on that
+//     parameter. Foreign keys are triggers too, so the source's are
+//     checked instead (foreignKeyCheck);
+//   - a target column the source lacks must have a default;
+//   - text PostgreSQL cannot hold (NUL, invalid UTF-8) is mended and
+//     counted, not refused (toPGText);
 //   - identity columns' sequences continue after the highest id copied.
 
 // migrateDataUsage is the subcommand's help text.
@@ -99,11 +105,11 @@ func runMigrateData(ctx context.Context, args []string, lookupEnv func(string) (
 	}
 	lock, err := store.LockDatabase(cfg.DB)
 	if err != nil {
+		hint := ""
 		if le := (*store.LockedError)(nil); errors.As(err, &le) {
-			fmt.Fprintf(stderr, "rsvpbot migrate-data: stop the bot first, the copy must not change under it: %v\n", err)
-			return 1
+			hint = "stop the bot first, the copy must not change under it: "
 		}
-		fmt.Fprintf(stderr, "rsvpbot migrate-data: %v\n", err)
+		fmt.Fprintf(stderr, "rsvpbot migrate-data: %s%v\n", hint, err)
 		return 1
 	}
 	defer lock.Release()
