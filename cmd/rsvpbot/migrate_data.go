@@ -237,6 +237,12 @@ func (m *dataMove) run(ctx context.Context, stdout io.Writer) error {
 	}
 	defer srcTx.Rollback()
 
+	if err := foreignKeyCheck(ctx, srcTx); err != nil {
+		return err
+	}
+	if err := m.canTurnTriggersOff(ctx); err != nil {
+		return err
+	}
 	srcTables, err := m.sqliteTables(ctx, srcTx)
 	if err != nil {
 		return fmt.Errorf("reading the SQLite schema: %w", err)
@@ -287,9 +293,6 @@ func (m *dataMove) run(ctx context.Context, stdout io.Writer) error {
 	}
 	slices.Sort(notCopied)
 
-	if err := foreignKeyCheck(ctx, srcTx); err != nil {
-		return err
-	}
 	for _, tc := range plan {
 		if err := srcTx.QueryRowContext(ctx, `SELECT count(*) FROM `+sqliteIdent(tc.name)).Scan(&tc.srcRows); err != nil {
 			return fmt.Errorf("SQLite table %s: %w", tc.name, err)
@@ -302,11 +305,7 @@ func (m *dataMove) run(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "42501" {
-			return fmt.Errorf("database %s: the role may not turn triggers off (SET session_replication_role = replica: %s); run migrate-data as a PostgreSQL superuser (or, on PostgreSQL 15 and later, GRANT SET ON PARAMETER session_replication_role TO the role): with triggers on, the /stats counters and the outbox's hourly rollups would be counted twice", shown, pe.Message)
-		}
+	if err := m.triggersOff(ctx, tx); err != nil {
 		return err
 	}
 	for _, tc := range plan {
@@ -409,6 +408,29 @@ func foreignKeyCheck(ctx context.Context, q store.Querier) error {
 		return fmt.Errorf("the SQLite file has rows whose foreign key points to no row, which PostgreSQL would refuse: %s (see PRAGMA foreign_key_check); nothing was copied", strings.Join(bad, ", "))
 	}
 	return nil
+}
+
+// triggersOff turns triggers off for the rest of tx, or says why it
+// cannot.
+func (m *dataMove) triggersOff(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "42501" {
+		return fmt.Errorf("database %s: the role may not turn triggers off (SET session_replication_role = replica: %s); run migrate-data as a PostgreSQL superuser (or, on PostgreSQL 15 and later, GRANT SET ON PARAMETER session_replication_role TO the role): with triggers on, the /stats counters and the outbox's hourly rollups would be counted twice; nothing was copied",
+			store.Redact(m.url), pe.Message)
+	}
+	return err
+}
+
+// canTurnTriggersOff checks at once, in a transaction of its own, what
+// the copy will need last.
+func (m *dataMove) canTurnTriggersOff(ctx context.Context) error {
+	tx, err := m.conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	return m.triggersOff(ctx, tx)
 }
 
 // sqliteTables returns the source's tables and their columns, without
