@@ -107,3 +107,58 @@ func TestEnqueueAfterLoadedHistory(t *testing.T) {
 		t.Fatalf("enqueued as %d, at or below the loaded row", id)
 	}
 }
+
+// Two transactions enqueue one dedup key at once (handlers on two
+// replicas): the second waits for the first and answers with its row, and
+// its own transaction goes on; one row is queued.
+func TestConcurrentDedupEnqueueAnswersTheFirstRow(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	msg := Message{ChatID: 602, Method: "sendMessage", Lane: Bulk, Params: sendParams{ChatID: 602, Text: "once"},
+		DedupKey: "reminder:1:602", CoalesceKey: "card:602"}
+	inFirst := make(chan struct{})
+	type result struct {
+		id  int64
+		err error
+	}
+	second := make(chan result, 1)
+	go func() {
+		<-inFirst
+		var r result
+		r.err = db.Tx(ctx, func(tx *sql.Tx) error {
+			var err error
+			if r.id, err = Enqueue(ctx, tx, msg); err != nil {
+				return err
+			}
+			// The transaction is still usable after the lost race.
+			_, err = Enqueue(ctx, tx, textMsg(602, Bulk, "and this"))
+			return err
+		})
+		second <- r
+	}()
+	var first int64
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if first, err = Enqueue(ctx, tx, msg); err != nil {
+			return err
+		}
+		select {
+		case <-inFirst:
+		default:
+			close(inFirst)
+		}
+		time.Sleep(300 * time.Millisecond) // the second enqueue runs (PostgreSQL) or waits (SQLite)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := <-second
+	if r.err != nil || r.id != first {
+		t.Fatalf("second enqueue: row %d, %v; want the first's row %d", r.id, r.err, first)
+	}
+	var n int
+	if err := db.R.QueryRow(`SELECT count(*) FROM outbox WHERE coalesce_key = 'card:602' OR dedup_key = 'reminder:1:602'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d rows with the keys, want 1: %v", n, err)
+	}
+}

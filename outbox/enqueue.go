@@ -113,6 +113,44 @@ func Enqueue(ctx context.Context, tx *sql.Tx, m Message) (id int64, err error) {
 	} else if key != "" {
 		m.CoalesceKey = key
 	}
+	if m.DedupKey == "" {
+		return enqueueRows(ctx, tx, m, lead, params)
+	}
+	return enqueueDeduped(ctx, tx, m, lead, params)
+}
+
+// enqueueDeduped is enqueueRows for a message with a dedup key, which
+// another transaction may be enqueueing at the same moment (on
+// PostgreSQL: handlers on two replicas; on SQLite the writer serialises
+// them and the lookup above finds the first). The loser's insert waits for
+// the winner and fails on dedup_key's unique index; its rows are undone
+// to a savepoint and it answers with the winner's id, as if the lookup
+// had found it, instead of failing the caller's transaction.
+func enqueueDeduped(ctx context.Context, tx *sql.Tx, m Message, lead []json.RawMessage, params json.RawMessage) (int64, error) {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT outbox_dedup`); err != nil {
+		return 0, err
+	}
+	id, err := enqueueRows(ctx, tx, m, lead, params)
+	if err != nil && store.IsUniqueViolation(err) {
+		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO outbox_dedup`); rerr != nil {
+			return 0, errors.Join(err, rerr)
+		}
+		if first, found, lerr := dedupID(ctx, tx, m.DedupKey); lerr == nil && found {
+			id, err = first, nil
+		}
+	}
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE outbox_dedup`); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// enqueueRows writes a message's rows (lead: the earlier parts of one
+// split for length) and wakes the sender at commit.
+func enqueueRows(ctx context.Context, tx *sql.Tx, m Message, lead []json.RawMessage, params json.RawMessage) (id int64, err error) {
 	now := store.Millis(time.Now())
 
 	// The line's head first (holdLine; the order the sender locks rows
