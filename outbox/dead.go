@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/rsvpbot/rsvpbot/store"
@@ -87,10 +88,11 @@ func scanRow(sc interface{ Scan(...any) error }) (Row, error) {
 
 // ListDead returns dead letters, oldest first; limit <= 0 means all.
 func ListDead(ctx context.Context, q store.Querier, limit int) ([]Row, error) {
-	if limit <= 0 {
-		limit = -1 // SQLite: no limit
+	query := `SELECT ` + rowColumns + ` FROM outbox WHERE state = 'dead' ORDER BY id`
+	if limit > 0 {
+		query += ` LIMIT ` + strconv.Itoa(limit)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+rowColumns+` FROM outbox WHERE state = 'dead' ORDER BY id LIMIT ?`, limit)
+	rows, err := q.QueryContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -167,6 +169,9 @@ RETURNING chat_id, lane`, store.Millis(time.Now()), requeuedNote, id).Scan(&chat
 	if err != nil {
 		return err
 	}
+	if err := holdLine(ctx, tx, chat, lane); err != nil {
+		return err
+	}
 	if err := promote(ctx, tx, chat, lane); err != nil {
 		return err
 	}
@@ -201,6 +206,9 @@ RETURNING chat_id, lane`, store.Millis(time.Now()), requeuedNote)
 		return 0, err
 	}
 	for l := range seen {
+		if err := holdLine(ctx, tx, l.chat, l.lane); err != nil {
+			return 0, err
+		}
 		if err := promote(ctx, tx, l.chat, l.lane); err != nil {
 			return 0, err
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/rsvpbot/rsvpbot/bot"
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
 	"github.com/rsvpbot/rsvpbot/store"
+	"github.com/rsvpbot/rsvpbot/store/storetest"
 )
 
 func TestClassify(t *testing.T) {
@@ -287,12 +288,8 @@ func TestPurgeLedger(t *testing.T) {
 func TestPurgeLedgerInBatches(t *testing.T) {
 	ctx := context.Background()
 	var txs int
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "rsvpbot.db"), WithSchema(store.Options{PurgeBatch: 5,
-		ObserveHold: func(time.Duration) { txs++ }}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openDSN(t, storetest.DSN(t, filepath.Join(t.TempDir(), "rsvpbot.db")), store.Options{PurgeBatch: 5,
+		ObserveHold: func(time.Duration) { txs++ }})
 	old, recent := store.Millis(time.Now().Add(-100*24*time.Hour)), store.Millis(time.Now())
 	var msgs []Message
 	for i := range 16 {
@@ -339,7 +336,12 @@ func TestPurgeLedgerInBatches(t *testing.T) {
 	if st := countState(t, db); st[StateSent] != 1 || st[StateDead] != 1 || st[StatePending] != 2 || st[StateDropped]+st[StateReplaced] != 0 {
 		t.Errorf("after purge: %v", st)
 	}
-	// Each batch finds its rows through an index.
+	// Each batch finds its rows through an index: SQLite's planner, which
+	// the statements' INDEXED BY steers (PostgreSQL plans by its
+	// statistics, and scans tables this small whatever the index).
+	if db.Postgres() {
+		return
+	}
 	for _, q := range []string{purgeLedgerSQL, purgeFinishedSQL} {
 		rows, err := db.R.Query("EXPLAIN QUERY PLAN "+q, 1, 2)
 		if err != nil {

@@ -1,5 +1,5 @@
 // Command rsvpbot runs the Telegram bot, and offers subcommands that work on
-// its database (migrate, outbox, backup). It reads the environment, sets up
+// its database (migrate, outbox, backup, migrate-data). It reads the environment, sets up
 // logging and signals; package app assembles the bot, and the behaviour
 // lives in bot, handlers, outbox, scheduler, store and weather.
 package main
@@ -47,6 +47,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		return runOutbox(ctx, args, lookupEnv, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, args, lookupEnv, stdout, stderr)
+	case "migrate-data":
+		return runMigrateData(ctx, args, lookupEnv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "rsvpbot", version)
 		return 0
@@ -70,6 +72,7 @@ Usage:
   rsvpbot outbox show ID           show an outbox message and its delivery attempts
   rsvpbot outbox requeue ID|--all  send dead letters again
   rsvpbot backup FILE              copy the database, while the bot runs, into the new file FILE (checked)
+  rsvpbot migrate-data --to URL    move to PostgreSQL: copy the (stopped) bot's database into the empty database URL (checked)
   rsvpbot version                  print the version
 
 Configuration (environment variables):
