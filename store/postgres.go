@@ -64,7 +64,7 @@ func Redact(dsn string) string {
 func CheckURL(dsn string) error {
 	if _, err := pgx.ParseConfig(dsn); err != nil {
 		return fmt.Errorf("%s is not a valid PostgreSQL URL (postgres://user:password@host:5432/db?sslmode=disable): %s",
-			Redact(dsn), scrub(err.Error(), dsn))
+			Redact(dsn), Scrub(err.Error(), dsn))
 	}
 	return nil
 }
@@ -103,7 +103,7 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		// pgx's message may quote the URL: say only which part is wrong.
-		return nil, fmt.Errorf("database %s: %w: %s", shown, ErrBadURL, scrub(err.Error(), dsn))
+		return nil, fmt.Errorf("database %s: %w: %s", shown, ErrBadURL, Scrub(err.Error(), dsn))
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 5 * time.Second
@@ -168,15 +168,14 @@ func (db *DB) listen(ctx context.Context, cfg *pgx.ConnConfig) {
 	}
 }
 
-// scrub removes the URL (and so its password) from a driver's message.
-func scrub(msg, dsn string) string {
+// Scrub removes a PostgreSQL URL (and so its password, wherever it
+// appears alone) from a message.
+func Scrub(msg, dsn string) string {
 	if dsn != "" {
 		msg = strings.ReplaceAll(msg, dsn, Redact(dsn))
 	}
-	if u, err := url.Parse(dsn); err == nil {
-		if p, ok := u.User.Password(); ok && p != "" {
-			msg = strings.ReplaceAll(msg, p, "xxxxx")
-		}
+	if p := URLPassword(dsn); p != "" {
+		msg = strings.ReplaceAll(msg, p, "xxxxx")
 	}
 	return msg
 }

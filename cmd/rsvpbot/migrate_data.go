@@ -126,16 +126,16 @@ func runMigrateData(ctx context.Context, args []string, lookupEnv func(string) (
 	dst, err := store.Open(ctx, *to, opts)
 	if err != nil {
 		if errors.Is(err, store.ErrBadURL) {
-			fmt.Fprintf(stderr, "rsvpbot migrate-data: --to: %s\n", scrubURL(err.Error(), *to))
+			fmt.Fprintf(stderr, "rsvpbot migrate-data: --to: %s\n", store.Scrub(err.Error(), *to))
 			return 2
 		}
-		fmt.Fprintf(stderr, "rsvpbot migrate-data: %s\n", scrubURL(err.Error(), *to))
+		fmt.Fprintf(stderr, "rsvpbot migrate-data: %s\n", store.Scrub(err.Error(), *to))
 		return 1
 	}
 	defer dst.Close()
 	conn, err := pgx.Connect(ctx, *to)
 	if err != nil {
-		fmt.Fprintf(stderr, "rsvpbot migrate-data: database %s: %s\n", store.Redact(*to), scrubURL(err.Error(), *to))
+		fmt.Fprintf(stderr, "rsvpbot migrate-data: database %s: %s\n", store.Redact(*to), store.Scrub(err.Error(), *to))
 		return 1
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
@@ -143,10 +143,10 @@ func runMigrateData(ctx context.Context, args []string, lookupEnv func(string) (
 	m := &dataMove{src: src, dst: dst, conn: conn, url: *to, versionTables: versionTables(opts), progress: stderr, start: start}
 	if err := m.run(ctx, stdout); err != nil {
 		if ctx.Err() != nil && !m.committed {
-			fmt.Fprintf(stderr, "rsvpbot migrate-data: interrupted (%s): nothing was copied (the transaction was rolled back); run it again\n", scrubURL(err.Error(), *to))
+			fmt.Fprintf(stderr, "rsvpbot migrate-data: interrupted (%s): nothing was copied (the transaction was rolled back); run it again\n", store.Scrub(err.Error(), *to))
 			return 1
 		}
-		fmt.Fprintf(stderr, "rsvpbot migrate-data: %s\n", scrubURL(err.Error(), *to))
+		fmt.Fprintf(stderr, "rsvpbot migrate-data: %s\n", store.Scrub(err.Error(), *to))
 		return 1
 	}
 	fmt.Fprintf(stdout, "done: set RSVPBOT_DB=%s and start the bot; %s is left as it was (keep it as a backup)\n", store.Redact(*to), cfg.DB)
@@ -166,27 +166,13 @@ func checkPostgresURL(s string) string {
 		return fmt.Sprintf("%s is not a PostgreSQL URL (postgres://user:password@host:5432/db)", shown)
 	}
 	if _, err := pgx.ParseConfig(s); err != nil {
-		msg := scrubURL(err.Error(), s)
+		msg := store.Scrub(err.Error(), s)
 		if i := strings.LastIndex(msg, "`: "); i >= 0 { // pgx quotes the whole URL first
 			msg = msg[i+3:]
 		}
 		return fmt.Sprintf("%s: not a valid PostgreSQL URL: %s", store.Redact(s), msg)
 	}
 	return ""
-}
-
-// scrubURL removes the URL's password from a message.
-func scrubURL(msg, dsn string) string {
-	msg = strings.ReplaceAll(msg, dsn, store.Redact(dsn))
-	if u, err := url.Parse(dsn); err == nil {
-		if p, ok := u.User.Password(); ok && p != "" {
-			msg = strings.ReplaceAll(msg, p, "xxxxx")
-		}
-		if p := u.Query().Get("password"); p != "" {
-			msg = strings.ReplaceAll(msg, p, "xxxxx")
-		}
-	}
-	return msg
 }
 
 // versionTables are goose's version tables: the store's and each schema's.
