@@ -228,24 +228,26 @@ RETURNING id`,
 	return id, nil
 }
 
-// holdLine makes the transaction wait for any other that holds the head
-// of a (chat, lane) line — the sender recording its fate — before the
-// head of a row is decided. Without it, on PostgreSQL (concurrent
-// transactions) a row enqueued while the sender finishes the line's last
-// queued row sees that row still 'sending' and is not made head, and the
-// sender's promote, not seeing the new row, promotes nothing: the line
-// would have no head until the hourly repair. Locking the head row (an
-// UPDATE that changes nothing) waits for the sender's commit, and the
-// statements after it see the line as it then is; if this transaction
-// locks first, the sender's finish waits instead and its promote sees the
-// new row. On SQLite the writer serialises transactions anyway, and this
-// costs a probe of outbox_line (and a rewrite of the head row, if any).
+// holdLine makes the transaction the only one deciding the head of a
+// (chat, lane) line until it ends (store.LockTx): whether a new row is its
+// line's head depends on the rows before it, which the sender may be
+// finishing at that moment. promote takes the same lock, so a row
+// enqueued while the sender finishes the line's last queued row is either
+// seen by its promote (the enqueue committed first) or sees that row
+// finished and becomes head itself (the sender committed first): on
+// PostgreSQL, where they run at once, a line never loses its head. On
+// SQLite the one writer serialises them anyway and the lock costs
+// nothing.
 func holdLine(ctx context.Context, tx *sql.Tx, chatID int64, lane Lane) error {
-	_, err := tx.ExecContext(ctx, sqlHoldLine, chatID, int(lane))
-	if err != nil {
+	if err := store.LockTx(ctx, tx, lineLock(chatID, lane)); err != nil {
 		return fmt.Errorf("outbox: waiting for the line of chat %d: %w", chatID, err)
 	}
 	return nil
+}
+
+// lineLock names a line's lock.
+func lineLock(chatID int64, lane Lane) int64 {
+	return store.LockKey("outbox line", chatID, int64(lane))
 }
 
 // pendingTwin coalesces identical replies: a reply (an interactive
@@ -318,8 +320,11 @@ func Lookup(ctx context.Context, q store.Querier, dedupKey string) (Row, []Attem
 // added, finished, requeued or moved), and is idempotent. Only heads are
 // scanned by the sender, which keeps a chat with a long queue from costing
 // a scan of its whole queue on every claim.
-func promote(ctx context.Context, q store.Querier, chatID int64, lane Lane) error {
-	_, err := q.ExecContext(ctx, sqlPromote, chatID, int(lane))
+func promote(ctx context.Context, tx *sql.Tx, chatID int64, lane Lane) error {
+	if err := holdLine(ctx, tx, chatID, lane); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, sqlPromote, chatID, int(lane))
 	if err != nil {
 		return fmt.Errorf("outbox: promoting line head of chat %d: %w", chatID, err)
 	}

@@ -13,6 +13,17 @@ import (
 // maxBatch is how many results one record transaction takes at most.
 const maxBatch = 64
 
+// maxBatch is how many results one record transaction takes: on SQLite
+// many (one commit for all: the writer is one connection anyway); on
+// PostgreSQL one, so that a record holds one line's lock (holdLine) and
+// cannot deadlock with a handler enqueueing into several lines.
+func (s *Sender) maxBatch() int {
+	if s.db != nil && s.db.Postgres() {
+		return 1
+	}
+	return maxBatch
+}
+
 // recordLoop writes results to the database in batches (one transaction
 // for whatever has arrived), then tells the dispatcher. A chat stays busy
 // until its result is committed, so its next row is never claimed before
@@ -23,7 +34,7 @@ func (s *Sender) recordLoop(ctx context.Context) {
 	for r := range s.results {
 		batch := []result{r}
 	fill:
-		for len(batch) < maxBatch {
+		for len(batch) < s.maxBatch() {
 			select {
 			case r, ok := <-s.results:
 				if !ok {

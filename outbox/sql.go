@@ -82,10 +82,6 @@ WHERE id = ?`
 UPDATE outbox SET state = 'pending', attempts = ?, failures = ?, next_attempt_at = ?, last_error = ?
 WHERE id = ?`
 
-	// Lock the queued heads of a line, changing nothing (holdLine).
-	sqlHoldLine = `
-UPDATE outbox SET head = 1 WHERE chat_id = ?1 AND lane = ?2 AND state IN ('pending', 'sending') AND head = 1`
-
 	// The first queued row of a line becomes its head (idempotent). One
 	// index seek per state: an ORDER BY over "state IN (...)" would sort
 	// the whole line, and a line can be long.

@@ -357,7 +357,7 @@ type pgConn struct {
 // as 0/1 like SQLite, and leaves the rest to pgx.
 func (c *pgConn) CheckNamedValue(nv *driver.NamedValue) error {
 	switch v := nv.Value.(type) {
-	case commitHook, wakeName:
+	case commitHook, wakeName, lockKey:
 		return nil
 	case bool:
 		nv.Value = pgBool{v}
@@ -391,6 +391,13 @@ func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt,
 }
 
 func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if query == lockMarker {
+		if len(args) != 1 {
+			return nil, errors.New("store: LockTx takes one key")
+		}
+		return c.Conn.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`,
+			[]driver.NamedValue{{Ordinal: 1, Value: int64(args[0].Value.(lockKey))}})
+	}
 	if query == onCommitMarker {
 		if !c.inTx {
 			return nil, ErrNotWriter
