@@ -192,3 +192,37 @@ func TestStormPausesEverythingOnFakeClock(t *testing.T) {
 		}
 	}
 }
+
+// A sender that takes over from another replica starts with an empty
+// global bucket (Config.StartEmpty): its first call waits for the first
+// token, so a handover never bursts; without it the bucket's burst goes at
+// once.
+func TestStartEmptyNeverBursts(t *testing.T) {
+	for _, empty := range []bool{false, true} {
+		db := openDB(t)
+		clk := newFakeClock()
+		caller := &scriptCaller{clk: clk, respond: func(n int, _ string, _ int64) (bot.Result, error) {
+			return bot.Result{HTTPStatus: 200, MessageID: n, Sent: true}, nil
+		}}
+		// 100/s: a burst of 5 tokens (burstWindow), one every 10 ms.
+		s := NewSender(db, caller, Config{Clock: clk, Logger: testLogger(t), Limits: &Limits{Global: 100}, StartEmpty: empty})
+		for chat := int64(1); chat <= 5; chat++ {
+			enqueue(t, db, textMsg(chat, Interactive, "hi"))
+		}
+		startSender(t, s)
+		if !empty {
+			caller.waitCalls(t, 5) // the full bucket, at once
+			continue
+		}
+		time.Sleep(200 * time.Millisecond) // real time; the clock stands still
+		if n := len(caller.Calls()); n != 0 {
+			t.Fatalf("StartEmpty: %d calls before the first token", n)
+		}
+		clk.Set(clk.Now().Add(10 * time.Millisecond))
+		caller.waitCalls(t, 1)
+		time.Sleep(100 * time.Millisecond)
+		if n := len(caller.Calls()); n != 1 {
+			t.Fatalf("StartEmpty: %d calls after one token's time, want 1", n)
+		}
+	}
+}

@@ -140,6 +140,9 @@ func TestConfigBadValues(t *testing.T) {
 		{[]string{"LOG_FORMAT", "xml"}, "LOG_FORMAT"},
 		{[]string{"LOG_LEVEL", "loud"}, "LOG_LEVEL"},
 		{[]string{"RSVPBOT_DB", os.TempDir()}, "RSVPBOT_DB"},
+		{[]string{"RSVPBOT_DB", "postgres://bob:pw-s3cret@db.example:port/rsvp"}, "RSVPBOT_DB"},
+		{[]string{"RSVPBOT_DB", "postgres://bob:pw-s3cret@db.example/rsvp?sslmode=sometimes"}, "RSVPBOT_DB"},
+		{[]string{"RSVPBOT_DB", "postgres://bob@db.example/rsvp", "RSVPBOT_BACKUP_DIR", "/tmp/b"}, "RSVPBOT_BACKUP_DIR"},
 		{[]string{"RSVPBOT_LEDGER_RETENTION", "forever"}, "RSVPBOT_LEDGER_RETENTION"},
 		{[]string{"RSVPBOT_LEDGER_RETENTION", "5m"}, "RSVPBOT_LEDGER_RETENTION"},
 		{[]string{"RSVPBOT_LEDGER_RETENTION", "213505d"}, "RSVPBOT_LEDGER_RETENTION"},
@@ -158,8 +161,8 @@ func TestConfigBadValues(t *testing.T) {
 		if ce.Var != tc.varName || !strings.HasPrefix(err.Error(), tc.varName+": ") {
 			t.Errorf("%v: error %q names %s, want %s", tc.kv, err, ce.Var, tc.varName)
 		}
-		if strings.Contains(err.Error(), goodToken) {
-			t.Errorf("%v: error leaks the token: %q", tc.kv, err)
+		if strings.Contains(err.Error(), goodToken) || strings.Contains(err.Error(), "pw-s3cret") {
+			t.Errorf("%v: error leaks the token or a password: %q", tc.kv, err)
 		}
 	}
 }
