@@ -57,8 +57,10 @@ AND NOT EXISTS (SELECT 1 FROM inbox WHERE chat_id = ?1 AND done_at IS NULL)`, ch
 			return err
 		}
 		n, err := res.RowsAffected()
-		released = n == 1
-		if released {
+		if err != nil {
+			return err
+		}
+		if released = n == 1; released {
 			return nil
 		}
 		// Not released: pending updates, or not owner's at all.
