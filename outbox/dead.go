@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/rsvpbot/rsvpbot/store"
@@ -87,10 +88,11 @@ func scanRow(sc interface{ Scan(...any) error }) (Row, error) {
 
 // ListDead returns dead letters, oldest first; limit <= 0 means all.
 func ListDead(ctx context.Context, q store.Querier, limit int) ([]Row, error) {
-	if limit <= 0 {
-		limit = -1 // SQLite: no limit
+	query := `SELECT ` + rowColumns + ` FROM outbox WHERE state = 'dead' ORDER BY id`
+	if limit > 0 {
+		query += ` LIMIT ` + strconv.Itoa(limit)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+rowColumns+` FROM outbox WHERE state = 'dead' ORDER BY id LIMIT ?`, limit)
+	rows, err := q.QueryContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}

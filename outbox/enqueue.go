@@ -174,7 +174,8 @@ func insertRow(ctx context.Context, tx *sql.Tx, m Message, params json.RawMessag
 	err = tx.QueryRowContext(ctx, `
 INSERT INTO outbox (chat_id, lane, method, params, dedup_key, coalesce_key, ref, next_attempt_at, created_at, head)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8,
-        NOT EXISTS (SELECT 1 FROM outbox WHERE chat_id = ?1 AND lane = ?2 AND state IN ('pending', 'sending')))
+        CASE WHEN EXISTS (SELECT 1 FROM outbox WHERE chat_id = ?1 AND lane = ?2 AND state IN ('pending', 'sending'))
+             THEN 0 ELSE 1 END)
 RETURNING id`,
 		m.ChatID, int(m.Lane), m.Method, string(params), nullIfEmpty(m.DedupKey), nullIfEmpty(m.CoalesceKey),
 		m.Ref, now).Scan(&id)

@@ -16,6 +16,7 @@ import (
 	"github.com/rsvpbot/rsvpbot/bot"
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
 	"github.com/rsvpbot/rsvpbot/store"
+	"github.com/rsvpbot/rsvpbot/store/storetest"
 )
 
 func TestMain(m *testing.M) {
@@ -33,9 +34,25 @@ func openDB(t testing.TB) *store.DB {
 	return openDBAt(t, filepath.Join(t.TempDir(), "rsvpbot.db"))
 }
 
+// openDBAt opens the test database keyed by path: the SQLite file at path,
+// or its PostgreSQL schema when the tests run on PostgreSQL
+// (storetest.DSN), so every test through it runs on both backends.
 func openDBAt(t testing.TB, path string) *store.DB {
 	t.Helper()
-	db, err := store.Open(context.Background(), path, WithSchema(store.Options{}))
+	return openDSN(t, storetest.DSN(t, path), store.Options{})
+}
+
+// openSQLiteAt opens the SQLite file at path whatever the backend, for
+// the tests of SQLite's own mechanics (an old file, a killed process
+// holding the file, file sizes).
+func openSQLiteAt(t testing.TB, path string) *store.DB {
+	t.Helper()
+	return openDSN(t, path, store.Options{})
+}
+
+func openDSN(t testing.TB, dsn string, opts store.Options) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), dsn, WithSchema(opts))
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}

@@ -124,7 +124,7 @@ func TestInlineEditForbiddenDropsOnlyItsRow(t *testing.T) {
 		t.Errorf("states: %v, want m1 dropped and m2, m3 sent", st)
 	}
 	var inactive int
-	if err := db.R.QueryRow(`SELECT count(*) FROM chats WHERE NOT active`).Scan(&inactive); err != nil || inactive != 0 {
+	if err := db.R.QueryRow(`SELECT count(*) FROM chats WHERE active = 0`).Scan(&inactive); err != nil || inactive != 0 {
 		t.Errorf("a 403 on an inline edit deactivated a chat (%d, %v)", inactive, err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/rsvpbot/rsvpbot/bot"
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
 	"github.com/rsvpbot/rsvpbot/store"
+	"github.com/rsvpbot/rsvpbot/store/storetest"
 )
 
 func TestClassify(t *testing.T) {
@@ -287,12 +288,8 @@ func TestPurgeLedger(t *testing.T) {
 func TestPurgeLedgerInBatches(t *testing.T) {
 	ctx := context.Background()
 	var txs int
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "rsvpbot.db"), WithSchema(store.Options{PurgeBatch: 5,
-		ObserveHold: func(time.Duration) { txs++ }}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openDSN(t, storetest.DSN(t, filepath.Join(t.TempDir(), "rsvpbot.db")), store.Options{PurgeBatch: 5,
+		ObserveHold: func(time.Duration) { txs++ }})
 	old, recent := store.Millis(time.Now().Add(-100*24*time.Hour)), store.Millis(time.Now())
 	var msgs []Message
 	for i := range 16 {

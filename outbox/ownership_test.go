@@ -21,12 +21,17 @@ import (
 
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
 	"github.com/rsvpbot/rsvpbot/store"
+	"github.com/rsvpbot/rsvpbot/store/storetest"
 )
 
 func tableExists(t *testing.T, db *store.DB, name string) bool {
 	t.Helper()
+	q := `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`
+	if db.Postgres() {
+		q = `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?`
+	}
 	var n int
-	if err := db.R.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, name).Scan(&n); err != nil {
+	if err := db.R.QueryRow(q, name).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n == 1
@@ -60,7 +65,7 @@ func latestOutboxVersion(t *testing.T) int64 {
 func TestOutboxOwnsItsSchema(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	plain, err := store.Open(ctx, filepath.Join(dir, "plain.db"), store.Options{})
+	plain, err := store.Open(ctx, storetest.DSN(t, filepath.Join(dir, "plain.db")), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +121,7 @@ func TestUpgradeFromStoreOwnedOutbox(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	db := openDBAt(t, path)
+	db := openSQLiteAt(t, path) // an SQLite file of an old release
 	if v, want := outboxVersion(t, db), latestOutboxVersion(t); v != want {
 		t.Fatalf("goose_outbox at %d after the upgrade, want %d", v, want)
 	}

@@ -212,7 +212,7 @@ func (s *Sender) record(ctx context.Context, tx *sql.Tx, r result) (effect, erro
 		// another id. They are dropped, not dead-lettered, and OnMigrated
 		// lets their owner post afresh.
 		gone := fmt.Sprintf("the group moved to %d; its old messages cannot be edited", out.migrateTo)
-		rows, err := tx.QueryContext(ctx, sqlDropMessageBound, now, gone, out.migrateTo, j.id)
+		rows, err := tx.QueryContext(ctx, sqlDropMessageBound(s.db.Postgres()), now, gone, out.migrateTo, j.id)
 		if err != nil {
 			return e, err
 		}

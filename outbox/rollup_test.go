@@ -48,9 +48,9 @@ func rollupRecount(t *testing.T, db *store.DB) (rollups, recount []string) {
 	}
 	for _, q := range [][2]string{
 		{`SELECT 'ledger', hour, outcome, n, retries, ambiguous FROM ledger_hourly WHERE n > 0`,
-			`SELECT 'ledger', created_at / 3600000, outcome, count(*), sum(attempt > 1), sum(ambiguous != 0) FROM ledger GROUP BY 2, 3`},
+			`SELECT 'ledger', created_at / 3600000, outcome, count(*), sum(CASE WHEN attempt > 1 THEN 1 ELSE 0 END), sum(CASE WHEN ambiguous <> 0 THEN 1 ELSE 0 END) FROM ledger GROUP BY 2, 3`},
 		{`SELECT 'outbox', hour, sent, dead FROM outbox_hourly WHERE sent > 0 OR dead > 0`,
-			`SELECT 'outbox', done_at / 3600000, sum(state = 'sent'), sum(state = 'dead') FROM outbox
+			`SELECT 'outbox', done_at / 3600000, sum(CASE WHEN state = 'sent' THEN 1 ELSE 0 END), sum(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) FROM outbox
 			 WHERE state IN ('sent', 'dead') AND done_at IS NOT NULL GROUP BY 2`},
 		// Each sent row's bucket: the least bound at or above its latency.
 		{`SELECT 'latency', hour, le_ms, n FROM outbox_latency_hourly WHERE n > 0`,
@@ -143,8 +143,9 @@ func TestRollupsEqualRecount(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sent, dead, failed, limited, retries int64
-	db.R.QueryRow(`SELECT sum(state = 'sent'), sum(state = 'dead') FROM outbox`).Scan(&sent, &dead)
-	db.R.QueryRow(`SELECT sum(outcome NOT IN (?, ?, ?)), sum(outcome = ?), sum(attempt > 1) FROM ledger`,
+	db.R.QueryRow(`SELECT sum(CASE WHEN state = 'sent' THEN 1 ELSE 0 END), sum(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) FROM outbox`).Scan(&sent, &dead)
+	db.R.QueryRow(`SELECT sum(CASE WHEN outcome NOT IN (?, ?, ?) THEN 1 ELSE 0 END), sum(CASE WHEN outcome = ? THEN 1 ELSE 0 END),
+		sum(CASE WHEN attempt > 1 THEN 1 ELSE 0 END) FROM ledger`,
 		ClassOK, ClassNotModified, ClassGone, ClassRateLimited).Scan(&failed, &limited, &retries)
 	if q.Sent != sent || q.DeadNew != dead || q.Failed != failed || q.RateLimited != limited || q.Retries != retries {
 		t.Errorf("ReadQueue: sent %d dead %d failed %d 429 %d retries %d; raw rows: %d %d %d %d %d",

@@ -17,6 +17,7 @@ import (
 	"github.com/rsvpbot/rsvpbot/bot"
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
 	"github.com/rsvpbot/rsvpbot/store"
+	"github.com/rsvpbot/rsvpbot/store/storetest"
 )
 
 // The crash test re-executes the test binary as a child process that runs
@@ -61,8 +62,10 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 	}
 	// Latency keeps calls in flight long enough for kills to land on them.
 	fake := newFake(t, bottest.WithFaults(bottest.Faults{MinLatency: time.Millisecond, MaxLatency: 4 * time.Millisecond}))
-	path := filepath.Join(t.TempDir(), "rsvpbot.db")
-	db := openDBAt(t, path)
+	// The child opens the same database: the SQLite file, or the test's
+	// PostgreSQL schema (a killed process's rows are left sending on both).
+	path := storetest.DSN(t, filepath.Join(t.TempDir(), "rsvpbot.db"))
+	db := openDSN(t, path, store.Options{})
 	chats := burstChats(30)
 	const perChat = 20
 	ids := enqueue(t, db, burstMessages(chats, perChat, Bulk)...)

@@ -37,11 +37,11 @@ LIMIT ?`
 	sqlClaim = `
 UPDATE outbox AS o SET state = 'sending'
 WHERE o.id = ? AND o.state = 'pending' AND o.head = 1 AND ` + firstInLine + `
-  AND (o.method = 'answerInlineQuery' OR NOT EXISTS (SELECT 1 FROM chats c WHERE c.id = o.chat_id AND NOT c.active))
+  AND (o.method = 'answerInlineQuery' OR NOT EXISTS (SELECT 1 FROM chats c WHERE c.id = o.chat_id AND c.active = 0))
 RETURNING id, chat_id, lane, method, params, attempts, failures, created_at, ref`
 
 	// Why a chat is inactive (no row: it is not).
-	sqlChatActive = `SELECT inactive_reason FROM chats WHERE id = ? AND NOT active`
+	sqlChatActive = `SELECT inactive_reason FROM chats WHERE id = ? AND active = 0`
 
 	sqlLedger = `
 INSERT INTO ledger (outbox_id, chat_id, method, attempt, outcome, http_status, error_code, description,
@@ -50,11 +50,17 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 	// After a group's migration: its pending rows that act on one of its
 	// old messages (an edit, a delete, a pin: top-level message_id) are
-	// dropped, except the row being handled.
-	sqlDropMessageBound = `
+	// dropped, except the row being handled. Looking inside params is
+	// the one thing the dialects spell differently (params is TEXT on
+	// both; PostgreSQL's ->> needs a cast to jsonb, which SQLite has no
+	// name for): sqlDropMessageBound picks the text.
+	sqlDropMessageBoundHead = `
 UPDATE outbox SET state = 'dropped', head = 0, done_at = ?1, last_error = ?2
-WHERE chat_id = ?3 AND state = 'pending' AND id <> ?4 AND json_extract(params, '$.message_id') IS NOT NULL
+WHERE chat_id = ?3 AND state = 'pending' AND id <> ?4 AND `
+	sqlDropMessageBoundTail = ` IS NOT NULL
 RETURNING id, chat_id, method, ref`
+	sqlDropMessageBoundSQLite   = sqlDropMessageBoundHead + `json_extract(params, '$.message_id')` + sqlDropMessageBoundTail
+	sqlDropMessageBoundPostgres = sqlDropMessageBoundHead + `CAST(params AS jsonb) ->> 'message_id'` + sqlDropMessageBoundTail
 
 	// A group became a supergroup: its rows follow it (store.MigrateChat
 	// moves the store's references, this the outbox's).
@@ -79,7 +85,7 @@ UPDATE outbox SET head = 1
 WHERE id = (SELECT MIN(id) FROM (
               SELECT MIN(id) AS id FROM outbox WHERE chat_id = ?1 AND lane = ?2 AND state = 'pending'
               UNION ALL
-              SELECT MIN(id) AS id FROM outbox WHERE chat_id = ?1 AND lane = ?2 AND state = 'sending'))
+              SELECT MIN(id) AS id FROM outbox WHERE chat_id = ?1 AND lane = ?2 AND state = 'sending') AS firsts)
   AND head = 0`
 )
 
@@ -92,4 +98,12 @@ func sqlScan(lane Lane) string {
 		return sqlScanEdit
 	}
 	return sqlScanBulk
+}
+
+// sqlDropMessageBound is the statement of the backend (store.DB.Postgres).
+func sqlDropMessageBound(postgres bool) string {
+	if postgres {
+		return sqlDropMessageBoundPostgres
+	}
+	return sqlDropMessageBoundSQLite
 }

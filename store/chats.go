@@ -36,8 +36,8 @@ ON CONFLICT(id) DO UPDATE SET
     username  = excluded.username,
     last_seen = excluded.last_seen
 -- As for users: only what changed, last_seen at most once a minute.
-WHERE chats.type IS NOT excluded.type OR chats.title IS NOT excluded.title
-   OR chats.username IS NOT excluded.username OR excluded.last_seen - chats.last_seen >= 60000`,
+WHERE chats.type IS DISTINCT FROM excluded.type OR chats.title IS DISTINCT FROM excluded.title
+   OR chats.username IS DISTINCT FROM excluded.username OR excluded.last_seen - chats.last_seen >= 60000`,
 		c.ID, c.Type, c.Title, c.Username, Millis(now), Millis(now))
 	return err
 }
@@ -66,7 +66,7 @@ func SetChatActive(ctx context.Context, q Querier, id int64, active bool, reason
 		reason = ""
 	}
 	_, err := q.ExecContext(ctx, `UPDATE chats SET active = ?1, inactive_reason = ?2
-WHERE id = ?3 AND (active IS NOT ?1 OR inactive_reason IS NOT ?2)`, active, reason, id)
+WHERE id = ?3 AND (active IS DISTINCT FROM ?1 OR inactive_reason IS DISTINCT FROM ?2)`, active, reason, id)
 	return err
 }
 
@@ -84,16 +84,19 @@ func SetChatLanguage(ctx context.Context, q Querier, id int64, lang string) erro
 
 // chatRefs lists every (table, column) of the store's that holds a chat id,
 // so that a group upgraded to a supergroup keeps its events, cards and
-// conversations. A feature that adds a table with a chat id adds it here.
+// conversations. A feature that adds a table with a chat id adds it here,
+// with the other column of a unique key the chat id is part of (other),
+// if any: a row already under the new id with the same other value gives
+// way to the moved one.
 // (The outbox moves its own queued rows: it calls MigrateChat.)
-var chatRefs = []struct{ table, column string }{
-	{"inbox", "chat_id"},
-	{"conversations", "chat_id"},
-	{"events", "chat_id"},
-	{"event_cards", "chat_id"},
-	{"series", "chat_id"},
-	{"chat_members", "chat_id"},
-	{"calendar_feeds", "chat_id"},
+var chatRefs = []struct{ table, column, other string }{
+	{"inbox", "chat_id", ""},
+	{"conversations", "chat_id", "user_id"}, // PRIMARY KEY (chat_id, user_id)
+	{"events", "chat_id", ""},
+	{"event_cards", "chat_id", "message_id"}, // UNIQUE (chat_id, message_id)
+	{"series", "chat_id", ""},
+	{"chat_members", "chat_id", "user_id"},   // PRIMARY KEY (chat_id, user_id)
+	{"calendar_feeds", "chat_id", "user_id"}, // UNIQUE (user_id, chat_id)
 }
 
 // MigrateChat moves a chat to a new id (Telegram's migrate_to_chat_id) and
@@ -109,7 +112,16 @@ ON CONFLICT(id) DO UPDATE SET language = excluded.language, timezone = excluded.
 		return fmt.Errorf("migrating chat %d to %d: %w", from, to, err)
 	}
 	for _, r := range chatRefs {
-		q := fmt.Sprintf(`UPDATE OR REPLACE %s SET %s = ? WHERE %s = ?`, r.table, r.column, r.column)
+		// What SQLite's UPDATE OR REPLACE did, in SQL PostgreSQL also
+		// speaks: the rows the move would collide with go first.
+		if r.other != "" {
+			q := fmt.Sprintf(`DELETE FROM %[1]s WHERE %[2]s = ?1 AND %[3]s IN (SELECT %[3]s FROM %[1]s WHERE %[2]s = ?2)`,
+				r.table, r.column, r.other)
+			if _, err := tx.ExecContext(ctx, q, to, from); err != nil {
+				return fmt.Errorf("migrating chat %d to %d in %s: %w", from, to, r.table, err)
+			}
+		}
+		q := fmt.Sprintf(`UPDATE %s SET %s = ? WHERE %s = ?`, r.table, r.column, r.column)
 		if _, err := tx.ExecContext(ctx, q, to, from); err != nil {
 			return fmt.Errorf("migrating chat %d to %d in %s: %w", from, to, r.table, err)
 		}

@@ -208,9 +208,9 @@ UPDATE events SET title = ?1, description = ?2, place = ?3, starts_at = ?4, ends
                   -- A new place, point or day makes the card's forecast
                   -- wrong: drop it, and let the forecast job look it up
                   -- again at once.
-                  weather_line = CASE WHEN place <> ?3 OR starts_at <> ?4 OR place_lat IS NOT ?10 OR place_lon IS NOT ?11
+                  weather_line = CASE WHEN place <> ?3 OR starts_at <> ?4 OR place_lat IS DISTINCT FROM ?10 OR place_lon IS DISTINCT FROM ?11
                                       THEN '' ELSE weather_line END,
-                  weather_checked_at = CASE WHEN place <> ?3 OR starts_at <> ?4 OR place_lat IS NOT ?10 OR place_lon IS NOT ?11
+                  weather_checked_at = CASE WHEN place <> ?3 OR starts_at <> ?4 OR place_lat IS DISTINCT FROM ?10 OR place_lon IS DISTINCT FROM ?11
                                             THEN 0 ELSE weather_checked_at END,
                   place_lat = ?10, place_lon = ?11, venue_title = ?12, venue_address = ?13
 WHERE id = ?9`,
@@ -244,7 +244,7 @@ WHERE id = ? AND status = 'active'`, Millis(now), Millis(now), id)
 // cards, so an unchanged forecast costs no edit.
 func SetEventWeatherLine(ctx context.Context, q Querier, ev Event, line string, now time.Time) (changed bool, err error) {
 	res, err := q.ExecContext(ctx, `UPDATE events SET weather_line = ?, version = version + 1, updated_at = ?
-WHERE id = ? AND place = ? AND starts_at = ? AND place_lat IS ? AND place_lon IS ? AND weather_line <> ?`,
+WHERE id = ? AND place = ? AND starts_at = ? AND place_lat IS NOT DISTINCT FROM ? AND place_lon IS NOT DISTINCT FROM ? AND weather_line <> ?`,
 		line, Millis(now), ev.ID, ev.Place, Millis(ev.StartsAt), ev.lat(), ev.lon(), line)
 	if err != nil {
 		return false, fmt.Errorf("setting the forecast of event %d: %w", ev.ID, err)
@@ -265,7 +265,7 @@ WHERE id = ? AND place = ? AND starts_at = ? AND place_lat IS ? AND place_lon IS
 // lookup at once).
 func MarkEventForecastChecked(ctx context.Context, q Querier, ev Event, at time.Time) error {
 	if _, err := q.ExecContext(ctx, `UPDATE events SET weather_checked_at = ?
-WHERE id = ? AND place = ? AND starts_at = ? AND place_lat IS ? AND place_lon IS ?`,
+WHERE id = ? AND place = ? AND starts_at = ? AND place_lat IS NOT DISTINCT FROM ? AND place_lon IS NOT DISTINCT FROM ?`,
 		Millis(at), ev.ID, ev.Place, Millis(ev.StartsAt), ev.lat(), ev.lon()); err != nil {
 		return fmt.Errorf("marking the forecast of event %d checked: %w", ev.ID, err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -333,14 +334,26 @@ func (c *pgConn) CheckNamedValue(nv *driver.NamedValue) error {
 	case commitHook, wakeName:
 		return nil
 	case bool:
-		if v {
-			nv.Value = int64(1)
-		} else {
-			nv.Value = int64(0)
-		}
+		nv.Value = pgBool{v}
 		return nil
 	}
 	return c.Conn.CheckNamedValue(nv)
+}
+
+// pgBool is a Go bool argument: 0/1 where the parameter is a number (the
+// store's flag columns, as on SQLite), true/false where it is a boolean
+// (goose's is_applied, PostgreSQL's own catalogs). pgx picks by the
+// parameter's type.
+type pgBool struct{ v bool }
+
+func (b pgBool) BoolValue() (pgtype.Bool, error) { return pgtype.Bool{Bool: b.v, Valid: true}, nil }
+
+func (b pgBool) Int64Value() (pgtype.Int8, error) {
+	var n int64
+	if b.v {
+		n = 1
+	}
+	return pgtype.Int8{Int64: n, Valid: true}, nil
 }
 
 func (c *pgConn) Prepare(query string) (driver.Stmt, error) {

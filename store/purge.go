@@ -45,7 +45,9 @@ const (
 // selected through an index so that each batch finds its rows without a
 // scan:
 //
-//	DELETE FROM t WHERE rowid IN (SELECT rowid FROM t WHERE created_at < ? LIMIT ?)
+//	DELETE FROM t WHERE id IN (SELECT id FROM t WHERE created_at < ? LIMIT ?)
+//
+// (by the table's key: PostgreSQL has no rowid).
 type BatchDelete struct {
 	Query string
 	Args  []any

@@ -490,8 +490,8 @@ func PurgeReminders(ctx context.Context, db *DB, before time.Time) (int64, error
 // reminder's private messages go first, so that deleting the reminder
 // cascades to none.
 var purgeRemindersSQL = []string{`
-DELETE FROM reminder_sends WHERE rowid IN (
-    SELECT s.rowid FROM reminder_sends s INDEXED BY reminder_sends_created
+DELETE FROM reminder_sends WHERE (reminder_id, user_id) IN (
+    SELECT s.reminder_id, s.user_id FROM reminder_sends s INDEXED BY reminder_sends_created
     JOIN reminders r ON r.id = s.reminder_id JOIN events e ON e.id = r.event_id
     WHERE s.created_at < ? AND ` + eventEndedSQL + ` LIMIT ?)`, `
 DELETE FROM reminders WHERE id IN (

@@ -30,7 +30,10 @@ type Community struct {
 // the users or events in it.
 func CountCommunity(ctx context.Context, q Querier, now time.Time, activeWindow time.Duration) (Community, error) {
 	var c Community
-	rows, err := q.QueryContext(ctx, `SELECT name, n FROM community_counts`)
+	// On PostgreSQL a counter is several shard rows (see
+	// migrations/postgres/00016_schema.sql); on SQLite one row. The sum
+	// reads both.
+	rows, err := q.QueryContext(ctx, `SELECT name, CAST(sum(n) AS BIGINT) FROM community_counts GROUP BY name`)
 	if err != nil {
 		return c, fmt.Errorf("counts: %w", err)
 	}
@@ -55,15 +58,15 @@ func CountCommunity(ctx context.Context, q Querier, now time.Time, activeWindow 
 	// The two sliding windows: their whole days from the day tables
 	// (migration 00016), their first, partial day from the rows.
 	err = q.QueryRowContext(ctx, `
-SELECT (SELECT coalesce(sum(n), 0) FROM users_seen_days WHERE day > ?1 / 86400000)
-     + (SELECT count(*) FROM users WHERE blocked = 0 AND last_seen >= ?1 AND last_seen < (?1 / 86400000 + 1) * 86400000)`,
+SELECT CAST((SELECT coalesce(sum(n), 0) FROM users_seen_days WHERE day > CAST(?1 AS BIGINT) / 86400000)
+     + (SELECT count(*) FROM users WHERE blocked = 0 AND last_seen >= CAST(?1 AS BIGINT) AND last_seen < (CAST(?1 AS BIGINT) / 86400000 + 1) * 86400000) AS BIGINT)`,
 		Millis(now.Add(-activeWindow))).Scan(&c.UsersActive)
 	if err != nil {
 		return c, fmt.Errorf("users: %w", err)
 	}
 	err = q.QueryRowContext(ctx, `
-SELECT (SELECT coalesce(sum(n), 0) FROM events_start_days WHERE day > ?1 / 86400000)
-     + (SELECT count(*) FROM events WHERE status = 'active' AND starts_at >= ?1 AND starts_at < (?1 / 86400000 + 1) * 86400000)`,
+SELECT CAST((SELECT coalesce(sum(n), 0) FROM events_start_days WHERE day > CAST(?1 AS BIGINT) / 86400000)
+     + (SELECT count(*) FROM events WHERE status = 'active' AND starts_at >= CAST(?1 AS BIGINT) AND starts_at < (CAST(?1 AS BIGINT) / 86400000 + 1) * 86400000) AS BIGINT)`,
 		Millis(now)).Scan(&c.EventsUpcoming)
 	if err != nil {
 		return c, fmt.Errorf("events: %w", err)

@@ -51,9 +51,9 @@ ON CONFLICT(id) DO UPDATE SET
     last_seen  = excluded.last_seen
 -- Every update touches its user: write only what changed, and last_seen at
 -- most once a minute, so a busy chat does not rewrite the page each time.
-WHERE users.username IS NOT excluded.username OR users.first_name IS NOT excluded.first_name
-   OR users.last_name IS NOT excluded.last_name
-   OR (excluded.language <> '' AND users.language IS NOT excluded.language)
+WHERE users.username IS DISTINCT FROM excluded.username OR users.first_name IS DISTINCT FROM excluded.first_name
+   OR users.last_name IS DISTINCT FROM excluded.last_name
+   OR (excluded.language <> '' AND users.language IS DISTINCT FROM excluded.language)
    OR excluded.last_seen - users.last_seen >= 60000`,
 		u.ID, u.Username, u.FirstName, u.LastName, u.Language, Millis(now), Millis(now))
 	return err
@@ -85,8 +85,8 @@ func SetUserChosenLang(ctx context.Context, q Querier, id int64, lang string) er
 // SetUserStarted records that the user has (or no longer has) a private chat
 // with the bot that it may write to. Writing to the bot unblocks it.
 func SetUserStarted(ctx context.Context, q Querier, id int64, started bool) error {
-	_, err := q.ExecContext(ctx, `UPDATE users SET started = ?1, blocked = CASE WHEN ?1 THEN 0 ELSE blocked END
-WHERE id = ?2 AND (started IS NOT ?1 OR (?1 AND blocked <> 0))`, started, id)
+	_, err := q.ExecContext(ctx, `UPDATE users SET started = ?1, blocked = CASE WHEN ?1 <> 0 THEN 0 ELSE blocked END
+WHERE id = ?2 AND (started IS DISTINCT FROM ?1 OR (?1 <> 0 AND blocked <> 0))`, started, id)
 	return err
 }
 
