@@ -9,7 +9,7 @@ PKGS          := ./...
 # run, without -race, and say so.
 RACE          ?= $(shell (command -v gcc || command -v cc) >/dev/null 2>&1 && echo -race)
 
-.PHONY: run playground screenshots build test lint fmt-check vet staticcheck unit bench fuzz clean
+.PHONY: run playground screenshots build test lint fmt-check vet staticcheck unit unit-postgres bench fuzz clean
 
 ## run: run the bot (needs TELEGRAM_BOT_TOKEN; SQLite file at data/rsvpbot.db)
 run:
@@ -29,12 +29,26 @@ screenshots:
 build:
 	$(GO) build -o bin/ ./cmd/...
 
-## test: formatting, vet, staticcheck, then every test with the race detector
-test: lint unit
+## test: formatting, vet, staticcheck, then every test with the race detector,
+## then the store, outbox, scheduler and ops tests again on PostgreSQL
+## (RSVPBOT_TEST_POSTGRES=postgres://...; without it they are skipped, and
+## so are the replica tests)
+test: lint unit unit-postgres
 
 unit:
 	@[ -n "$(RACE)" ] || echo "warning: no C compiler found; running tests without -race"
 	$(GO) test $(RACE) -count=1 -timeout 20m $(PKGS)
+
+# The same tests, not copies: store/storetest opens PostgreSQL schemas
+# instead of SQLite files when RSVPBOT_TEST_BACKEND=postgres.
+PG_PKGS       := ./store/... ./outbox/... ./scheduler/... ./ops/...
+unit-postgres:
+	@if [ -z "$$RSVPBOT_TEST_POSTGRES" ]; then \
+		echo "PostgreSQL tests skipped: set RSVPBOT_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable (CI does)"; \
+	else \
+		echo "== the store, outbox and scheduler tests on PostgreSQL"; \
+		RSVPBOT_TEST_BACKEND=postgres $(GO) test $(RACE) -count=1 -timeout 20m $(PG_PKGS); \
+	fi
 
 ## lint: gofmt check, go vet and staticcheck
 lint: fmt-check vet staticcheck

@@ -268,7 +268,11 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	// handlers once they exist.
 	schedLog := log.With("component", "scheduler")
 	late := &lateHandlers{}
-	a.rem = scheduler.NewReminders(scheduler.ReminderConfig{DB: db, Render: late, Defaults: cfg.Reminders, Now: cfg.Now, Logger: schedLog})
+	rcfg := scheduler.ReminderConfig{DB: db, Render: late, Defaults: cfg.Reminders, Now: cfg.Now, Logger: schedLog}
+	if r := a.replicas; r != nil {
+		rcfg.Leader = func() bool { _, ok := r.leader.Held(); return ok }
+	}
+	a.rem = scheduler.NewReminders(rcfg)
 	a.series = scheduler.NewSeries(scheduler.SeriesConfig{DB: db, Poster: late, Plan: a.rem.Plan, Now: cfg.Now, Logger: schedLog})
 
 	deps := handlers.Deps{

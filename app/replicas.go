@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rsvpbot/rsvpbot/outbox"
@@ -126,7 +129,14 @@ func (r *replicas) leaseCheck(db *store.DB) func(ctx context.Context) (string, e
 		if err != nil {
 			return "", err
 		}
-		s += fmt.Sprintf(" chats held: %v", counts)
+		held := make([]string, 0, len(counts))
+		for _, name := range slices.Sorted(maps.Keys(counts)) {
+			held = append(held, fmt.Sprintf("%s %d", name, counts[name]))
+		}
+		if len(held) == 0 {
+			held = append(held, "none")
+		}
+		s += " chats held: " + strings.Join(held, ", ")
 		return s, nil
 	}
 }

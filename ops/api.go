@@ -275,7 +275,7 @@ func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
 	var state string
 	var replayed bool
 	ctx := r.Context()
-	err = a.cfg.DB.Tx(ctx, func(tx *sql.Tx) error {
+	enqueue := func(tx *sql.Tx) error {
 		replayed = false
 		if msg.DedupKey != "" {
 			row, atts, found, err := outbox.Lookup(ctx, tx, msg.DedupKey)
@@ -308,7 +308,14 @@ func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
 		id, err = outbox.Enqueue(ctx, tx, msg)
 		state = string(outbox.StatePending)
 		return err
-	})
+	}
+	err = a.cfg.DB.Tx(ctx, enqueue)
+	if msg.DedupKey != "" && store.IsUniqueViolation(err) {
+		// Two requests with one key at once (on two replicas, or two
+		// connections of PostgreSQL): the other committed first; this
+		// one now finds its row and answers as a replay.
+		err = a.cfg.DB.Tx(ctx, enqueue)
+	}
 	switch {
 	case errors.As(err, &rerr):
 		writeError(w, rerr.status, rerr.Code, rerr.Field, rerr.Message)

@@ -441,6 +441,13 @@ func TestPostMessageDatabaseFailure(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	addChat(t, e.db, 42, true, "")
 	if err := e.db.Tx(context.Background(), func(tx *sql.Tx) error {
+		if e.db.Postgres() {
+			_, err := tx.Exec(`CREATE FUNCTION no_outbox() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk on fire'; END $$`)
+			if err == nil {
+				_, err = tx.Exec(`CREATE TRIGGER no_outbox BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION no_outbox()`)
+			}
+			return err
+		}
 		_, err := tx.Exec(`CREATE TRIGGER no_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`)
 		return err
 	}); err != nil {

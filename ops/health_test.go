@@ -41,7 +41,11 @@ func TestReadyWhenAllIsWell(t *testing.T) {
 		}
 	}
 	// The probe leaves nothing behind.
-	if n := count(t, e.db, `SELECT count(*) FROM sqlite_master WHERE name LIKE '%probe%'`); n != 0 {
+	tables := `SELECT count(*) FROM sqlite_master WHERE name LIKE '%probe%'`
+	if e.db.Postgres() {
+		tables = `SELECT count(*) FROM pg_tables WHERE tablename LIKE '%probe%'`
+	}
+	if n := count(t, e.db, tables); n != 0 {
 		t.Fatal("readiness probe left a table")
 	}
 }

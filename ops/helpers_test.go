@@ -22,13 +22,14 @@ import (
 	"github.com/rsvpbot/rsvpbot/ops"
 	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
+	"github.com/rsvpbot/rsvpbot/store/storetest"
 )
 
 const testToken = "test-token-0123456789abcdef"
 
 func openDB(t testing.TB) *store.DB {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "rsvpbot.db"), outbox.WithSchema(store.Options{}))
+	db, err := store.Open(context.Background(), storetest.DSN(t, filepath.Join(t.TempDir(), "rsvpbot.db")), outbox.WithSchema(store.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -212,17 +211,17 @@ func TestMetricsQueueGaugesAndWarnings(t *testing.T) {
 	}
 	// 12 rows dead in the last hour (over the growth warning), 1 long ago,
 	// 2 sending; the oldest pending row was queued 90 s ago.
-	for _, q := range []string{
-		`UPDATE outbox SET state = 'dead', head = 0, done_at = ? WHERE id <= 12`,
-		`UPDATE outbox SET state = 'dead', head = 0, done_at = ? - 7200000 WHERE id = 13`,
-		`UPDATE outbox SET state = 'sending' WHERE id IN (14, 15)`,
-		`UPDATE outbox SET created_at = ? - 90000 WHERE id = 16`,
+	ms := store.Millis(now)
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`UPDATE outbox SET state = 'dead', head = 0, done_at = ? WHERE id <= 12`, []any{ms}},
+		{`UPDATE outbox SET state = 'dead', head = 0, done_at = ? WHERE id = 13`, []any{ms - 7200000}},
+		{`UPDATE outbox SET state = 'sending' WHERE id IN (14, 15)`, nil},
+		{`UPDATE outbox SET created_at = ? WHERE id = 16`, []any{ms - 90000}},
 	} {
-		args := []any{}
-		if strings.Contains(q, "?") {
-			args = append(args, store.Millis(now))
-		}
-		if _, err := e.db.W.Exec(q, args...); err != nil {
+		if _, err := e.db.W.Exec(q.sql, q.args...); err != nil {
 			t.Fatal(err)
 		}
 	}

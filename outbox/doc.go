@@ -187,7 +187,7 @@
 //
 // # Crash safety
 //
-// Everything is in SQLite. A process that dies (SIGKILL, OOM, power)
+// Everything is in the database. A process that dies (SIGKILL, OOM, power)
 // loses no queued row: rows it left in state sending are found by the next
 // Run, recorded as an "interrupted" ambiguous attempt, and sent again by
 // the ambiguity rule (they keep their place; the interruption does not
@@ -198,6 +198,22 @@
 // together with the state change that caused it, and a lost "sent" record
 // means that message is sent again. One Sender per database: Run's
 // recovery would take over another live sender's in-flight rows.
+//
+// # PostgreSQL
+//
+// The same code runs on PostgreSQL (store.Open with a postgres:// URL):
+// the schema is migrations/postgres, the same tables in its dialect and
+// under the same version numbers, and the SQL is written once in the
+// dialect both accept; the one statement that differs (a look inside the
+// params JSON, sql.go) keeps both texts side by side. There handlers on
+// several replicas enqueue concurrently, and still exactly one Sender
+// runs (whoever starts it holds a lease first). Two rules make the
+// concurrency safe: an enqueue waits for the transaction holding its
+// line's head before deciding whether its row is the new head (holdLine),
+// and the claim is a conditional UPDATE that re-checks the row's state,
+// so a row is never claimed twice. The hourly rollups are one row per
+// hour, not sharded: their triggers fire only on the sender's writes (the
+// reasoning is in migrations/postgres/00003_schema.sql).
 //
 // # Observability
 //

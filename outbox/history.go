@@ -18,3 +18,17 @@ VALUES (?, ?, ?, ?, ?, NULL, ?, 0, ?, ?, ?, ?, ?, ?)`
 	InsertLedgerSQL = `INSERT INTO ledger (outbox_id, chat_id, method, attempt, outcome, http_status, error_code, description, retry_after, tg_message_id, latency_ms, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
+
+// AfterHistorySQL are the statements a loader runs once after inserting
+// rows with InsertFinishedSQL (explicit ids): on PostgreSQL explicit ids
+// bypass the identity sequence, which must then be moved past them or the
+// next Enqueue collides with a loaded row; SQLite takes max(id)+1 by
+// itself.
+func AfterHistorySQL(postgres bool) []string {
+	if !postgres {
+		return nil
+	}
+	return []string{
+		`SELECT setval(pg_get_serial_sequence('outbox', 'id'), GREATEST((SELECT max(id) FROM outbox), 1))`,
+	}
+}

@@ -336,7 +336,12 @@ func TestPurgeLedgerInBatches(t *testing.T) {
 	if st := countState(t, db); st[StateSent] != 1 || st[StateDead] != 1 || st[StatePending] != 2 || st[StateDropped]+st[StateReplaced] != 0 {
 		t.Errorf("after purge: %v", st)
 	}
-	// Each batch finds its rows through an index.
+	// Each batch finds its rows through an index: SQLite's planner, which
+	// the statements' INDEXED BY steers (PostgreSQL plans by its
+	// statistics, and scans tables this small whatever the index).
+	if db.Postgres() {
+		return
+	}
 	for _, q := range []string{purgeLedgerSQL, purgeFinishedSQL} {
 		rows, err := db.R.Query("EXPLAIN QUERY PLAN "+q, 1, 2)
 		if err != nil {

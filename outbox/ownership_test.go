@@ -49,15 +49,29 @@ func outboxVersion(t *testing.T, db *store.DB) int64 {
 // latestOutboxVersion is the version of the newest outbox migration.
 func latestOutboxVersion(t *testing.T) int64 {
 	t.Helper()
-	files, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	return latestIn(t, migrationFiles, "migrations/*.sql")
+}
+
+// latestIn is the version of the newest migration matching pattern.
+func latestIn(t *testing.T, fsys fs.FS, pattern string) int64 {
+	t.Helper()
+	files, err := fs.Glob(fsys, pattern)
 	if err != nil || len(files) == 0 {
-		t.Fatalf("outbox migrations: %v", err)
+		t.Fatalf("outbox migrations %s: %v", pattern, err)
 	}
 	v, err := strconv.ParseInt(strings.SplitN(path.Base(files[len(files)-1]), "_", 2)[0], 10, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// Both dialects' migration sets end at the same version: a change is a
+// file in each, under the same number.
+func TestDialectsAtTheSameVersion(t *testing.T) {
+	if sq, pg := latestOutboxVersion(t), latestIn(t, postgresMigrationFiles, "migrations/postgres/*.sql"); sq != pg {
+		t.Errorf("newest migration: %d on SQLite, %d on PostgreSQL", sq, pg)
+	}
 }
 
 // The store alone no longer creates the outbox's tables; the outbox's own

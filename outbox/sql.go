@@ -33,7 +33,12 @@ LIMIT ?`
 	// and its chat not inactive (a chat with no row is active: the bot may
 	// send before the intake has seen it, e.g. after a migration). An
 	// answer to an inline query posts nothing in the asker's private chat:
-	// someone who blocked the bot may still use it inline.
+	// someone who blocked the bot may still use it inline. The scan reads
+	// without locking; this UPDATE is the claim. On PostgreSQL a second
+	// claimer of the same row (two senders overlapping at a lease's
+	// handover) waits for the first's row lock and then re-checks
+	// state = 'pending' on the row as committed, so it claims nothing:
+	// no FOR UPDATE SKIP LOCKED needed.
 	sqlClaim = `
 UPDATE outbox AS o SET state = 'sending'
 WHERE o.id = ? AND o.state = 'pending' AND o.head = 1 AND ` + firstInLine + `
@@ -77,6 +82,10 @@ WHERE id = ?`
 UPDATE outbox SET state = 'pending', attempts = ?, failures = ?, next_attempt_at = ?, last_error = ?
 WHERE id = ?`
 
+	// Lock the queued heads of a line, changing nothing (holdLine).
+	sqlHoldLine = `
+UPDATE outbox SET head = 1 WHERE chat_id = ?1 AND lane = ?2 AND state IN ('pending', 'sending') AND head = 1`
+
 	// The first queued row of a line becomes its head (idempotent). One
 	// index seek per state: an ORDER BY over "state IN (...)" would sort
 	// the whole line, and a line can be long.
@@ -86,7 +95,7 @@ WHERE id = (SELECT MIN(id) FROM (
               SELECT MIN(id) AS id FROM outbox WHERE chat_id = ?1 AND lane = ?2 AND state = 'pending'
               UNION ALL
               SELECT MIN(id) AS id FROM outbox WHERE chat_id = ?1 AND lane = ?2 AND state = 'sending') AS firsts)
-  AND head = 0`
+  AND head = 0 AND state IN ('pending', 'sending')`
 )
 
 // sqlScan is the scan statement of lane.

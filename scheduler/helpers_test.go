@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
+	"github.com/rsvpbot/rsvpbot/store/storetest"
 )
 
 // clock is a settable test clock.
@@ -30,12 +32,14 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
+// openDB opens the test database named after path (a fresh one if path is
+// ""), on the test backend (storetest.DSN): the same path reopens it.
 func openDB(t testing.TB, path string) *store.DB {
 	t.Helper()
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "sched.db")
 	}
-	db, err := store.Open(context.Background(), path, outbox.WithSchema(store.Options{}))
+	db, err := store.Open(context.Background(), storetest.DSN(t, path), outbox.WithSchema(store.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +126,9 @@ type outboxRow struct {
 
 func outboxRows(t testing.TB, db *store.DB) []outboxRow {
 	t.Helper()
-	rows, err := db.R.Query(`SELECT id, chat_id, lane, coalesce(json_extract(params, '$.text'), ''), coalesce(dedup_key, ''), state, method
+	// The text is read from the params JSON here, not with SQLite's
+	// json_extract, so that this reads both backends.
+	rows, err := db.R.Query(`SELECT id, chat_id, lane, params, coalesce(dedup_key, ''), state, method
 FROM outbox ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
@@ -131,9 +137,15 @@ FROM outbox ORDER BY id`)
 	var out []outboxRow
 	for rows.Next() {
 		var r outboxRow
-		if err := rows.Scan(&r.ID, &r.Chat, &r.Lane, &r.Text, &r.Dedup, &r.State, &r.Method); err != nil {
+		var params []byte
+		if err := rows.Scan(&r.ID, &r.Chat, &r.Lane, &params, &r.Dedup, &r.State, &r.Method); err != nil {
 			t.Fatal(err)
 		}
+		var p struct{ Text string }
+		if err := json.Unmarshal(params, &p); err != nil {
+			t.Fatalf("outbox row %d params: %v", r.ID, err)
+		}
+		r.Text = p.Text
 		out = append(out, r)
 	}
 	return out

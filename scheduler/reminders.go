@@ -100,6 +100,11 @@ type ReminderConfig struct {
 	// MentionsPerMessage bounds the people one group reminder mentions
 	// (default 30; Telegram notifies a limited number per message).
 	MentionsPerMessage int
+	// Leader, if set, tells whether this replica holds the leader lease
+	// (several replicas on PostgreSQL): every replica sends the due
+	// reminders it claims (store.LockDueReminder skips those another one
+	// holds), but only the leader plans and follows up.
+	Leader func() bool
 }
 
 // Reminders plans, claims and enqueues reminders. Its Tick is the
@@ -239,11 +244,13 @@ var crashHook func(stage string)
 func (r *Reminders) Tick(ctx context.Context) (TickResult, error) {
 	var res TickResult
 	now := r.cfg.Now()
-	if err := r.plan(ctx, now, &res); err != nil {
-		return res, fmt.Errorf("planning reminders: %w", err)
-	}
-	if err := r.followUp(ctx, now, &res); err != nil {
-		return res, fmt.Errorf("following up undelivered reminders: %w", err)
+	if r.cfg.Leader == nil || r.cfg.Leader() {
+		if err := r.plan(ctx, now, &res); err != nil {
+			return res, fmt.Errorf("planning reminders: %w", err)
+		}
+		if err := r.followUp(ctx, now, &res); err != nil {
+			return res, fmt.Errorf("following up undelivered reminders: %w", err)
+		}
 	}
 	if err := r.sendDue(ctx, now, &res); err != nil {
 		return res, fmt.Errorf("sending due reminders: %w", err)
@@ -432,7 +439,7 @@ func (r *Reminders) claimAlone(ctx context.Context, id int64, now time.Time, res
 
 // claim decides what to do with one due reminder and does it.
 func (r *Reminders) claim(ctx context.Context, tx *sql.Tx, id int64, now time.Time, res *TickResult) error {
-	rem, ok, err := store.GetReminder(ctx, tx, id)
+	rem, ok, err := store.LockDueReminder(ctx, r.cfg.DB, tx, id)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
 	"github.com/rsvpbot/rsvpbot/outbox"
 	"github.com/rsvpbot/rsvpbot/store"
+	"github.com/rsvpbot/rsvpbot/store/storetest"
 )
 
 // t0 is "now" when the test events are made: Sunday 1 Nov 2026, 10:00 UTC.
@@ -505,7 +506,8 @@ func TestSIGKILLWhileClaimingEnqueuesOnce(t *testing.T) {
 	tick(t, newReminders(db, newClock(t0), nil, nil)) // planned
 	due := start.Add(-time.Hour)
 
-	if !runChild(t, path, "claimed", due) {
+	dsn := storetest.DSN(t, path) // the database openDB opened, for the child
+	if !runChild(t, dsn, "claimed", due) {
 		t.Fatal("the child was not killed")
 	}
 	if n := count(t, db, `SELECT count(*) FROM outbox`); n != 0 {
@@ -514,16 +516,16 @@ func TestSIGKILLWhileClaimingEnqueuesOnce(t *testing.T) {
 	if n := count(t, db, `SELECT count(*) FROM reminders WHERE sent_at IS NOT NULL`); n != 0 {
 		t.Fatalf("%d reminders settled by a transaction that never committed", n)
 	}
-	if !runChild(t, path, "committed", due) {
+	if !runChild(t, dsn, "committed", due) {
 		t.Fatal("the child was not killed")
 	}
 	if n := count(t, db, `SELECT count(*) FROM reminders WHERE sent_at IS NOT NULL`); n != 5 {
 		t.Fatalf("%d reminders settled after a kill right after the first batch, want 5", n)
 	}
-	if runChild(t, path, "none", due) {
+	if runChild(t, dsn, "none", due) {
 		t.Fatal("the restarted child was killed")
 	}
-	if runChild(t, path, "none", due.Add(time.Minute)) { // and once more: nothing new
+	if runChild(t, dsn, "none", due.Add(time.Minute)) { // and once more: nothing new
 		t.Fatal("killed")
 	}
 	if n := count(t, db, `SELECT count(*) FROM reminders WHERE sent_at IS NULL OR outcome <> 'sent'`); n != 0 {
@@ -536,7 +538,7 @@ func TestSIGKILLWhileClaimingEnqueuesOnce(t *testing.T) {
 	if n := count(t, db, `SELECT count(*) FROM outbox WHERE chat_id = -100`); n != events {
 		t.Fatalf("group: %d mentions, want %d", n, events)
 	}
-	if n := count(t, db, `SELECT count(*) FROM (SELECT dedup_key FROM outbox GROUP BY dedup_key HAVING count(*) > 1)`); n != 0 {
+	if n := count(t, db, `SELECT count(*) FROM (SELECT dedup_key FROM outbox GROUP BY dedup_key HAVING count(*) > 1) d`); n != 0 {
 		t.Fatal("duplicate dedup keys")
 	}
 

@@ -33,6 +33,10 @@ type BackupResult struct {
 // backup never overwrites a file.
 var ErrBackupExists = errors.New("backup file already exists")
 
+// ErrPostgresBackup is Backup's answer for a PostgreSQL database, which
+// PostgreSQL's own tools back up consistently while it runs.
+var ErrPostgresBackup = errors.New("backups of PostgreSQL: use pg_dump (or the server's base backups), not rsvpbot backup")
+
 // Backup writes a consistent copy of the database at src to the new file
 // dst, while a bot may be running on src, and checks it before it calls
 // it done.
@@ -55,10 +59,15 @@ var ErrBackupExists = errors.New("backup file already exists")
 // removed on every error (a crash can leave one behind; it is never read).
 // The copy is compact (VACUUM) and in rollback-journal mode; a bot started
 // on it switches it to WAL.
+//
+// A PostgreSQL database (src a postgres:// URL) is not copied here: ErrPostgresBackup.
 func Backup(ctx context.Context, src, dst string, opts Options) (BackupResult, error) {
 	opts = opts.withDefaults()
 	start := time.Now()
 	res := BackupResult{Path: dst}
+	if IsPostgresURL(src) {
+		return res, ErrPostgresBackup
+	}
 	if src == "" || dst == "" {
 		return res, errors.New("backup: database path and backup file must both be given")
 	}

@@ -60,7 +60,7 @@ func noPartials(t *testing.T, dir string) {
 // BenchmarkBackupStall, not asserted.)
 func TestBackupWhileWriting(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
+	db := openSQLiteTest(t)
 	addUsers(t, db, 1, 2000)
 
 	stop := make(chan struct{})
@@ -115,7 +115,7 @@ func TestBackupWhileWriting(t *testing.T) {
 
 func TestBackupRefusals(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
+	db := openSQLiteTest(t)
 	dir := t.TempDir()
 
 	// An existing file is never overwritten.
@@ -190,7 +190,7 @@ func TestBackupRefusals(t *testing.T) {
 // other file in the directory.
 func TestBackupToDirKeepsTheNewest(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
+	db := openSQLiteTest(t)
 	dir := t.TempDir()
 	other := filepath.Join(dir, "rsvpbot-mine.db")
 	os.WriteFile(other, []byte("not ours"), 0o600)

@@ -9,7 +9,7 @@ import (
 // Every reader connection has the bounded page cache, the writer SQLite's
 // default (db.go, readerCacheKiB).
 func TestReaderCacheBounded(t *testing.T) {
-	db := openTest(t)
+	db := openSQLiteTest(t)
 	ctx := context.Background()
 	// Hold all readers at once so each connection of the pool is asked.
 	var conns []*sql.Conn

@@ -68,7 +68,7 @@ func CalendarFeedFor(ctx context.Context, q Querier, userID, chatID, by int64, r
 		}
 		_, err = q.ExecContext(ctx, `INSERT INTO calendar_feeds (token, user_id, chat_id, created_by, created_at) VALUES (?, ?, ?, ?, ?)`,
 			token, userID, chatID, by, Millis(now))
-		if isUniqueViolation(err) {
+		if IsUniqueViolation(err) {
 			continue // taken: astronomically unlikely, draw again
 		}
 		if err != nil {

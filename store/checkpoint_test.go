@@ -16,7 +16,7 @@ import (
 // holds what was committed before the first checkpoint.
 func TestCheckpointsRunInTheBackground(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
+	db := openSQLiteTest(t)
 	var auto int
 	if err := db.W.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&auto); err != nil {
 		t.Fatal(err)

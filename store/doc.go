@@ -72,6 +72,6 @@
 // The event rules are pure functions in files named after them, tested
 // alone: rsvp_transitions.go (what an answer becomes: NextRSVP, RSVPsOpen,
 // FreesPlaces) and waitlist.go (who moves up: Promotions). ApplyRSVP and
-// PromoteWaitlist read inside the write transaction, ask them, and write
-// the outcome.
+// PromoteWaitlist hold the event (lockEvent), read inside the write
+// transaction, ask them, and write the outcome.
 package store

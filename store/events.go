@@ -174,7 +174,7 @@ RETURNING id`,
 			e.ChatID, e.CreatorID, e.Title, e.Description, e.Place, Millis(e.StartsAt), nullMillis(e.EndsAt), e.Timezone,
 			e.Capacity, nullMillis(e.RSVPDeadline), nullID(e.SeriesID), e.ReminderOffsets, e.WeatherLine, code,
 			Millis(now), Millis(now), e.lat(), e.lon(), e.VenueTitle, e.VenueAddress).Scan(&id)
-		if isUniqueViolation(err) {
+		if IsUniqueViolation(err) {
 			continue // the code is taken: astronomically unlikely, draw again
 		}
 		if err != nil {

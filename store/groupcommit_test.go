@@ -17,7 +17,7 @@ import (
 // leaves no trace, the others' writes all land, a caller whose context
 // ended gets its error, and the panic is re-raised in its own goroutine.
 func TestGroupCommitIsolatesMembers(t *testing.T) {
-	db := openTest(t)
+	db := openSQLiteTest(t)
 	ctx := context.Background()
 	if _, err := db.W.Exec(`CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT NOT NULL)`); err != nil {
 		t.Fatal(err)
@@ -143,7 +143,7 @@ func TestGroupCommitIsolatesMembers(t *testing.T) {
 // A Tx returns only once its work is durable: its rows are visible to a
 // fresh reader the moment it returns, also when it ran in a group.
 func TestGroupCommitReturnsAfterCommit(t *testing.T) {
-	db := openTest(t)
+	db := openSQLiteTest(t)
 	ctx := context.Background()
 	if _, err := db.W.Exec(`CREATE TABLE kv (k INTEGER PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
@@ -195,7 +195,7 @@ func waitQueued(t *testing.T, db *DB, n int) {
 // whole transaction (an interrupted write does that); the members it took
 // down with it are run again, not failed.
 func TestGroupCommitSurvivesAnInterruptedMember(t *testing.T) {
-	db := openTest(t)
+	db := openSQLiteTest(t)
 	ctx := context.Background()
 	if _, err := db.W.Exec(`CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT)`); err != nil {
 		t.Fatal(err)
@@ -246,7 +246,7 @@ WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 50000000) S
 // A member's fn that ends its goroutine (runtime.Goexit, as t.FailNow
 // does) must not leave the writer held or the lead with nobody.
 func TestGroupCommitSurvivesGoexit(t *testing.T) {
-	db := openTest(t)
+	db := openSQLiteTest(t)
 	ctx := context.Background()
 	gone := make(chan struct{})
 	go func() {

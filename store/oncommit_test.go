@@ -14,7 +14,7 @@ import (
 // no one else: a transaction that registered nothing runs nothing, one
 // that failed runs nothing, and the hook sees the caller's work committed.
 func TestOnCommitOnlyForTheCallerThatAsked(t *testing.T) {
-	db := openTest(t)
+	db := openSQLiteTest(t) // the callers commit as one group: SQLite's group commit
 	ctx := context.Background()
 	if _, err := db.W.Exec(`CREATE TABLE kv (k INTEGER PRIMARY KEY)`); err != nil {
 		t.Fatal(err)

@@ -209,18 +209,28 @@ func (db *DB) pgTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 		return err
 	}
 	defer conn.Close()
+	// hooksOf takes the hooks registered on the connection and closes it
+	// to more (OnCommit outside Tx is ErrNotWriter, as on SQLite's readers).
 	hooksOf := func() (hs []func()) {
 		_ = conn.Raw(func(dc any) error {
 			if c, ok := dc.(*pgConn); ok {
 				hs = c.hooks.take()
+				c.inTx = false
 			}
 			return nil
 		})
 		return hs
 	}
 	hooksOf() // left by a transaction that did not end through here
+	_ = conn.Raw(func(dc any) error {
+		if c, ok := dc.(*pgConn); ok {
+			c.inTx = true
+		}
+		return nil
+	})
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
+		hooksOf()
 		db.noteWrite(asUnavailable(err))
 		return err
 	}
@@ -264,6 +274,17 @@ func asUnavailable(err error) error {
 		return err
 	}
 	return nil
+}
+
+// IsUniqueViolation reports whether err is a UNIQUE (or primary key)
+// constraint refusing a row, on either backend: two transactions raced to
+// insert the same key, and the loser may read the winner's row.
+func IsUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
 // isPGRetry reports whether a PostgreSQL transaction failed only because
@@ -325,6 +346,9 @@ type pgConn struct {
 	*stdlib.Conn
 	hooks    *commitHooks
 	rewrites *sync.Map
+	// inTx: a transaction of DB.Tx runs on the connection, so it takes
+	// on-commit hooks (pgTx sets and clears it).
+	inTx bool
 }
 
 // CheckNamedValue lets on-commit hooks through to ExecContext, sends bools
@@ -366,6 +390,9 @@ func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt,
 
 func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if query == onCommitMarker {
+		if !c.inTx {
+			return nil, ErrNotWriter
+		}
 		if len(args) == 1 {
 			if name, ok := args[0].Value.(wakeName); ok {
 				// Other replicas' workers hear it too, when this
@@ -387,6 +414,7 @@ func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.N
 
 func (c *pgConn) ResetSession(ctx context.Context) error {
 	c.hooks.take()
+	c.inTx = false
 	return c.Conn.ResetSession(ctx)
 }
 

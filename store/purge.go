@@ -153,7 +153,11 @@ func (db *DB) steps(ctx context.Context, first, limit int, step func(tx *sql.Tx,
 // IncrementalVacuum reports whether the database's auto_vacuum mode is
 // INCREMENTAL, so that freed pages can be given back. It asks the writer
 // connection: a reader opened before a switch may still see the old mode.
+// On PostgreSQL it reports false, so ReclaimFreePages does nothing.
 func (db *DB) IncrementalVacuum(ctx context.Context) (bool, error) {
+	if db.pg {
+		return false, nil // PostgreSQL's autovacuum reuses freed space itself
+	}
 	var mode int
 	if err := db.W.QueryRowContext(ctx, `PRAGMA auto_vacuum`).Scan(&mode); err != nil {
 		return false, fmt.Errorf("database %s: reading auto_vacuum: %w", db.path, err)
@@ -166,8 +170,12 @@ func (db *DB) IncrementalVacuum(ctx context.Context) (bool, error) {
 // one VACUUM: a rewrite of the whole file that holds the writer throughout
 // and needs as much free disk again as the file's size. So it is never
 // done by the bot itself: `rsvpbot migrate` does it while no bot holds the
-// database. It reports whether it converted anything.
+// database. It reports whether it converted anything: never on
+// PostgreSQL.
 func (db *DB) EnableIncrementalVacuum(ctx context.Context) (bool, error) {
+	if db.pg {
+		return false, nil // nothing to convert: see IncrementalVacuum
+	}
 	if on, err := db.IncrementalVacuum(ctx); err != nil || on {
 		return false, err
 	}

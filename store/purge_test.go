@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rsvpbot/rsvpbot/store/storetest"
 )
 
 // fillInbox stores n handled updates received at recv, ids from first.
@@ -50,7 +52,7 @@ func inboxIDs(t *testing.T, db *DB) (ids []int64) {
 func TestPurgeBatchedDeletesExactlyTheOldRows(t *testing.T) {
 	ctx := context.Background()
 	var holds int
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"), Options{PurgeBatch: 7, ObserveHold: func(time.Duration) { holds++ }})
+	db, err := Open(ctx, storetest.DSN(t, filepath.Join(t.TempDir(), "p.db")), Options{PurgeBatch: 7, ObserveHold: func(time.Duration) { holds++ }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +94,7 @@ func TestPurgeBatchedStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var cancelAfter bool
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), Options{PurgeBatch: 10, ObserveHold: func(time.Duration) {
+	db, err := Open(context.Background(), storetest.DSN(t, filepath.Join(t.TempDir(), "p.db")), Options{PurgeBatch: 10, ObserveHold: func(time.Duration) {
 		if cancelAfter {
 			cancel() // the first batch has just committed
 		}
@@ -242,7 +244,7 @@ func queryPlan(t *testing.T, q Querier, query string, args ...any) []string {
 // Every purge batch finds its rows through an index: its plan searches,
 // it never scans a table.
 func TestPurgeStatementsSearchIndexes(t *testing.T) {
-	db := openTest(t)
+	db := openSQLiteTest(t) // SQLite's query plans
 	for _, q := range append([]string{purgeInboxSQL}, purgeRemindersSQL...) {
 		plan := queryPlan(t, db.R, q, 1, 2, 3, 4)
 		t.Logf("%s\n  %s", q, strings.Join(plan, "\n  "))
@@ -258,7 +260,7 @@ func TestPurgeStatementsSearchIndexes(t *testing.T) {
 // of events that ended before the cutoff go, those of later events stay.
 func TestPurgeRemindersInBatches(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"), Options{PurgeBatch: 3})
+	db, err := Open(ctx, storetest.DSN(t, filepath.Join(t.TempDir(), "p.db")), Options{PurgeBatch: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,12 +285,11 @@ VALUES (?, -100, 1, 'E', ?, ?, 0, 0)`, ev, Millis(st), ends); err != nil {
 				return err
 			}
 			for k, off := range []time.Duration{time.Hour, 24 * time.Hour} {
-				res, err := tx.Exec(`INSERT INTO reminders (event_id, offset_ms, due_at, starts_at, created_at) VALUES (?, ?, ?, ?, 0)`,
-					ev, off.Milliseconds(), Millis(st.Add(-off)), Millis(st))
-				if err != nil {
+				var rid int64
+				if err := tx.QueryRow(`INSERT INTO reminders (event_id, offset_ms, due_at, starts_at, created_at) VALUES (?, ?, ?, ?, 0) RETURNING id`,
+					ev, off.Milliseconds(), Millis(st.Add(-off)), Millis(st)).Scan(&rid); err != nil {
 					return err
 				}
-				rid, _ := res.LastInsertId()
 				for u := range 4 {
 					if _, err := tx.Exec(`INSERT INTO reminder_sends (reminder_id, user_id, outbox_id, created_at) VALUES (?, ?, ?, ?)`,
 						rid, u, 1000*ev+int64(10*k+u), Millis(st.Add(-off))); err != nil {

@@ -32,8 +32,21 @@ import (
 //     directory, and cannot open the file where it cannot create them.) A
 //     bot that starts while such a read is under way may make that read
 //     fail; running it again is enough.
+//
+// On PostgreSQL (path a postgres:// URL) every transaction of the returned
+// DB is read-only (default_transaction_read_only): a write fails with
+// PostgreSQL's "cannot execute ... in a read-only transaction".
 func OpenReadOnly(ctx context.Context, path string, opts Options) (*DB, error) {
 	opts = opts.withDefaults()
+	if IsPostgresURL(path) {
+		if u, err := url.Parse(path); err == nil {
+			q := u.Query()
+			q.Set("default_transaction_read_only", "on")
+			u.RawQuery = q.Encode()
+			path = u.String()
+		}
+		return openPostgres(ctx, path, opts)
+	}
 	if path == "" {
 		return nil, errors.New("database path is empty")
 	}

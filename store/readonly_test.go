@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rsvpbot/rsvpbot/store"
+	"github.com/rsvpbot/rsvpbot/store/storetest"
 )
 
 // snapshot is what a read must not change: the directory's names and the
@@ -134,5 +136,35 @@ func TestOpenReadOnlyBesideWriter(t *testing.T) {
 	addChats(t, db, 2)
 	if n := chatCount(t, ro); n != 2 {
 		t.Errorf("after the writer's commit: %d chats", n)
+	}
+}
+
+// TestOpenReadOnlyPostgres: on PostgreSQL a read-only open reads the
+// writer's commits, and a write through it fails.
+func TestOpenReadOnlyPostgres(t *testing.T) {
+	ctx := context.Background()
+	dsn := storetest.Postgres(t, "ro")
+	db, err := store.Open(ctx, dsn, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	addChats(t, db, 1)
+	ro, err := store.OpenReadOnly(ctx, dsn, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if n := chatCount(t, ro); n != 1 {
+		t.Errorf("%d chats", n)
+	}
+	err = ro.Tx(ctx, func(tx *sql.Tx) error {
+		return store.UpsertChat(ctx, tx, store.Chat{ID: 2, Type: "private"}, time.Now())
+	})
+	if err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Errorf("a write through the read-only DB: %v", err)
+	}
+	if _, err := store.Backup(ctx, dsn, filepath.Join(t.TempDir(), "b.db"), store.Options{}); !errors.Is(err, store.ErrPostgresBackup) {
+		t.Errorf("Backup of PostgreSQL: %v, want ErrPostgresBackup", err)
 	}
 }

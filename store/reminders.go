@@ -508,3 +508,20 @@ DELETE FROM reminder_mutes WHERE (event_id, user_id) IN (
 // eventEndedSQL is "event e ended before the cutoff" (parameters:
 // DefaultEventLength, cutoff).
 const eventEndedSQL = `coalesce(e.ends_at, e.starts_at + ?) < ?`
+
+// LockDueReminder is GetReminder for the transaction that claims a due
+// reminder. On PostgreSQL, where several replicas claim at once, it takes
+// the row's lock and skips a row another transaction holds (FOR UPDATE
+// SKIP LOCKED), as if it were settled: that one sends it. SQLite has one
+// writer, so a plain read is the claim.
+func LockDueReminder(ctx context.Context, db *DB, tx *sql.Tx, id int64) (Reminder, bool, error) {
+	if !db.pg {
+		return GetReminder(ctx, tx, id)
+	}
+	r, err := scanReminder(tx.QueryRowContext(ctx, `SELECT `+reminderColumns+` FROM reminders
+WHERE id = ? AND sent_at IS NULL FOR UPDATE SKIP LOCKED`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Reminder{}, false, nil
+	}
+	return r, err == nil, err
+}

@@ -209,12 +209,15 @@ type RSVPChange struct {
 // answer, the capacity check (going people plus their guests may not
 // exceed the capacity; whoever does not fit joins the waitlist), and the
 // promotion of the waitlist when places free up. Counts are read inside
-// the transaction, and write transactions are serialised (one writer,
-// BEGIN IMMEDIATE), so concurrent clicks can never overbook.
+// the transaction after lockEvent, so concurrent clicks can never
+// overbook.
 //
 // It fails with ErrEventNotFound, ErrEventCancelled or ErrRSVPClosed (the
 // deadline or the start has passed) without changing anything.
 func ApplyRSVP(ctx context.Context, tx *sql.Tx, eventID, userID int64, act RSVPAction, now time.Time) (RSVPChange, error) {
+	if err := lockEvent(ctx, tx, eventID); err != nil {
+		return RSVPChange{}, err
+	}
 	e, ok, err := GetEvent(ctx, tx, eventID)
 	if err != nil {
 		return RSVPChange{}, err
@@ -272,6 +275,21 @@ func ApplyRSVP(ctx context.Context, tx *sql.Tx, eventID, userID int64, act RSVPA
 		}
 	}
 	return ch, nil
+}
+
+// lockEvent makes the transaction the only one deciding on the event's
+// places until it ends: what it reads afterwards (the event, its counts,
+// the waitlist) stays true until it commits. On SQLite write transactions
+// are serialised anyway (one writer, BEGIN IMMEDIATE); on PostgreSQL they
+// run at once, and this no-op UPDATE takes the event row's lock, for which
+// a second transaction on the same event waits, and reads what the first
+// committed once it has it (each statement of a READ COMMITTED transaction
+// sees the latest commits). Same SQL on both; other events are not held.
+func lockEvent(ctx context.Context, tx *sql.Tx, eventID int64) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE events SET seq = seq WHERE id = ?`, eventID); err != nil {
+		return fmt.Errorf("locking event %d: %w", eventID, err)
+	}
+	return nil
 }
 
 func nextPosition(ctx context.Context, q Querier, eventID int64) (int64, error) {

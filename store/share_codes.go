@@ -79,7 +79,7 @@ func RotateEventShareCode(ctx context.Context, q Querier, id int64, now time.Tim
 		}
 		res, err := q.ExecContext(ctx, `UPDATE events SET share_code = ?, version = version + 1, updated_at = ? WHERE id = ?`,
 			code, Millis(now), id)
-		if isUniqueViolation(err) {
+		if IsUniqueViolation(err) {
 			continue // another event has it: astronomically unlikely, draw again
 		}
 		if err != nil {
@@ -89,8 +89,4 @@ func RotateEventShareCode(ctx context.Context, q Querier, id int64, now time.Tim
 		return code, n == 1, err
 	}
 	return "", false, fmt.Errorf("new share code for event %d: no free code after 3 draws", id)
-}
-
-func isUniqueViolation(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }

@@ -11,9 +11,25 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rsvpbot/rsvpbot/store/storetest"
 )
 
+// openTest opens a fresh migrated database on the test backend (an SQLite
+// file, or a PostgreSQL schema: storetest.DSN).
 func openTest(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), storetest.DSN(t, filepath.Join(t.TempDir(), "sub", "dir", "test.db")), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// openSQLiteTest opens a fresh migrated SQLite file whatever the backend,
+// for tests of SQLite's own mechanics (pragmas, the WAL, the file).
+func openSQLiteTest(t *testing.T) *DB {
 	t.Helper()
 	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "sub", "dir", "test.db"), Options{})
 	if err != nil {
@@ -24,7 +40,7 @@ func openTest(t *testing.T) *DB {
 }
 
 func TestOpenCreatesDirAndMigrates(t *testing.T) {
-	db := openTest(t)
+	db := openSQLiteTest(t)
 	cur, latest, err := db.SchemaVersion(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -305,7 +321,7 @@ func TestMigrateChatMovesReferences(t *testing.T) {
 // and must leave multi-statement scripts alone.
 func TestStatementCacheNestedAndMultiStatement(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
+	db := openSQLiteTest(t)
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
 		for i := range 5 {
 			if err := UpsertUser(ctx, tx, User{ID: int64(i + 1), FirstName: "u"}, time.Now()); err != nil {

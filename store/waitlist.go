@@ -35,8 +35,12 @@ func Promotions(waiting []RSVP, taken, capacity int) []RSVP {
 // PromoteWaitlist moves people from the waitlist to going, in waitlist
 // order, as long as places are free; someone whose party does not fit is
 // passed over for the next who does. It returns those promoted, and bumps
-// the event's version if there were any.
+// the event's version if there were any. It holds the event as ApplyRSVP
+// does (lockEvent).
 func PromoteWaitlist(ctx context.Context, tx *sql.Tx, eventID int64, now time.Time) ([]RSVP, error) {
+	if err := lockEvent(ctx, tx, eventID); err != nil {
+		return nil, err
+	}
 	e, ok, err := GetEvent(ctx, tx, eventID)
 	if err != nil || !ok || e.Cancelled() {
 		return nil, err

@@ -96,7 +96,7 @@ func TestWriteStateFollowsCommits(t *testing.T) {
 // page limit on the writer, which SQLite reports exactly as a full disk) is
 // a failed write too, and unavailable; a constraint violation is neither.
 func TestStatementOnAFullDatabaseIsAFailedWrite(t *testing.T) {
-	db := openTest(t)
+	db := openSQLiteTest(t)
 	ctx := context.Background()
 	if _, err := db.W.Exec(`CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB)`); err != nil {
 		t.Fatal(err)
