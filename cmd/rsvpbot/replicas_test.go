@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -191,7 +192,7 @@ var leaderRE = regexp.MustCompile(`leader: (\S+) \(term (\d+)`)
 
 // leader returns the replica holding the leader lease and its term, as a
 // running replica's /readyz says (-1 if none is known).
-func (rs *replicaSet) leader() (int, string) {
+func (rs *replicaSet) leader() (int, int64) {
 	host, _ := os.Hostname()
 	if host == "" {
 		host = "replica"
@@ -205,13 +206,14 @@ func (rs *replicaSet) leader() (int, string) {
 		if m == nil {
 			continue
 		}
+		term, _ := strconv.ParseInt(m[2], 10, 64)
 		for j, q := range rs.procs {
 			if q.running() && m[1] == fmt.Sprintf("%s-%d", host, q.cmd.Process.Pid) {
-				return j, m[2]
+				return j, term
 			}
 		}
 	}
-	return -1, ""
+	return -1, 0
 }
 
 // openDSN opens the replicas' database for the checks.
