@@ -19,6 +19,8 @@ type Result struct {
 	Groups    int       `json:"groups"`
 	Rate      float64   `json:"rate"` // configured updates/s (ramp: the first step)
 	Webhook   bool      `json:"webhook,omitempty"`
+	Replicas  int       `json:"replicas,omitempty"` // bot processes behind a round-robin proxy (0: one bot, no proxy)
+	Backend   string    `json:"backend,omitempty"`  // sqlite or postgres
 	Features  features  `json:"features"`
 
 	Emulator EmuSettings `json:"emulator"`
@@ -118,6 +120,9 @@ type BotFigures struct {
 	Kills    int      `json:"sigkills"`
 	Crashes  []string `json:"crashes,omitempty"` // exits nobody asked for
 	ExitCode int      `json:"final_exit_code"`   // of the graceful stop at the end
+	// Webhooks counts the replicas' proxy's answers to the emulator's
+	// webhook calls by status (502: the replica chosen was down).
+	Webhooks map[int]int `json:"webhook_answers,omitempty"`
 }
 
 // Invariants are the promises checked; all must be zero (duplicates: not
@@ -188,6 +193,12 @@ func (r *Result) Text() string {
 	intake := "long polling"
 	if r.Webhook {
 		intake = "webhook"
+	}
+	if r.Replicas > 0 {
+		intake = fmt.Sprintf("webhook, %d replicas behind a round-robin proxy (answers by status %v)", r.Replicas, r.Bot.Webhooks)
+	}
+	if r.Backend != "" {
+		intake += "; database " + r.Backend
 	}
 	fmt.Fprintf(&b, "bot intake: %s; features probed: %s\n", intake, r.Features)
 	e := r.Emulator
