@@ -345,12 +345,13 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		pollFence = a.replicas.pollFence(db)
 	}
 	a.intake = bot.NewIntake(db, client, bot.IntakeConfig{
-		PollFence:   pollFence,
-		Logger:      log.With("component", "intake"),
-		Stored:      a.metrics.CountReceived(a.disp.Add),
-		PollTimeout: cfg.Timing.PollTimeout,
-		MinBackoff:  cfg.Timing.MinBackoff,
-		MaxBackoff:  cfg.Timing.MaxBackoff,
+		PollFence:          pollFence,
+		WebhookConnections: webhookConnections(pg),
+		Logger:             log.With("component", "intake"),
+		Stored:             a.metrics.CountReceived(a.disp.Add),
+		PollTimeout:        cfg.Timing.PollTimeout,
+		MinBackoff:         cfg.Timing.MinBackoff,
+		MaxBackoff:         cfg.Timing.MaxBackoff,
 		OnCall: func(err error) {
 			a.health.TelegramCall(err)
 			a.health.Polled(err)

@@ -78,6 +78,17 @@ func (r *replicas) pollFence(db *store.DB) func(ctx context.Context, tx *sql.Tx)
 	}
 }
 
+// webhookConnections is the max_connections the webhook asks Telegram
+// for: replicas take webhooks side by side (Telegram's default, 40; a
+// chat's updates still come one at a time); a lone SQLite bot takes them
+// one by one, in order, each a quick commit.
+func webhookConnections(replicas bool) int {
+	if replicas {
+		return 40
+	}
+	return 1
+}
+
 // onEveryReplica reports whether the scheduled job name runs on every
 // replica: the reminders, whose rows each replica claims with SKIP LOCKED
 // (so a dead leader delays none); every other job is housekeeping, run

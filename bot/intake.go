@@ -49,6 +49,11 @@ type IntakeConfig struct {
 	// lost it stores nothing (Telegram sends the batch again to the new
 	// holder, as the offset did not move) and Poll returns.
 	PollFence func(ctx context.Context, tx *sql.Tx) error
+	// WebhookConnections is the max_connections SetWebhook asks for
+	// (default 1: one update at a time, each a quick inbox commit).
+	// Several replicas ask for more, so that their intake spreads:
+	// Telegram still sends a chat's updates one at a time.
+	WebhookConnections int
 	// Sleep pauses Poll for d, or until ctx ends (default: a timer). Tests
 	// inject it to see the backoff chosen without waiting for it.
 	Sleep func(ctx context.Context, d time.Duration)
@@ -272,15 +277,16 @@ func (in *Intake) getUpdates(ctx context.Context, offset int64) ([]json.RawMessa
 }
 
 // SetWebhook registers url with Telegram, with secret as secret_token and
-// the update kinds the bot handles. It asks for one connection at a time:
-// Telegram then delivers updates in order, as getUpdates does, and each
-// costs one inbox commit, which is quick because handling happens later.
+// the update kinds the bot handles. By default it asks for one connection
+// at a time: Telegram then delivers updates in order, as getUpdates does,
+// and each costs one inbox commit, which is quick because handling
+// happens later (WebhookConnections).
 func (in *Intake) SetWebhook(ctx context.Context, url, secret string) error {
 	_, err := in.client.Bot().SetWebhook(ctx, &tg.SetWebhookParams{
 		URL:            url,
 		SecretToken:    secret,
 		AllowedUpdates: AllowedUpdates,
-		MaxConnections: 1,
+		MaxConnections: max(1, in.cfg.WebhookConnections),
 	})
 	return redactErr(err, in.client.Token())
 }

@@ -3,10 +3,15 @@ package outbox
 import (
 	"context"
 	"database/sql"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/rsvpbot/rsvpbot/store"
+	"github.com/rsvpbot/rsvpbot/store/storetest"
 )
 
 // A row enqueued while the sender finishes the last queued row of its line
@@ -160,5 +165,57 @@ func TestConcurrentDedupEnqueueAnswersTheFirstRow(t *testing.T) {
 	var n int
 	if err := db.R.QueryRow(`SELECT count(*) FROM outbox WHERE coalesce_key = 'card:602' OR dedup_key = 'reminder:1:602'`).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("%d rows with the keys, want 1: %v", n, err)
+	}
+}
+
+// The PostgreSQL migrations make the schema SQLite's make: the same
+// tables with the same columns, the same named indexes and triggers.
+func TestPostgresSchemaMatchesSQLite(t *testing.T) {
+	lite := openSQLiteAt(t, filepath.Join(t.TempDir(), "rsvpbot.db"))
+	pg := openDSN(t, storetest.Postgres(t, "schema"), store.Options{})
+	tables := []string{"outbox", "ledger", "ledger_hourly", "outbox_hourly", "outbox_latency_hourly", "outbox_latency_bounds"}
+	list := func(db *store.DB, q string, args ...any) []string {
+		t.Helper()
+		rows, err := db.R.Query(q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, s)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(out)
+		return out
+	}
+	for _, table := range tables {
+		l := list(lite, `SELECT name FROM pragma_table_info(?)`, table)
+		p := list(pg, `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?`, table)
+		if len(l) == 0 || !slices.Equal(l, p) {
+			t.Errorf("%s columns: SQLite %v, PostgreSQL %v", table, l, p)
+		}
+	}
+	in := `('` + strings.Join(tables, `', '`) + `')`
+	if l, p := list(lite, `SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name IN `+in+` AND name NOT LIKE 'sqlite_autoindex%'`),
+		list(pg, `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename IN `+in+`
+		          AND indexname NOT LIKE '%\_pkey' AND indexname NOT LIKE '%\_key'`); !slices.Equal(l, p) {
+		t.Errorf("indexes: SQLite %v, PostgreSQL %v", l, p)
+	}
+	if l, p := list(lite, `SELECT name FROM sqlite_schema WHERE type = 'trigger' AND tbl_name IN `+in),
+		list(pg, `SELECT DISTINCT trigger_name FROM information_schema.triggers WHERE trigger_schema = current_schema() AND event_object_table IN `+in); !slices.Equal(l, p) {
+		t.Errorf("triggers: SQLite %v, PostgreSQL %v", l, p)
+	}
+	var nl, np int
+	lite.R.QueryRow(`SELECT count(*) FROM outbox_latency_bounds`).Scan(&nl)
+	pg.R.QueryRow(`SELECT count(*) FROM outbox_latency_bounds`).Scan(&np)
+	if nl != np || nl == 0 {
+		t.Errorf("latency bounds: %d on SQLite, %d on PostgreSQL", nl, np)
 	}
 }

@@ -34,6 +34,8 @@ type DB struct {
 
 	// pg: the database is PostgreSQL (postgres.go); W and R are one pool.
 	pg bool
+	// lockID is the advisory lock migrations hold on PostgreSQL.
+	lockID int64
 	// The NOTIFY listener of PostgreSQL (postgres.go's listen).
 	stopListen func()
 	listening  sync.WaitGroup

@@ -67,6 +67,24 @@
 // database created before that is switched once by `rsvpbot migrate`
 // (EnableIncrementalVacuum: a VACUUM, so only while no bot holds it).
 //
+// # PostgreSQL
+//
+// The same store runs on PostgreSQL (postgres.go). Its schema is
+// migrations/postgres/00016_schema.sql, the SQLite history 00001..00016 in
+// one file (TestPostgresSchemaMatchesSQLite holds them equal), and each
+// later change is a file in both directories under one number. The SQL
+// is written once, in what both accept: IS DISTINCT FROM rather than
+// SQLite's IS NOT, flags compared with 0, CAST for a parameter PostgreSQL
+// cannot type, a table's key rather than rowid. The SQLite-only
+// mechanics (checkpoints, incremental vacuum, Backup, the statement
+// cache) do nothing there, or refuse (ErrPostgresBackup).
+//
+// Transactions there run at once, so what SQLite's single writer gave
+// for free is taken explicitly: a decision on an event's places holds the
+// event's row (lockEvent), and the /stats counters kept by triggers are
+// sharded rows summed on read, so that the triggers on every update do
+// not queue all transactions on one row (see the migration).
+//
 // # Rules
 //
 // The event rules are pure functions in files named after them, tested

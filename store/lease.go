@@ -139,6 +139,11 @@ type Lease struct {
 	until time.Time // monotonic: trusted until then
 	wake  chan struct{}
 	ch    chan struct{} // closed and replaced at every change
+	// working counts WhileHeld's work in progress: the lease is released
+	// at shutdown only once it has returned (a sender finishing its calls
+	// in flight must not overlap the next holder's).
+	working int
+	idle    chan struct{} // closed when working drops to 0
 }
 
 // NewLease makes the bidder for lease name by holder; Run bids.
@@ -187,13 +192,16 @@ func (l *Lease) Bid() {
 	}
 }
 
-// Run bids every Every until ctx ends, then releases the lease if held.
+// Run bids every Every until ctx ends; then, once the work WhileHeld runs
+// under the lease has returned (within TTL), it releases the lease if held,
+// so another replica takes it at once without overlapping this one.
 func (l *Lease) Run(ctx context.Context) error {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			l.drain(context.WithoutCancel(ctx))
 			if _, ok := l.Held(); ok {
 				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 				if err := ReleaseLease(rctx, l.db, l.name, l.holder); err != nil {
@@ -209,6 +217,41 @@ func (l *Lease) Run(ctx context.Context) error {
 		l.bid(ctx)
 		// Bid again sooner when a lapse is near (a failed renewal).
 		t.Reset(l.cfg.Every)
+	}
+}
+
+// drain keeps the lease renewed while the work under it finishes (at
+// most TTL).
+func (l *Lease) drain(ctx context.Context) {
+	deadline := time.Now().Add(l.cfg.TTL)
+	for time.Now().Before(deadline) {
+		l.mu.Lock()
+		working, idle := l.working, l.idle
+		l.mu.Unlock()
+		if working == 0 {
+			return
+		}
+		select {
+		case <-idle:
+			return
+		case <-time.After(l.cfg.Every):
+			if _, ok := l.Held(); ok {
+				l.bid(ctx)
+			}
+		}
+	}
+}
+
+// busy counts one piece of work under the lease in (+1) or out (-1).
+func (l *Lease) busy(delta int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.working == 0 && delta > 0 {
+		l.idle = make(chan struct{})
+	}
+	l.working += delta
+	if l.working == 0 {
+		close(l.idle)
 	}
 }
 
@@ -294,7 +337,10 @@ func (l *Lease) WhileHeld(ctx context.Context, what string, f func(ctx context.C
 				}
 			}
 		}()
-		if err := f(hctx); err != nil && hctx.Err() == nil {
+		l.busy(+1)
+		err := f(hctx)
+		l.busy(-1)
+		if err != nil && hctx.Err() == nil {
 			l.cfg.Logger.Error("leader work failed", "lease", l.name, "work", what, "err", err)
 		}
 		select {

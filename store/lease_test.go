@@ -162,3 +162,33 @@ func TestChatClaims(t *testing.T) {
 		t.Fatalf("claim counts = %v", m)
 	}
 }
+
+// At shutdown the lease is released only once the work under it has
+// returned: the next holder never overlaps a sender finishing its calls.
+func TestLeaseReleasedOnlyAfterItsWork(t *testing.T) {
+	db := openTest(t)
+	cfg := LeaseConfig{Every: 20 * time.Millisecond, TTL: time.Minute}
+	a := NewLease(db, "sender", "a", cfg)
+	actx, stopA := context.WithCancel(context.Background())
+	started := make(chan struct{}, 1)
+	finished := make(chan time.Time, 1)
+	go a.Run(actx)
+	go a.WhileHeld(actx, "work", func(ctx context.Context) error {
+		started <- struct{}{}
+		<-ctx.Done()
+		time.Sleep(300 * time.Millisecond) // calls in flight
+		finished <- time.Now()
+		return nil
+	})
+	<-started
+	stopA()
+	bctx, stopB := context.WithCancel(context.Background())
+	defer stopB()
+	b := NewLease(db, "sender", "b", cfg)
+	go b.Run(bctx)
+	waitFor(t, func() bool { _, ok := b.Held(); return ok })
+	took := time.Now()
+	if done := <-finished; took.Before(done) {
+		t.Fatalf("b took the lease %s before a's work returned", done.Sub(took))
+	}
+}

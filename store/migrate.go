@@ -8,6 +8,7 @@ import (
 	"io/fs"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 
 	"github.com/rsvpbot/rsvpbot/store/migrations"
 )
@@ -36,7 +37,11 @@ func (db *DB) provider() (*goose.Provider, error) {
 		if err != nil {
 			return nil, err
 		}
-		return goose.NewProvider(goose.DialectPostgres, db.W, sub)
+		locker, err := db.migrationLock()
+		if err != nil {
+			return nil, err
+		}
+		return goose.NewProvider(goose.DialectPostgres, db.W, sub, goose.WithSessionLocker(locker))
 	}
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
@@ -69,7 +74,11 @@ func (db *DB) schemaProvider(s Schema) (*goose.Provider, error) {
 		if s.PostgresFiles == nil {
 			return nil, fmt.Errorf("schema %s: has no PostgreSQL migrations", s.Name)
 		}
-		return goose.NewProvider(goose.DialectPostgres, db.W, s.PostgresFiles, goose.WithTableName(s.Table))
+		locker, err := db.migrationLock()
+		if err != nil {
+			return nil, err
+		}
+		return goose.NewProvider(goose.DialectPostgres, db.W, s.PostgresFiles, goose.WithTableName(s.Table), goose.WithSessionLocker(locker))
 	}
 	return goose.NewProvider(goose.DialectSQLite3, db.W, s.Files, goose.WithTableName(s.Table))
 }
@@ -89,6 +98,15 @@ func (db *DB) providers() (names []string, ps []*goose.Provider, err error) {
 		names, ps = append(names, s.Name), append(ps, p)
 	}
 	return names, ps, nil
+}
+
+// migrationLock keeps replicas that start together on PostgreSQL from
+// migrating at once (a race to create the same tables): goose holds a
+// session advisory lock, keyed by the database and schema, while it
+// migrates; the others wait for it (retrying every second, for up to 5
+// minutes) and then find nothing left to do.
+func (db *DB) migrationLock() (lock.SessionLocker, error) {
+	return lock.NewPostgresSessionLocker(lock.WithLockID(db.lockID), lock.WithLockTimeout(1, 300))
 }
 
 func latestOf(p *goose.Provider) (latest int64) {

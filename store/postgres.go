@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net"
 	"net/url"
 	"strings"
@@ -114,7 +115,9 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	pool.SetMaxOpenConns(n)
 	pool.SetMaxIdleConns(n)
 	pool.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{W: pool, R: pool, path: shown, opts: opts, hooks: wakers, pg: true}
+	key := fnv.New64a()
+	fmt.Fprintf(key, "rsvpbot migrations %s/%s/%s", cfg.Host, cfg.Database, cfg.RuntimeParams["search_path"])
+	db := &DB{W: pool, R: pool, path: shown, opts: opts, hooks: wakers, pg: true, lockID: int64(key.Sum64() >> 1)}
 	if err := db.checkPostgres(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -65,7 +65,7 @@ func TestOpenCreatesDirAndMigrates(t *testing.T) {
 
 func TestMigrateExistingDatabaseKeepsData(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "x.db")
+	path := storetest.DSN(t, filepath.Join(t.TempDir(), "x.db"))
 	db, err := Open(ctx, path, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -25,6 +25,9 @@ type queuedUpdate struct {
 	id   int64
 	kind string // "message", "callback_query", ...: the allowed_updates name
 	raw  json.RawMessage
+	// chat orders webhook deliveries: one update of a chat (of a user,
+	// for updates without a chat) at a time, as Telegram delivers them.
+	chat int64
 }
 
 type webhookState struct {
@@ -102,9 +105,34 @@ func (s *Server) enqueueRaw(raw json.RawMessage) models.Update {
 		s.counts.filtered++
 		return out
 	}
-	s.queue = append(s.queue, queuedUpdate{id: s.nextUpdateID, kind: kind, raw: raw})
+	s.queue = append(s.queue, queuedUpdate{id: s.nextUpdateID, kind: kind, raw: raw, chat: orderKey(&out)})
 	s.wakeUpdates()
 	return out
+}
+
+// orderKey is the chat whose updates a webhook receives one at a time
+// (the user's id for updates without a chat).
+func orderKey(u *models.Update) int64 {
+	switch {
+	case u.Message != nil:
+		return u.Message.Chat.ID
+	case u.EditedMessage != nil:
+		return u.EditedMessage.Chat.ID
+	case u.CallbackQuery != nil:
+		if m := u.CallbackQuery.Message.Message; m != nil {
+			return m.Chat.ID
+		}
+		return u.CallbackQuery.From.ID
+	case u.MyChatMember != nil:
+		return u.MyChatMember.Chat.ID
+	case u.ChatMember != nil:
+		return u.ChatMember.Chat.ID
+	case u.InlineQuery != nil:
+		return u.InlineQuery.From.ID
+	case u.ChosenInlineResult != nil:
+		return u.ChosenInlineResult.From.ID
+	}
+	return 0
 }
 
 func (s *Server) excluded(kind string) bool {
@@ -441,53 +469,80 @@ func (s *Server) getWebhookInfo(*Call) reply {
 }
 
 // deliverWebhooks runs for the server's lifetime. While a webhook is set it
-// POSTs the oldest pending update, forgetting it only on a 2xx answer and
-// retrying otherwise with a short backoff (Telegram's is longer; tests
-// should not wait). Delivery is one update at a time, so order is kept.
+// POSTs pending updates, forgetting one only on a 2xx answer and retrying
+// otherwise with a short backoff (Telegram's is longer; tests should not
+// wait). As Telegram does, it delivers up to the webhook's
+// max_connections updates at once, but never two of one chat: a chat's
+// next update waits for the answer to the one before, so order is kept.
 func (s *Server) deliverWebhooks() {
 	defer s.wg.Done()
 	var backoff time.Duration
+	var retryAt time.Time    // no new delivery before it, after a failure
+	busy := map[int64]bool{} // chats with a delivery in flight
+	inflight := 0
+	done := make(chan struct {
+		u       queuedUpdate
+		problem string
+	})
 	for {
 		s.mu.Lock()
 		hook, wake := s.webhook, s.updatesCh
 		var next *queuedUpdate
-		if hook.url != "" && len(s.queue) > 0 {
-			u := s.queue[0]
-			next = &u
-		}
-		s.mu.Unlock()
-		if next == nil {
-			select {
-			case <-wake:
-				continue
-			case <-s.ctx.Done():
-				return
+		if hook.url != "" && inflight < max(1, hook.maxConnections) {
+			for i := range s.queue {
+				if !busy[s.queue[i].chat] {
+					u := s.queue[i]
+					next = &u
+					break
+				}
 			}
 		}
-
-		problem := s.post(hook, next.raw)
-
-		s.mu.Lock()
-		if problem == "" {
-			s.queue = slices.DeleteFunc(s.queue, func(u queuedUpdate) bool { return u.id == next.id })
-			s.counts.webhookDelivered++
-		} else if s.webhook.url == hook.url {
-			s.webhook.lastErrorDate, s.webhook.lastErrorMessage = s.unixNow(), problem
-			s.counts.webhookFailed++
-		}
-		s.notifyChanged()
 		s.mu.Unlock()
-
-		if problem == "" {
-			backoff = 0
+		wait := time.Until(retryAt)
+		if next != nil && wait <= 0 {
+			busy[next.chat] = true
+			inflight++
+			go func(u queuedUpdate) {
+				done <- struct {
+					u       queuedUpdate
+					problem string
+				}{u, s.post(hook, u.raw)}
+			}(*next)
 			continue
 		}
-		backoff = min(max(2*backoff, 10*time.Millisecond), time.Second)
-		t := time.NewTimer(backoff)
+		var retry <-chan time.Time
+		if next != nil && wait > 0 {
+			retry = time.After(wait)
+		}
 		select {
-		case <-t.C:
+		case <-wake:
+			continue
+		case <-retry:
+			continue
+		case r := <-done:
+			inflight--
+			delete(busy, r.u.chat)
+			s.mu.Lock()
+			if r.problem == "" {
+				s.queue = slices.DeleteFunc(s.queue, func(u queuedUpdate) bool { return u.id == r.u.id })
+				s.counts.webhookDelivered++
+			} else if s.webhook.url == hook.url {
+				s.webhook.lastErrorDate, s.webhook.lastErrorMessage = s.unixNow(), r.problem
+				s.counts.webhookFailed++
+			}
+			s.notifyChanged()
+			s.mu.Unlock()
+			if r.problem == "" {
+				backoff = 0
+			} else {
+				backoff = min(max(2*backoff, 10*time.Millisecond), time.Second)
+				retryAt = time.Now().Add(backoff)
+			}
 		case <-s.ctx.Done():
-			t.Stop()
+			for inflight > 0 {
+				<-done
+				inflight--
+			}
 			return
 		}
 	}

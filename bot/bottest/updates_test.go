@@ -3,6 +3,7 @@ package bottest_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -254,5 +255,63 @@ func TestPushMyChatMemberBlocksInPrivate(t *testing.T) {
 	_, err = b.SendMessage(ctx, &bot.SendMessageParams{ChatID: group.ID, Text: "hello?"})
 	if err == nil || err.Error() != "forbidden, Forbidden: bot was kicked from the group chat" {
 		t.Errorf("after being kicked: %v", err)
+	}
+}
+
+// With max_connections above 1 the webhook gets several chats' updates at
+// once, up to that many, but a chat's next update only after the answer
+// to the one before: each chat's order holds.
+func TestWebhookConcurrentDeliveryKeepsChatOrder(t *testing.T) {
+	s := newServer(t)
+	var mu sync.Mutex
+	inflight, most := 0, 0
+	chatBusy := map[int64]bool{}
+	seen := map[int64][]string{}
+	total := 0
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var u models.Update
+		_ = json.NewDecoder(r.Body).Decode(&u)
+		chat := u.Message.Chat.ID
+		mu.Lock()
+		if chatBusy[chat] {
+			t.Errorf("two deliveries of chat %d at once", chat)
+		}
+		chatBusy[chat] = true
+		inflight++
+		most = max(most, inflight)
+		mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+		mu.Lock()
+		inflight--
+		chatBusy[chat] = false
+		seen[chat] = append(seen[chat], u.Message.Text)
+		total++
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	b := newBot(t, s)
+	ctx := ctxT(t)
+	if ok, err := b.SetWebhook(ctx, &bot.SetWebhookParams{URL: hook.URL, MaxConnections: 3}); err != nil || !ok {
+		t.Fatalf("setWebhook: %v %v", ok, err)
+	}
+	users := []models.User{{ID: 1, FirstName: "A"}, {ID: 2, FirstName: "B"}, {ID: 3, FirstName: "C"}, {ID: 4, FirstName: "D"}, {ID: 5, FirstName: "E"}}
+	for i := range 10 {
+		for _, u := range users {
+			s.PushMessage(bottest.PrivateChat(u), u, fmt.Sprint(i))
+		}
+	}
+	if err := s.Wait(ctx, func() bool { return s.PendingUpdates() == 0 }); err != nil {
+		t.Fatalf("%d updates never delivered", s.PendingUpdates())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if most < 2 || most > 3 {
+		t.Errorf("at most %d deliveries at once; want 2..3 with max_connections 3", most)
+	}
+	for _, u := range users {
+		want := []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+		if !slices.Equal(seen[u.ID], want) {
+			t.Errorf("chat %d got %v, want %v", u.ID, seen[u.ID], want)
+		}
 	}
 }

@@ -318,24 +318,25 @@ CREATE INDEX inbox_handled ON inbox(received_at) WHERE done_at IS NOT NULL;  -- 
 -- store.CountCommunity reads sums (sum(n) ... GROUP BY name, and sums over
 -- days), the same SQL as on SQLite, whose tables have no shard column.
 -- Rows are created on first use (INSERT ... ON CONFLICT DO UPDATE), so a
--- fresh database has none and every counter reads as 0.
+-- fresh database has none and every counter reads as 0. A row copied from
+-- SQLite (rsvpbot migrate-data: no shard column there) lands in shard 0.
 CREATE TABLE community_counts (
     name  TEXT     NOT NULL,
-    shard SMALLINT NOT NULL CHECK (shard >= 0 AND shard < 16),
+    shard SMALLINT NOT NULL DEFAULT 0 CHECK (shard >= 0 AND shard < 16),
     n     BIGINT   NOT NULL,
     PRIMARY KEY (name, shard)
 );
 
 CREATE TABLE users_seen_days (
     day   BIGINT   NOT NULL,   -- last_seen / 86400000
-    shard SMALLINT NOT NULL CHECK (shard >= 0 AND shard < 16),
+    shard SMALLINT NOT NULL DEFAULT 0 CHECK (shard >= 0 AND shard < 16),
     n     BIGINT   NOT NULL,
     PRIMARY KEY (day, shard)
 );
 
 CREATE TABLE events_start_days (
     day   BIGINT   NOT NULL,   -- starts_at / 86400000
-    shard SMALLINT NOT NULL CHECK (shard >= 0 AND shard < 16),
+    shard SMALLINT NOT NULL DEFAULT 0 CHECK (shard >= 0 AND shard < 16),
     n     BIGINT   NOT NULL,
     PRIMARY KEY (day, shard)
 );
