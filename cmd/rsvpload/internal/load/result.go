@@ -45,6 +45,9 @@ type Result struct {
 	OK             bool           `json:"ok"`
 
 	WorkDir string `json:"work_dir,omitempty"` // kept when the run failed or -keep
+	// KeptSchema is the PostgreSQL database (-db) with the run's schema,
+	// password redacted, when it is kept (a failed run, or -keep).
+	KeptSchema string `json:"kept_schema,omitempty"`
 }
 
 // Limits are messages per second overall and per private chat, per minute
@@ -272,7 +275,11 @@ func (r *Result) Text() string {
 		fmt.Fprintf(&b, "  - %s\n", p)
 	}
 	if r.WorkDir != "" {
-		fmt.Fprintf(&b, "\ndatabase and bot log kept in %s\n", r.WorkDir)
+		if r.KeptSchema != "" {
+			fmt.Fprintf(&b, "\nbot logs kept in %s, the database in %s\n", r.WorkDir, r.KeptSchema)
+		} else {
+			fmt.Fprintf(&b, "\ndatabase and bot log kept in %s\n", r.WorkDir)
+		}
 	}
 	return b.String()
 }

@@ -238,6 +238,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if !res.OK || cfg.Keep {
 		res.WorkDir = dir
+		if cfg.DB != "" {
+			res.KeptSchema = store.Redact(dbPath)
+		}
 	} else {
 		smp.close()
 		if err := dropSchema(); err != nil {
