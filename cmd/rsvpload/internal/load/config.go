@@ -15,7 +15,10 @@
 // directory, push updates as users for the mode's duration (killing the
 // bot now and then in chaos mode), wait until everything pushed has been
 // handled and every reply sent, stop the bot, then compare the emulator's
-// record with the bot's database. See Result for what is measured.
+// record with the bot's database. See Result for what is measured. With
+// -db the database is a fresh schema in PostgreSQL instead of the file,
+// and with -replicas several bot processes share it behind a round-robin
+// proxy (replicas.go).
 package load
 
 import (
