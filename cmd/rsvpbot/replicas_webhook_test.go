@@ -397,7 +397,9 @@ func TestReplicasWebhookSIGKILL(t *testing.T) {
 	// The emulator's burst: network jitter between a correctly paced bot
 	// and the fake must not count as flooding.
 	limits := bottest.Limits{GlobalPerSecond: 30, PrivatePerSecond: 1, GroupPerMinute: 120, Burst: 3}
-	fake := bottest.NewServer(bottest.WithLimits(limits))
+	// Latency on every call, so that a kill can cut a send off mid-call.
+	fake := bottest.NewServer(bottest.WithLimits(limits),
+		bottest.WithFaults(bottest.Faults{MinLatency: 20 * time.Millisecond, MaxLatency: 120 * time.Millisecond}))
 	defer fake.Close()
 	rs := newReplicaSet(t, fake, dsn, 3, true,
 		"RSVPBOT_RATE_GLOBAL=30", "RSVPBOT_RATE_CHAT=1", "RSVPBOT_RATE_GROUP=120")
