@@ -197,7 +197,7 @@ func (c Config) validate() error {
 	case c.Replicas < 0:
 		return fmt.Errorf("-replicas must not be negative")
 	case c.Replicas > 1 && c.DB == "":
-		return fmt.Errorf("-replicas %d: replicas share a PostgreSQL database; give -db postgres://...", c.Replicas)
+		return fmt.Errorf("-replicas %d: replicas share a PostgreSQL database: give -db postgres://user@host:5432/db", c.Replicas)
 	case c.DB != "" && !store.IsPostgresURL(c.DB):
 		return fmt.Errorf("-db must be a postgres:// URL (without -db the bot uses an SQLite file)")
 	}
