@@ -211,6 +211,9 @@ func (d *Dispatcher) worker(ctx context.Context) {
 		if d.cfg.Replica != "" && !owned {
 			out = d.claim(ctx, chat)
 		}
+		if out == outcomeDone && d.cfg.Replica != "" {
+			head, out = d.earliest(ctx, chat, head)
+		}
 		if out == outcomeDone {
 			out = d.process(ctx, head)
 		}
@@ -240,7 +243,7 @@ func (d *Dispatcher) worker(ctx context.Context) {
 		q := d.queues[chat][1:]
 		if len(q) == 0 && d.cfg.Replica != "" {
 			d.mu.Unlock()
-			more, keep := d.release(ctx, chat, head.UpdateID)
+			more, keep := d.release(ctx, chat)
 			d.mu.Lock()
 			if !keep {
 				delete(d.owned, chat)
@@ -294,13 +297,45 @@ func (d *Dispatcher) claim(ctx context.Context, chat int64) outcome {
 	return outcomeDone
 }
 
-// release is called when chat's queue ran out after update last: it
-// returns the chat's updates still pending in the inbox (committed by
-// another replica, which left them to this claim), or gives the claim up
-// if there are none. keep reports whether the claim is still held.
-func (d *Dispatcher) release(ctx context.Context, chat, last int64) (more []store.InboxUpdate, keep bool) {
+// earliest makes sure head, the next update of a chat this replica holds,
+// is the chat's earliest pending one: another replica may have stored
+// earlier updates of the chat (webhook calls spread over the replicas
+// by a load balancer), which it left to this claim. They are queued
+// before head, and the earliest is returned to be handled first.
+func (d *Dispatcher) earliest(ctx context.Context, chat int64, head store.InboxUpdate) (store.InboxUpdate, outcome) {
+	ups, err := store.ChatPendingUpdates(ctx, d.db.R, chat, 0, 100)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.cfg.Logger.Warn("cannot read a chat's pending updates; will retry", "chat_id", chat, "err", err)
+		}
+		return head, outcomeRetry
+	}
+	if len(ups) == 0 || ups[0].UpdateID >= head.UpdateID {
+		return head, outcomeDone
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	q := d.queues[chat]
+	for _, u := range ups {
+		if u.UpdateID < head.UpdateID && !slices.ContainsFunc(q, func(x store.InboxUpdate) bool { return x.UpdateID == u.UpdateID }) {
+			q = append(q, u)
+		}
+	}
+	slices.SortFunc(q, func(a, b store.InboxUpdate) int { return cmp.Compare(a.UpdateID, b.UpdateID) })
+	d.queues[chat] = q
+	return q[0], outcomeDone
+}
+
+// release is called when chat's queue ran out: it returns the chat's
+// updates still pending in the inbox (committed by another replica, which
+// left them to this claim), or gives the claim up if there are none. keep
+// reports whether the claim is still held.
+func (d *Dispatcher) release(ctx context.Context, chat int64) (more []store.InboxUpdate, keep bool) {
 	for ctx.Err() == nil {
-		ups, err := store.ChatPendingUpdates(ctx, d.db.R, chat, last, 100)
+		// Every pending update of the chat, not only those after the
+		// last one handled: ReleaseChat refuses while any is pending, so
+		// one missed here would spin this loop.
+		ups, err := store.ChatPendingUpdates(ctx, d.db.R, chat, 0, 100)
 		if err != nil {
 			return nil, true // the claim expires on its own if this lasts
 		}

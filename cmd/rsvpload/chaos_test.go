@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rsvpbot/rsvpbot/cmd/rsvpload/internal/load"
+	"github.com/rsvpbot/rsvpbot/store/storetest"
 )
 
 // TestChaosShort is the CI version of `rsvpload -mode chaos`: the real
@@ -57,5 +58,52 @@ func TestChaosShort(t *testing.T) {
 	}
 	if res.Checks.RepliesDelivered < 60 {
 		t.Fatalf("only %d replies delivered; the load did not reach the bot", res.Checks.RepliesDelivered)
+	}
+}
+
+// TestReplicasChaosShort is `rsvpload -mode chaos -replicas 3 -db ...`
+// in brief: three replicas on PostgreSQL behind the round-robin proxy,
+// one SIGKILLed at a time every couple of seconds, with the emulator's
+// faults. The same invariants must hold as with one bot.
+func TestReplicasChaosShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the bot and SIGKILLs replicas for ~15 s")
+	}
+	// The run makes its own schema in this database; storetest says
+	// whether there is one (skip without RSVPBOT_TEST_POSTGRES, fail if
+	// it is set and unreachable).
+	db := storetest.Postgres(t, "rsvpload")
+	cfg := load.DefaultConfig(load.Chaos)
+	cfg.Users, cfg.Groups = 60, 30
+	cfg.Rate = 15
+	cfg.Duration = 12 * time.Second
+	cfg.KillEvery = 2 * time.Second
+	cfg.Replicas, cfg.DB = 3, db
+	cfg.DrainTimeout = 60 * time.Second
+	cfg.Emu.Limits.GroupPerMinute = 120
+	cfg.BotLimits = cfg.Emu.Limits
+	if testing.Verbose() {
+		cfg.Progress = os.Stderr
+	}
+	bin, err := load.BuildBot(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Bot = bin
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	res, err := load.Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + res.Text())
+	if !res.OK {
+		t.Fatalf("chaos run with replicas broke an invariant (see above)")
+	}
+	if res.Bot.Kills < 4 || res.Replicas != 3 || res.Backend != "postgres" {
+		t.Fatalf("%d SIGKILLs of %d replicas on %s: not the run asked for", res.Bot.Kills, res.Replicas, res.Backend)
+	}
+	if res.Bot.Webhooks[200] < res.Updates.Pushed {
+		t.Fatalf("the proxy answered %d webhook calls 200, for %d updates", res.Bot.Webhooks[200], res.Updates.Pushed)
 	}
 }

@@ -11,6 +11,8 @@
 //	rsvpload -mode spike -spike 10000        # a broadcast's worth of bulk messages at once
 //	rsvpload -mode chaos -duration 2m        # SIGKILLs every ~10 s, faults injected
 //	rsvpload -mode flood                     # 20 users × 100 commands into one group
+//	rsvpload -replicas 3 -db postgres://postgres@127.0.0.1:5432/test?sslmode=disable   # 3 webhook replicas behind a proxy
+//	rsvpload -mode chaos -replicas 3 -db postgres://... -kill-every 3s                 # one replica SIGKILLed at a time
 //	rsvpload report -bench go-bench.txt -out docs/benchmarks.md runs/*.json
 //	rsvpload seed -db big.db -scale 1 -seed 1   # a large, realistic database
 //
@@ -97,6 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.FloodFor, "flood-for", cfg.FloodFor, "flood: over how long the flooders send them (starting 5 s into the load)")
 	fs.DurationVar(&cfg.FloodNormalEvery, "flood-normal-every", cfg.FloodNormalEvery, "flood: how often one of the flooded group's other members asks something")
 	fs.BoolVar(&cfg.Webhook, "webhook", false, "run the bot in webhook mode (the emulator POSTs updates to it) instead of long polling")
+	fs.IntVar(&cfg.Replicas, "replicas", 0, "run this many bot replicas on one database, in webhook mode behind a round-robin proxy (more than 1 needs -db; chaos kills one at a time)")
+	fs.StringVar(&cfg.DB, "db", "", "PostgreSQL URL (postgres://user@host:5432/db?sslmode=disable): the run uses a fresh schema there; default an SQLite file")
 	fs.StringVar(&cfg.Reminders, "reminders", cfg.Reminders, "RSVPBOT_REMINDERS for the bot (short offsets make reminders fall due during the run)")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "how long to wait after the load for the bot to finish its work")
 	fs.Uint64Var(&cfg.Seed, "load-seed", cfg.Seed, "seed of the simulated users' choices")
@@ -194,7 +198,7 @@ func reproducible(args []string) []string {
 	for i := 0; i < len(args); i++ {
 		name, _, hasVal := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
 		switch name {
-		case "bot", "json", "chart", "dir":
+		case "bot", "json", "chart", "dir", "db":
 			if !hasVal {
 				i++
 			}

@@ -15,7 +15,10 @@
 // directory, push updates as users for the mode's duration (killing the
 // bot now and then in chaos mode), wait until everything pushed has been
 // handled and every reply sent, stop the bot, then compare the emulator's
-// record with the bot's database. See Result for what is measured.
+// record with the bot's database. See Result for what is measured. With
+// -db the database is a fresh schema in PostgreSQL instead of the file,
+// and with -replicas several bot processes share it behind a round-robin
+// proxy (replicas.go).
 package load
 
 import (
@@ -26,6 +29,7 @@ import (
 
 	"github.com/rsvpbot/rsvpbot/bot/bottest"
 	"github.com/rsvpbot/rsvpbot/cmd/tgemu/emu"
+	"github.com/rsvpbot/rsvpbot/store"
 )
 
 // Mode is a load shape.
@@ -118,6 +122,14 @@ type Config struct {
 	// Webhook runs the bot in webhook mode (the emulator POSTs updates to
 	// it) instead of long polling.
 	Webhook bool
+	// Replicas, if positive, runs that many bot processes on one database
+	// in webhook mode behind a round-robin proxy (replicas.go); more than
+	// one needs DB.
+	Replicas int
+	// DB is a PostgreSQL URL (postgres://...): the run gets a fresh schema
+	// in that database, dropped after a passing run. Empty: an SQLite
+	// file in the work directory.
+	DB string
 
 	// Reminders is RSVPBOT_REMINDERS for the bot.
 	Reminders string
@@ -182,6 +194,12 @@ func (c Config) validate() error {
 		return fmt.Errorf("-flooders and -flood-commands must be positive, -flood-for positive and at most -duration minus %s, -flood-normal-every positive", floodDelay)
 	case c.Mode == Chaos && c.KillEvery <= 0:
 		return fmt.Errorf("-kill-every must be positive")
+	case c.Replicas < 0:
+		return fmt.Errorf("-replicas must not be negative")
+	case c.Replicas > 1 && c.DB == "":
+		return fmt.Errorf("-replicas %d: replicas share a PostgreSQL database: give -db postgres://user@host:5432/db", c.Replicas)
+	case c.DB != "" && !store.IsPostgresURL(c.DB):
+		return fmt.Errorf("-db must be a postgres:// URL (without -db the bot uses an SQLite file)")
 	}
 	return c.Emu.Validate()
 }

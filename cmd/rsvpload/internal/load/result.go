@@ -19,6 +19,8 @@ type Result struct {
 	Groups    int       `json:"groups"`
 	Rate      float64   `json:"rate"` // configured updates/s (ramp: the first step)
 	Webhook   bool      `json:"webhook,omitempty"`
+	Replicas  int       `json:"replicas,omitempty"` // bot processes behind a round-robin proxy (0: one bot, no proxy)
+	Backend   string    `json:"backend,omitempty"`  // sqlite or postgres
 	Features  features  `json:"features"`
 
 	Emulator EmuSettings `json:"emulator"`
@@ -43,6 +45,9 @@ type Result struct {
 	OK             bool           `json:"ok"`
 
 	WorkDir string `json:"work_dir,omitempty"` // kept when the run failed or -keep
+	// KeptSchema is the PostgreSQL database (-db) with the run's schema,
+	// password redacted, when it is kept (a failed run, or -keep).
+	KeptSchema string `json:"kept_schema,omitempty"`
 }
 
 // Limits are messages per second overall and per private chat, per minute
@@ -118,6 +123,9 @@ type BotFigures struct {
 	Kills    int      `json:"sigkills"`
 	Crashes  []string `json:"crashes,omitempty"` // exits nobody asked for
 	ExitCode int      `json:"final_exit_code"`   // of the graceful stop at the end
+	// Webhooks counts the replicas' proxy's answers to the emulator's
+	// webhook calls by status (502: the replica chosen was down).
+	Webhooks map[int]int `json:"webhook_answers,omitempty"`
 }
 
 // Invariants are the promises checked; all must be zero (duplicates: not
@@ -188,6 +196,12 @@ func (r *Result) Text() string {
 	intake := "long polling"
 	if r.Webhook {
 		intake = "webhook"
+	}
+	if r.Replicas > 0 {
+		intake = fmt.Sprintf("webhook, %d replicas behind a round-robin proxy (answers by status %v)", r.Replicas, r.Bot.Webhooks)
+	}
+	if r.Backend != "" {
+		intake += "; database " + r.Backend
 	}
 	fmt.Fprintf(&b, "bot intake: %s; features probed: %s\n", intake, r.Features)
 	e := r.Emulator
@@ -261,7 +275,11 @@ func (r *Result) Text() string {
 		fmt.Fprintf(&b, "  - %s\n", p)
 	}
 	if r.WorkDir != "" {
-		fmt.Fprintf(&b, "\ndatabase and bot log kept in %s\n", r.WorkDir)
+		if r.KeptSchema != "" {
+			fmt.Fprintf(&b, "\nbot logs kept in %s, the database in %s\n", r.WorkDir, r.KeptSchema)
+		} else {
+			fmt.Fprintf(&b, "\ndatabase and bot log kept in %s\n", r.WorkDir)
+		}
 	}
 	return b.String()
 }

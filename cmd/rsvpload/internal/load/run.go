@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rsvpbot/rsvpbot/cmd/tgemu/emu"
+	"github.com/rsvpbot/rsvpbot/store"
 	"github.com/rsvpbot/rsvpbot/weather/weathertest"
 )
 
@@ -67,18 +68,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer weather.Close()
 	logf("emulator on %s (summary: %s/_emu/summary?format=text); work directory %s", apiURL, apiURL, dir)
 
-	// Polling by default; with Webhook the emulator POSTs updates to the
-	// bot's ops server, whose port is chosen here (free a moment ago).
-	httpEnv := []string{"RSVPBOT_HTTP_ADDR="}
-	if cfg.Webhook {
-		addr, err := freeAddr()
-		if err != nil {
+	// The database: a file in the work directory, or a fresh schema in
+	// the PostgreSQL database -db names.
+	dbPath := filepath.Join(dir, "rsvpbot.db")
+	dropSchema := func() error { return nil }
+	if cfg.DB != "" {
+		var err error
+		if dbPath, dropSchema, err = freshSchema(ctx, cfg.DB); err != nil {
 			return nil, err
 		}
-		httpEnv = []string{"RSVPBOT_HTTP_ADDR=" + addr, "RSVPBOT_WEBHOOK_URL=http://" + addr + "/telegram/webhook",
-			"RSVPBOT_WEBHOOK_SECRET=rsvpload-webhook-secret"}
+		logf("database: a fresh schema, %s", store.Redact(dbPath))
 	}
-	dbPath := filepath.Join(dir, "rsvpbot.db")
 	rate := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	env := append(cleanEnv(os.Environ()),
 		"TELEGRAM_BOT_TOKEN="+ecfg.Token,
@@ -92,7 +92,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		"OPEN_METEO_FORECAST_URL="+weather.ForecastURL(),
 		"LOG_FORMAT=json", "LOG_LEVEL=warn",
 	)
-	env = append(env, httpEnv...)
 	if cfg.BotFloodUser != "" {
 		env = append(env, "RSVPBOT_FLOOD_USER="+cfg.BotFloodUser)
 	}
@@ -105,17 +104,26 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		// from a lost reply.
 		env = append(env, "LOG_LEVEL=debug")
 	}
-	bp := newBotProc(bin, filepath.Join(dir, "bot.log"), env)
-	if err := bp.start(); err != nil {
+	// Polling by default; with Webhook (or replicas) the emulator POSTs
+	// updates to the bot (or the replicas' proxy).
+	bots, err := newFleet(cfg, bin, dir, env)
+	if err != nil {
 		return nil, err
 	}
-	defer bp.stop(5 * time.Second) // only does something on an early return
+	defer bots.close()
+	if err := bots.start(); err != nil {
+		return nil, err
+	}
+	defer bots.stop(5 * time.Second) // only does something on an early return
+	if cfg.Replicas > 0 {
+		logf("%d replicas behind a round-robin proxy at %s", cfg.Replicas, bots.proxy.URL)
+	}
 	// The probe doubles as the readiness check: a long poll is recorded
 	// only when it returns, so the first answer is the first sign of life.
 	tr := newTracker()
 	feats, err := probeFeatures(ctx, e.Fake, tr)
 	if err != nil {
-		return nil, fmt.Errorf("probing the bot's commands: %w (log: %s)", err, bp.logPath)
+		return nil, fmt.Errorf("probing the bot's commands: %w (logs: %s)", err, strings.Join(bots.logs(), ", "))
 	}
 	logf("bot is up; features: %s", feats)
 
@@ -126,7 +134,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer func() { stopSampler(); bg.Wait(); smp.close() }()
 
 	d := newDriver(e, tr, cfg, feats, logf)
-	res := &Result{Mode: cfg.Mode, Started: time.Now().UTC(), Users: cfg.Users, Groups: cfg.Groups, Rate: cfg.Rate, Webhook: cfg.Webhook,
+	res := &Result{Mode: cfg.Mode, Started: time.Now().UTC(), Users: cfg.Users, Groups: cfg.Groups, Rate: cfg.Rate,
+		Webhook: cfg.Webhook || cfg.Replicas > 0, Replicas: cfg.Replicas, Backend: backendOf(cfg.DB),
 		Features: feats, BotLimit: limitsFrom(cfg.BotLimits.GlobalPerSecond, cfg.BotLimits.PrivatePerSecond, cfg.BotLimits.GroupPerMinute, 0), Emulator: emuSettings(ecfg, d)}
 	loadStart := time.Now()
 	d.setup(loadStart)
@@ -147,7 +156,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		d.flood = nil
 	case Chaos:
 		kctx, stopKills := context.WithCancel(ctx)
-		kills.start(kctx, bp, cfg.KillEvery, cfg.Seed, loadStart, logf)
+		kills.start(kctx, bots, cfg.KillEvery, cfg.Seed, loadStart, logf)
 		half := cfg.Duration / 2
 		d.run(ctx, half, func(time.Duration) float64 { return cfg.Rate })
 		if cfg.Migrate && d.startMigration(time.Now()) {
@@ -182,10 +191,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.Kills = kills.times()
 
 	// Drain: the bot must be up to finish its work.
-	if !bp.running() {
-		if err := bp.start(); err != nil {
-			return nil, err
-		}
+	if err := bots.start(); err != nil {
+		return nil, err
 	}
 	logf("load done after %.0fs; waiting for the bot to drain", res.LoadSecs)
 	drainDeadline := time.Now().Add(cfg.DrainTimeout)
@@ -198,8 +205,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	end := time.Now()
 	res.DrainSecs = end.Sub(loadEnd).Seconds()
 	progress()
-	res.Bot.ExitCode = bp.stop(30 * time.Second)
-	res.Bot.Starts, res.Bot.Kills, res.Bot.Crashes = bp.stats()
+	res.Bot.ExitCode = bots.stop(30 * time.Second)
+	res.Bot.Starts, res.Bot.Kills, res.Bot.Crashes = bots.stats()
+	if bots.proxy != nil {
+		res.Bot.Webhooks = bots.proxy.Total().Status
+	}
 	stopSampler()
 	bg.Wait()
 
@@ -207,9 +217,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the bot's database for the checks: %w", err)
 	}
-	unanswered, err := budgetDrops(bp.logPath)
-	if err != nil {
-		return nil, fmt.Errorf("reading the bot's log: %w", err)
+	unanswered := map[int64]bool{}
+	for _, path := range bots.logs() {
+		drops, err := budgetDrops(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading the bot's log: %w", err)
+		}
+		for id := range drops {
+			unanswered[id] = true
+		}
 	}
 	a := &analysis{unanswered: unanswered, db: db, fake: e.Fake, tr: tr, samples: smp.all(), loadStart: loadStart, loadEnd: loadEnd, end: end, spike: spike, flood: flood}
 	if err := a.check(context.WithoutCancel(ctx), res); err != nil {
@@ -222,9 +238,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if !res.OK || cfg.Keep {
 		res.WorkDir = dir
-	} else if cfg.WorkDir == "" {
+		if cfg.DB != "" {
+			res.KeptSchema = store.Redact(dbPath)
+		}
+	} else {
 		smp.close()
-		os.RemoveAll(dir)
+		if err := dropSchema(); err != nil {
+			logf("dropping the run's schema: %v", err)
+		}
+		if cfg.WorkDir == "" {
+			os.RemoveAll(dir)
+		}
 	}
 	return res, nil
 }
@@ -236,7 +260,7 @@ type killer struct {
 	at []float64
 }
 
-func (k *killer) start(ctx context.Context, bp *botProc, every time.Duration, seed uint64, t0 time.Time, logf func(string, ...any)) {
+func (k *killer) start(ctx context.Context, bots *fleet, every time.Duration, seed uint64, t0 time.Time, logf func(string, ...any)) {
 	rng := rand.New(rand.NewPCG(seed, seed^0xdead))
 	k.wg.Go(func() {
 		for {
@@ -246,12 +270,19 @@ func (k *killer) start(ctx context.Context, bp *botProc, every time.Duration, se
 				return
 			case <-time.After(wait):
 			}
+			// One process at a time: with replicas, one picked at random.
+			i := rng.IntN(len(bots.procs))
+			bp := bots.procs[i]
 			bp.kill()
 			k.mu.Lock()
 			k.at = append(k.at, time.Since(t0).Seconds())
 			n := len(k.at)
 			k.mu.Unlock()
-			logf("SIGKILL #%d at +%.1fs", n, time.Since(t0).Seconds())
+			if len(bots.procs) > 1 {
+				logf("SIGKILL #%d at +%.1fs: replica %d", n, time.Since(t0).Seconds(), i+1)
+			} else {
+				logf("SIGKILL #%d at +%.1fs", n, time.Since(t0).Seconds())
+			}
 			// Sometimes straight back, sometimes after a moment, as a
 			// supervisor would.
 			time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
@@ -339,4 +370,12 @@ func freeAddr() (string, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
+}
+
+// backendOf names the database a run uses.
+func backendOf(db string) string {
+	if db != "" {
+		return "postgres"
+	}
+	return "sqlite"
 }

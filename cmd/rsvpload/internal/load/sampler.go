@@ -38,8 +38,10 @@ func (s *sampler) open(ctx context.Context) (*store.DB, error) {
 	if s.db != nil {
 		return s.db, nil
 	}
-	if _, err := os.Stat(s.path); err != nil {
-		return nil, err
+	if !store.IsPostgresURL(s.path) {
+		if _, err := os.Stat(s.path); err != nil {
+			return nil, err
+		}
 	}
 	db, err := store.OpenNoMigrate(ctx, s.path, store.Options{Readers: 2})
 	if err != nil {
