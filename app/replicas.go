@@ -231,6 +231,11 @@ func startWaitingServer(a *App, cause error) *waitingServer {
 		rw.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprintf(rw, "not ready\nFAIL database: PostgreSQL not reachable (retrying): %s\n", r)
 	})
+	// Anything else (a webhook, the message API) is refused as "try
+	// again": Telegram redelivers what got no 2xx.
+	mux.HandleFunc("/", func(rw http.ResponseWriter, _ *http.Request) {
+		http.Error(rw, "starting: the database is not reachable yet", http.StatusServiceUnavailable)
+	})
 	w.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { defer close(w.done); w.srv.Serve(ln) }()
 	return w

@@ -112,6 +112,9 @@ func TestPostgresUnreachableAtStart(t *testing.T) {
 	if code, _ := get("/healthz"); code != http.StatusOK {
 		t.Fatalf("/healthz while PostgreSQL is away: %d", code)
 	}
+	if code, _ := get("/telegram/webhook"); code != http.StatusServiceUnavailable {
+		t.Fatalf("a webhook while PostgreSQL is away: %d, want 503 (Telegram redelivers)", code)
+	}
 	select {
 	case m := <-done:
 		t.Fatalf("New returned while PostgreSQL was away: %v", m.err)

@@ -137,14 +137,17 @@ WHERE id = ?`, Millis(due), Millis(startsAt), r.ID); err != nil {
 			}
 		}
 	}
-	// Longest offset first, so that ids follow due times.
+	// Longest offset first, so that ids follow due times. A reminder
+	// another transaction planned meanwhile (on PostgreSQL a handler's
+	// edit and the leader's tick may plan one event at once) stays.
 	for _, d := range slices.SortedFunc(maps.Keys(want), func(a, b time.Duration) int { return int((b - a) / time.Millisecond) }) {
 		due := startsAt.Add(-d)
 		if have[d] || !due.After(now) {
 			continue
 		}
 		if _, err := q.ExecContext(ctx, `
-INSERT INTO reminders (event_id, offset_ms, due_at, starts_at, created_at) VALUES (?, ?, ?, ?, ?)`,
+INSERT INTO reminders (event_id, offset_ms, due_at, starts_at, created_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (event_id, offset_ms) DO NOTHING`,
 			eventID, d.Milliseconds(), Millis(due), Millis(startsAt), Millis(now)); err != nil {
 			return fmt.Errorf("planning reminder of event %d: %w", eventID, err)
 		}
