@@ -176,25 +176,11 @@ func TestPostgresSchemaMatchesSQLite(t *testing.T) {
 	tables := []string{"outbox", "ledger", "ledger_hourly", "outbox_hourly", "outbox_latency_hourly", "outbox_latency_bounds"}
 	list := func(db *store.DB, q string, args ...any) []string {
 		t.Helper()
-		rows, err := db.R.Query(q, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, s)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
+		out := storetest.Strings(t, db.R, q, args...)
 		sort.Strings(out)
 		return out
 	}
+
 	for _, table := range tables {
 		l := list(lite, `SELECT name FROM pragma_table_info(?)`, table)
 		p := list(pg, `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?`, table)

@@ -51,44 +51,23 @@ func schemaVersion(t *testing.T, db *DB) int64 {
 // sharded are the counter tables whose PostgreSQL rows carry a shard.
 var sharded = []string{"community_counts", "users_seen_days", "events_start_days"}
 
-func queryStrings(t *testing.T, q *sql.DB, query string) []string {
-	t.Helper()
-	rows, err := q.Query(query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // A schema as lines: "table: col [not null], ...", then "index table.name".
 func sqliteSchema(t *testing.T, q *sql.DB) []string {
 	t.Helper()
 	var out []string
-	for _, table := range queryStrings(t, q, `SELECT name FROM sqlite_schema WHERE type = 'table'
+	for _, table := range storetest.Strings(t, q, `SELECT name FROM sqlite_schema WHERE type = 'table'
 AND name NOT LIKE 'sqlite_%' AND name <> 'goose_db_version' ORDER BY name`) {
 		// A primary key column is NOT NULL on PostgreSQL whatever it says.
-		cols := queryStrings(t, q, `SELECT name || CASE WHEN "notnull" = 1 OR pk > 0 THEN ' not null' ELSE '' END
+		cols := storetest.Strings(t, q, `SELECT name || CASE WHEN "notnull" = 1 OR pk > 0 THEN ' not null' ELSE '' END
 FROM pragma_table_info('`+table+`') ORDER BY cid`)
 		out = append(out, table+": "+strings.Join(cols, ", "))
 	}
-	idx := queryStrings(t, q, `SELECT tbl_name || '.' || name FROM sqlite_schema WHERE type = 'index'
+	idx := storetest.Strings(t, q, `SELECT tbl_name || '.' || name FROM sqlite_schema WHERE type = 'index'
 AND name NOT LIKE 'sqlite_autoindex_%'`)
 	for _, i := range idx {
 		out = append(out, "index "+i)
 	}
-	for _, tb := range queryStrings(t, q, `SELECT DISTINCT tbl_name FROM sqlite_schema WHERE type = 'trigger'`) {
+	for _, tb := range storetest.Strings(t, q, `SELECT DISTINCT tbl_name FROM sqlite_schema WHERE type = 'trigger'`) {
 		out = append(out, "triggers on "+tb)
 	}
 	return sortTail(out)
@@ -97,9 +76,9 @@ AND name NOT LIKE 'sqlite_autoindex_%'`)
 func postgresSchema(t *testing.T, q *sql.DB) []string {
 	t.Helper()
 	var out []string
-	for _, table := range queryStrings(t, q, `SELECT table_name FROM information_schema.tables
+	for _, table := range storetest.Strings(t, q, `SELECT table_name FROM information_schema.tables
 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'goose_db_version' ORDER BY table_name`) {
-		cols := queryStrings(t, q, `SELECT column_name || CASE WHEN is_nullable = 'NO' THEN ' not null' ELSE '' END
+		cols := storetest.Strings(t, q, `SELECT column_name || CASE WHEN is_nullable = 'NO' THEN ' not null' ELSE '' END
 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '`+table+`'
 AND NOT (column_name = 'shard' AND table_name IN ('`+strings.Join(sharded, "', '")+`'))
 ORDER BY ordinal_position`)
@@ -107,13 +86,13 @@ ORDER BY ordinal_position`)
 	}
 	// Indexes other than those of primary keys and UNIQUE constraints
 	// (SQLite's autoindexes).
-	idx := queryStrings(t, q, `SELECT i.tablename || '.' || i.indexname FROM pg_indexes i
+	idx := storetest.Strings(t, q, `SELECT i.tablename || '.' || i.indexname FROM pg_indexes i
 WHERE i.schemaname = current_schema() AND NOT EXISTS (
     SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname AND c.contype IN ('p', 'u'))`)
 	for _, i := range idx {
 		out = append(out, "index "+i)
 	}
-	for _, tb := range queryStrings(t, q, `SELECT DISTINCT event_object_table FROM information_schema.triggers
+	for _, tb := range storetest.Strings(t, q, `SELECT DISTINCT event_object_table FROM information_schema.triggers
 WHERE trigger_schema = current_schema()`) {
 		out = append(out, "triggers on "+tb)
 	}

@@ -13,6 +13,7 @@ package storetest
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"net/url"
 	"os"
@@ -108,4 +109,30 @@ func Schema(t testing.TB, base, key string) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// Strings runs query on db (a *sql.DB or *sql.Tx) and returns its one
+// text column, row by row: what schema comparisons between the two
+// backends read.
+func Strings(t testing.TB, db interface {
+	Query(query string, args ...any) (*sql.Rows, error)
+}, query string, args ...any) []string {
+	t.Helper()
+	rows, err := db.Query(query, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
