@@ -136,17 +136,8 @@ func TestReplicasSurvivePostgresOutage(t *testing.T) {
 
 	load := newReplicaLoad(fake, "d", 4, 1, 8500)
 	load.postCards(t)
-	stop := make(chan struct{})
-	streamed := make(chan struct{})
-	go func() { defer close(streamed); load.stream(32, time.Second, stop) }()
-	defer func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-		<-streamed
-	}()
+	streamed, stopLoad := load.streamInBackground(32, time.Second)
+	defer stopLoad()
 
 	time.Sleep(3 * time.Second)
 	fivexx := func() int {

@@ -55,17 +55,8 @@ func TestReplicasPollingLeaderSIGKILL(t *testing.T) {
 		return false
 	})
 
-	stop := make(chan struct{})
-	streamed := make(chan struct{})
-	go func() { defer close(streamed); load.stream(14, time.Second, stop) }()
-	defer func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-		<-streamed
-	}()
+	streamed, stopLoad := load.streamInBackground(14, time.Second)
+	defer stopLoad()
 
 	time.Sleep(3 * time.Second) // the leader polls under load for a moment
 	killed := time.Now()

@@ -132,6 +132,15 @@ func (l *replicaLoad) stream(rounds int, every time.Duration, stop <-chan struct
 	}
 }
 
+// streamInBackground runs stream in a goroutine: done is closed when it
+// ends; stop ends it early and waits for it (calling it again is fine).
+func (l *replicaLoad) streamInBackground(rounds int, every time.Duration) (done <-chan struct{}, stop func()) {
+	quit, finished := make(chan struct{}), make(chan struct{})
+	go func() { defer close(finished); l.stream(rounds, every, quit) }()
+	var once sync.Once
+	return finished, func() { once.Do(func() { close(quit) }); <-finished }
+}
+
 func (l *replicaLoad) total() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -409,17 +418,8 @@ func TestReplicasWebhookSIGKILL(t *testing.T) {
 	load := newReplicaLoad(fake, "r", 6, 2, 8100)
 	load.postCards(t)
 
-	stop := make(chan struct{})
-	streamed := make(chan struct{})
-	go func() { defer close(streamed); load.stream(12, 2*time.Second, stop) }()
-	defer func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-		<-streamed
-	}()
+	streamed, stopLoad := load.streamInBackground(12, 2*time.Second)
+	defer stopLoad()
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	kills, streaming := 0, true
