@@ -46,7 +46,7 @@ unit-postgres:
 	@if [ -z "$$RSVPBOT_TEST_POSTGRES" ]; then \
 		echo "PostgreSQL tests skipped: set RSVPBOT_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable (CI does)"; \
 	else \
-		echo "== the store, outbox and scheduler tests on PostgreSQL"; \
+		echo "== the store, outbox, scheduler and ops tests on PostgreSQL"; \
 		RSVPBOT_TEST_BACKEND=postgres $(GO) test $(RACE) -count=1 -timeout 20m $(PG_PKGS); \
 	fi
 
