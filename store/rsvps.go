@@ -278,15 +278,15 @@ func ApplyRSVP(ctx context.Context, tx *sql.Tx, eventID, userID int64, act RSVPA
 }
 
 // lockEvent makes the transaction the only one deciding on the event's
-// places until it ends: what it reads afterwards (the event, its counts,
-// the waitlist) stays true until it commits. On SQLite write transactions
-// are serialised anyway (one writer, BEGIN IMMEDIATE); on PostgreSQL they
-// run at once, and this no-op UPDATE takes the event row's lock, for which
-// a second transaction on the same event waits, and reads what the first
-// committed once it has it (each statement of a READ COMMITTED transaction
-// sees the latest commits). Same SQL on both; other events are not held.
+// places until it ends (LockTx): what it reads afterwards (the event, its
+// counts, the waitlist) stays true until it commits. On SQLite write
+// transactions are serialised anyway (one writer, BEGIN IMMEDIATE) and
+// this costs nothing; on PostgreSQL they run at once, and a second
+// transaction on the same event waits for the first, then reads what it
+// committed (each statement of a READ COMMITTED transaction sees the
+// latest commits). Other events are not held.
 func lockEvent(ctx context.Context, tx *sql.Tx, eventID int64) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE events SET seq = seq WHERE id = ?`, eventID); err != nil {
+	if err := LockTx(ctx, tx, LockKey("event places", eventID)); err != nil {
 		return fmt.Errorf("locking event %d: %w", eventID, err)
 	}
 	return nil
