@@ -27,7 +27,16 @@ func TestWakeReachesOtherReplicas(t *testing.T) {
 	defer b.Close()
 	woken := make(chan struct{}, 16)
 	b.SetWaker("outbox", func() { woken <- struct{}{} })
-	// The listener runs every waker once when it (re)connects: drain that.
+	// Once a committed Wake has come through, b's listener is up (it also
+	// runs every waker once when it connects): drain what came so far.
+	if err := a.Tx(ctx, func(tx *sql.Tx) error { return Wake(ctx, tx, "outbox") }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-woken:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the other replica's listener never heard a committed Wake")
+	}
 	time.Sleep(300 * time.Millisecond)
 	for len(woken) > 0 {
 		<-woken
