@@ -62,7 +62,10 @@ func Postgres(t testing.TB, name string) string {
 	if base == "" {
 		t.Skip("no PostgreSQL: set RSVPBOT_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable (CI does)")
 	}
-	return Schema(t, base, t.Name()+"/"+name)
+	// Test names repeat across packages, whose tests run at once: the
+	// package's directory makes the key unique.
+	dir, _ := os.Getwd()
+	return Schema(t, base, dir+"/"+t.Name()+"/"+name)
 }
 
 // Schema creates the schema named after key in the database at base
