@@ -16,7 +16,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -340,12 +339,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if n > 0 {
 		log.Info("resuming updates left pending by the last run", "count", n)
 	}
-	var pollFence func(ctx context.Context, tx *sql.Tx) error
-	if a.replicas != nil {
-		pollFence = a.replicas.pollFence(db)
-	}
 	a.intake = bot.NewIntake(db, client, bot.IntakeConfig{
-		PollFence:          pollFence,
 		WebhookConnections: webhookConnections(pg),
 		Logger:             log.With("component", "intake"),
 		Stored:             a.metrics.CountReceived(a.disp.Add),
@@ -454,9 +448,19 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		goRun(name, func(ctx context.Context) error { l.WhileHeld(ctx, name, f); return nil })
 	}
-	var leader, sender *store.Lease
+	// The leader's writes are fenced with its lease (store.WithFence); the
+	// sender's are not: what its calls did must be recorded even after a
+	// handover.
+	asLeader := func(name string, f func(context.Context) error) {
+		if r := a.replicas; r != nil {
+			single(r.leader, name, func(ctx context.Context) error { return f(r.leader.Fenced(ctx)) })
+			return
+		}
+		single(nil, name, f)
+	}
+	var sender *store.Lease
 	if r := a.replicas; r != nil {
-		leader, sender = r.leader, r.sender
+		sender = r.sender
 		goRun("lease-leader", r.leader.Run)
 		goRun("lease-sender", r.sender.Run)
 	}
@@ -465,16 +469,16 @@ func (a *App) Run(ctx context.Context) error {
 	if jobs != nil {
 		goRun("scheduler", jobs.Run)
 	}
-	single(leader, "commands", untilDone(func(ctx context.Context) error {
+	asLeader("commands", untilDone(func(ctx context.Context) error {
 		registerCommands(ctx, a.client, a.catalog, a.cfg.Admins, a.log)
 		return nil
 	}))
 	if a.cfg.WebhookURL != "" {
-		single(leader, "webhook", untilDone(func(ctx context.Context) error {
+		asLeader("webhook", untilDone(func(ctx context.Context) error {
 			return keepWebhook(ctx, a.intake, a.cfg.WebhookURL, a.cfg.WebhookSecret, a.log)
 		}))
 	} else {
-		single(leader, "polling", func(ctx context.Context) error {
+		asLeader("polling", func(ctx context.Context) error {
 			if err := a.intake.DeleteWebhook(ctx); err != nil && ctx.Err() == nil {
 				a.log.Warn("could not delete a webhook before polling; polling will report a conflict if one is set", "err", err)
 			}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -66,18 +65,6 @@ func newReplicas(db *store.DB, name string, timing Timing, log *slog.Logger) *re
 	}
 }
 
-// pollFence is the intake's PollFence: a batch is stored only by the
-// leader of its term.
-func (r *replicas) pollFence(db *store.DB) func(ctx context.Context, tx *sql.Tx) error {
-	return func(ctx context.Context, tx *sql.Tx) error {
-		term, ok := r.leader.Held()
-		if !ok {
-			return store.ErrLeaseLost
-		}
-		return store.FenceLease(ctx, db, tx, leaseLeader, r.name, term, db.Now())
-	}
-}
-
 // webhookConnections is the max_connections the webhook asks Telegram
 // for: replicas take webhooks side by side (Telegram's default, 40; a
 // chat's updates still come one at a time); a lone SQLite bot takes them
@@ -95,13 +82,14 @@ func webhookConnections(replicas bool) int {
 // by the leader alone.
 func onEveryReplica(name string) bool { return name == "reminders" }
 
-// leaderOnly makes a scheduled job a no-op on replicas that do not lead.
+// leaderOnly makes a scheduled job a no-op on replicas that do not lead,
+// and fences the leader's writes in it with the lease.
 func (r *replicas) leaderOnly(run scheduler.Job) scheduler.Job {
 	return func(ctx context.Context) (string, error) {
 		if _, ok := r.leader.Held(); !ok {
 			return "", nil
 		}
-		return run(ctx)
+		return run(r.leader.Fenced(ctx))
 	}
 }
 

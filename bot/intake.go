@@ -43,12 +43,6 @@ type IntakeConfig struct {
 	// OnCall, if set, is told about each getUpdates round trip (for
 	// readiness: "last successful Telegram call").
 	OnCall func(err error)
-	// PollFence, if set, runs first in the transaction that stores each
-	// polled batch: with several replicas, the check that this replica
-	// still holds the polling lease (store.FenceLease). A poller that
-	// lost it stores nothing (Telegram sends the batch again to the new
-	// holder, as the offset did not move) and Poll returns.
-	PollFence func(ctx context.Context, tx *sql.Tx) error
 	// WebhookConnections is the max_connections SetWebhook asks for
 	// (default 1: one update at a time, each a quick inbox commit).
 	// Several replicas ask for more, so that their intake spreads:
@@ -102,12 +96,12 @@ func NewIntake(db *store.DB, client *Client, cfg IntakeConfig) *Intake {
 
 // Save commits raw updates to the inbox and hands the new ones to Stored.
 // Duplicates (an update_id already stored) are ignored.
+//
+// With several replicas, Poll runs in the polling lease holder's fenced
+// context (store.WithFence): a poller that lost the lease stores nothing
+// (Telegram sends the batch again to the new holder, as the offset did
+// not move) and Poll returns.
 func (in *Intake) Save(ctx context.Context, raws []json.RawMessage) ([]store.InboxUpdate, error) {
-	return in.save(ctx, raws, nil)
-}
-
-// save is Save with fence run first in its transaction.
-func (in *Intake) save(ctx context.Context, raws []json.RawMessage, fence func(ctx context.Context, tx *sql.Tx) error) ([]store.InboxUpdate, error) {
 	now := in.cfg.Now()
 	rows := make([]store.InboxUpdate, 0, len(raws))
 	for _, raw := range raws {
@@ -137,11 +131,6 @@ func (in *Intake) save(ctx context.Context, raws []json.RawMessage, fence func(c
 	}
 	var inserted []store.InboxUpdate
 	err := in.db.Tx(ctx, func(tx *sql.Tx) error {
-		if fence != nil {
-			if err := fence(ctx, tx); err != nil {
-				return err
-			}
-		}
 		var err error
 		inserted, err = store.InsertUpdates(ctx, tx, rows)
 		return err
@@ -210,7 +199,7 @@ func (in *Intake) Poll(ctx context.Context) error {
 			backoff = 0
 			continue
 		}
-		if _, err := in.save(ctx, raws, in.cfg.PollFence); err != nil {
+		if _, err := in.Save(ctx, raws); err != nil {
 			if errors.Is(err, store.ErrLeaseLost) {
 				in.cfg.Logger.Warn("the polling lease went to another replica; this one stops polling")
 				return nil

@@ -169,10 +169,7 @@ RETURNING chat_id, lane`, store.Millis(time.Now()), requeuedNote, id).Scan(&chat
 	if err != nil {
 		return err
 	}
-	if err := holdLine(ctx, tx, chat, lane); err != nil {
-		return err
-	}
-	if err := promote(ctx, tx, chat, lane); err != nil {
+	if err := promote(ctx, tx, chat, lane); err != nil { // takes the line's lock (holdLine)
 		return err
 	}
 	return store.Wake(ctx, tx, wakeSender)
@@ -206,9 +203,6 @@ RETURNING chat_id, lane`, store.Millis(time.Now()), requeuedNote)
 		return 0, err
 	}
 	for l := range seen {
-		if err := holdLine(ctx, tx, l.chat, l.lane); err != nil {
-			return 0, err
-		}
 		if err := promote(ctx, tx, l.chat, l.lane); err != nil {
 			return 0, err
 		}

@@ -208,9 +208,10 @@
 // params JSON, sql.go) keeps both texts side by side. There handlers on
 // several replicas enqueue concurrently, and still exactly one Sender
 // runs (whoever starts it holds a lease first). Two rules make the
-// concurrency safe: an enqueue waits for the transaction holding its
-// line's head before deciding whether its row is the new head (holdLine),
-// and the claim is a conditional UPDATE that re-checks the row's state,
+// concurrency safe: a line's head is decided under the line's
+// transaction lock (holdLine: store.LockTx), which an enqueue and every
+// promote take, so an enqueue racing the sender's finish never leaves a
+// line without a head; and the claim is a conditional UPDATE that re-checks the row's state,
 // so a row is never claimed twice. The hourly rollups are one row per
 // hour, not sharded: their triggers fire only on the sender's writes (the
 // reasoning is in migrations/postgres/00003_schema.sql).

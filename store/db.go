@@ -268,8 +268,9 @@ func (db *DB) Close() error {
 // must have no effects outside tx. The same goes when fn's work was rolled
 // back with the rest of its group (groupcommit.go) through no fault of its
 // own. Any other error from fn rolls back and is
-// returned as is. A panic in fn rolls back and is re-raised.
+// returned as is. A fence in ctx (WithFence) runs first in every attempt. A panic in fn rolls back and is re-raised.
 func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	fn = fenced(ctx, fn) // a lease holder's work (lease.go)
 	var err error
 	for attempt := 0; ; attempt++ {
 		if db.pg {

@@ -92,6 +92,46 @@ func FenceLease(ctx context.Context, db *DB, tx *sql.Tx, name, holder string, te
 	return err
 }
 
+// fenceKey carries a fence in a context (WithFence).
+type fenceKey struct{}
+
+// Fence is a check a write transaction runs first (FenceLease of a lease).
+type Fence func(ctx context.Context, tx *sql.Tx) error
+
+// WithFence returns ctx whose write transactions (DB.Tx) each run fence
+// first: work done on behalf of a lease holder passes it down, and every
+// write it makes, through whichever package, commits only while the lease
+// is still held. A fence that fails (ErrLeaseLost) fails the transaction.
+func WithFence(ctx context.Context, fence Fence) context.Context {
+	return context.WithValue(ctx, fenceKey{}, fence)
+}
+
+// fenced wraps fn in ctx's fence, if it carries one.
+func fenced(ctx context.Context, fn func(tx *sql.Tx) error) func(tx *sql.Tx) error {
+	fence, _ := ctx.Value(fenceKey{}).(Fence)
+	if fence == nil {
+		return fn
+	}
+	return func(tx *sql.Tx) error {
+		if err := fence(ctx, tx); err != nil {
+			return err
+		}
+		return fn(tx)
+	}
+}
+
+// Fenced returns ctx with this lease's fence (WithFence): the holder's
+// writes under it commit only in the term it holds now.
+func (l *Lease) Fenced(ctx context.Context) context.Context {
+	return WithFence(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		term, ok := l.Held()
+		if !ok {
+			return fmt.Errorf("lease %s: %w", l.name, ErrLeaseLost)
+		}
+		return FenceLease(ctx, l.db, tx, l.name, l.holder, term, l.db.Now())
+	})
+}
+
 // Leases lists every lease row, by name (for /readyz and metrics).
 func Leases(ctx context.Context, q Querier) ([]LeaseState, error) {
 	rows, err := q.QueryContext(ctx, `SELECT name, holder, term, acquired_at, expires_at FROM leases ORDER BY name`)

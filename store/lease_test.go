@@ -192,3 +192,40 @@ func TestLeaseReleasedOnlyAfterItsWork(t *testing.T) {
 		t.Fatalf("b took the lease %s before a's work returned", done.Sub(took))
 	}
 }
+
+// Work done for a lease holder passes the lease's fence down in its
+// context: every write transaction under it checks the lease first, and
+// commits nothing once the lease is another's.
+func TestFencedContextGuardsEveryWrite(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	l := NewLease(db, "leader", "a", LeaseConfig{Every: 20 * time.Millisecond, TTL: time.Minute})
+	write := func(ctx context.Context, id int64) error {
+		return db.Tx(ctx, func(tx *sql.Tx) error {
+			_, err := InsertUpdates(ctx, tx, []InboxUpdate{{UpdateID: id, Kind: "message", Payload: []byte(`{}`), ReceivedAt: time.Now()}})
+			return err
+		})
+	}
+	if err := write(l.Fenced(ctx), 1); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("a write before the lease was taken = %v; want ErrLeaseLost", err)
+	}
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go l.Run(lctx)
+	waitFor(t, func() bool { _, ok := l.Held(); return ok })
+	if err := write(l.Fenced(ctx), 2); err != nil {
+		t.Fatalf("the holder's write: %v", err)
+	}
+	// Another replica takes the lease over (a's renewals stopped long ago).
+	stop()
+	waitFor(t, func() bool { _, ok := l.Held(); return !ok })
+	if _, held, err := AcquireLease(ctx, db, "leader", "b", time.Minute, time.Now()); err != nil || !held {
+		t.Fatalf("b's bid = %v, %v", held, err)
+	}
+	if err := write(l.Fenced(ctx), 3); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("a's write after the takeover = %v; want ErrLeaseLost", err)
+	}
+	if ups, _ := PendingUpdates(ctx, db.R, 0, 10); len(ups) != 1 || ups[0].UpdateID != 2 {
+		t.Fatalf("stored %+v; want only the holder's update 2", ups)
+	}
+}

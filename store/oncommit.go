@@ -118,14 +118,7 @@ func (h *commitHooks) execMarker(args []driver.NamedValue) (driver.Result, error
 			h.add(v)
 		}
 	case wakeName:
-		w := h
-		if h.wakersFrom != nil {
-			w = h.wakersFrom
-		}
-		w.mu.Lock()
-		f := w.wakers[string(v)]
-		w.mu.Unlock()
-		if f != nil {
+		if f := h.waker(string(v)); f != nil {
 			h.add(f)
 		}
 	default:
@@ -134,12 +127,20 @@ func (h *commitHooks) execMarker(args []driver.NamedValue) (driver.Result, error
 	return driver.RowsAffected(0), nil
 }
 
+// waker is the function SetWaker registered under name (nil if none),
+// from the DB's registry.
+func (h *commitHooks) waker(name string) func() {
+	if h.wakersFrom != nil {
+		h = h.wakersFrom
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.wakers[name]
+}
+
 // wakeNamed runs the waker registered under name, if any, now.
 func (h *commitHooks) wakeNamed(name string) {
-	h.mu.Lock()
-	f := h.wakers[name]
-	h.mu.Unlock()
-	if f != nil {
+	if f := h.waker(name); f != nil {
 		f()
 	}
 }

@@ -480,10 +480,11 @@ func (s *Server) deliverWebhooks() {
 	var retryAt time.Time    // no new delivery before it, after a failure
 	busy := map[int64]bool{} // chats with a delivery in flight
 	inflight := 0
-	done := make(chan struct {
+	type delivered struct {
 		u       queuedUpdate
-		problem string
-	})
+		problem string // "" on a 2xx answer
+	}
+	done := make(chan delivered)
 	for {
 		s.mu.Lock()
 		hook, wake := s.webhook, s.updatesCh
@@ -503,10 +504,7 @@ func (s *Server) deliverWebhooks() {
 			busy[next.chat] = true
 			inflight++
 			go func(u queuedUpdate) {
-				done <- struct {
-					u       queuedUpdate
-					problem string
-				}{u, s.post(hook, u.raw)}
+				done <- delivered{u, s.post(hook, u.raw)}
 			}(*next)
 			continue
 		}
